@@ -1,0 +1,41 @@
+# Mr.Market — the two commands are `make run` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint format lock bench bench-ledger bench-ratelimit bench-tick clean
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==0.13.9"
+	@$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	@touch $@
+
+setup: $(STAMP)
+
+## Run the service on the embedded default (SQLite, filesystem broker, paper venue, demo data).
+run: setup
+	@scripts/run.sh
+
+## Run the test suite (SQLite by default; DATABASE_URL / REDIS_URL point it at real services).
+test: setup
+	@$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: setup
+	$(BIN)/ruff check --fix .
+
+## Re-resolve pinned dependencies from pyproject.toml into requirements.lock.
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--prerelease=if-necessary-or-explicit -o requirements.lock
+
+clean:
+	rm -rf var/broker var/cache var/static

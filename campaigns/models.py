@@ -1,0 +1,1 @@
+"""campaigns: models (filled by its issue)."""

@@ -1,0 +1,1 @@
+"""campaigns: selectors (filled by its issue)."""

@@ -1,0 +1,1 @@
+"""campaigns: services (filled by its issue)."""

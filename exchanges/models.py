@@ -1,0 +1,1 @@
+"""exchanges: models (filled by its issue)."""

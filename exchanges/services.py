@@ -1,0 +1,1 @@
+"""exchanges: services (filled by its issue)."""

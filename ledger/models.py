@@ -1,0 +1,1 @@
+"""ledger: models (filled by its issue)."""

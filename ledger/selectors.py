@@ -1,0 +1,1 @@
+"""ledger: selectors (filled by its issue)."""

@@ -1,0 +1,90 @@
+"""Operator console: users, tokens (revoke through the service), the audit log, heartbeats."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from mrmarket.models import AuditEvent, AuthToken, Heartbeat, User
+from mrmarket.services import token_revoke
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit and ledger screens are read-only: no add, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = (
+        "username",
+        "full_name",
+        "identity_number",
+        "is_mixin_user",
+        "is_staff",
+        "is_active",
+    )
+    list_filter = ("is_mixin_user", "is_staff", "is_active")
+    search_fields = ("username", "full_name", "identity_number", "id")
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("Mixin", {"fields": ("is_mixin_user", "identity_number", "full_name", "avatar_url")}),
+    )
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "user",
+        "kind",
+        "label",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
+    list_filter = ("kind",)
+    search_fields = ("user__username", "user__full_name", "id")
+    exclude = ("digest",)
+    actions = ["revoke_tokens"]
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
+        for token in queryset:
+            token_revoke(token=token, actor=request.user, reason="revoked in console")  # type: ignore[arg-type]
+        messages.success(request, f"Revoked {queryset.count()} token(s).")
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "action",
+        "outcome",
+        "actor",
+        "target_type",
+        "target_id",
+        "reason",
+    )
+    list_filter = ("outcome", "target_type")
+    search_fields = ("action", "target_id", "reason", "trace_id")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ("name", "last_beat_at", "count")

@@ -1,0 +1,115 @@
+"""Public, health and auth endpoints of CONTRACT.md. One API class per operation."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, throttling
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mrmarket import health as health_selectors
+from mrmarket import serializers as s
+from mrmarket import services
+from mrmarket.models import AuthToken
+from mrmarket.permissions import IsUser
+
+
+class PublicApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [permissions.AllowAny]
+
+
+class RootApi(PublicApi):
+    @extend_schema(responses=s.RootOutputSerializer, tags=["app"])
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "mixin_app_id": settings.MIXIN_APP_ID,
+                "app_hash": settings.APP_HASH,
+                "recording_oracle_url": settings.HUFI_RECORDING_ORACLE_URL,
+                "campaign_launcher_url": settings.HUFI_CAMPAIGN_LAUNCHER_URL,
+                "timestamp": health_selectors.iso(timezone.now()),
+            }
+        )
+
+
+class HealthApi(PublicApi):
+    @extend_schema(responses=s.HealthOutputSerializer, tags=["health"])
+    def get(self, request: Request) -> Response:
+        body = health_selectors.health()
+        return Response(body, status=200 if body["ok"] else 503)
+
+
+class HealthPingApi(PublicApi):
+    @extend_schema(responses=OpenApiTypes.STR, tags=["health"])
+    def get(self, request: Request) -> Response:
+        return Response("pong")
+
+
+class SystemStatusApi(PublicApi):
+    @extend_schema(responses=s.SystemStatusOutputSerializer, tags=["health"])
+    def get(self, request: Request) -> Response:
+        return Response(health_selectors.system_status())
+
+
+class AdminLoginApi(PublicApi):
+    throttle_classes = [throttling.ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=s.AdminLoginInputSerializer,
+        responses={200: s.AdminLoginOutputSerializer, 401: s.ErrorSerializer},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.AdminLoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token = services.admin_login(
+            password_sha256=data.validated_data["password"], request=request._request
+        )
+        return Response({"access_token": token})
+
+
+class OAuthApi(PublicApi):
+    throttle_classes = [throttling.ScopedRateThrottle]
+    throttle_scope = "oauth"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("code", str, required=True)],
+        responses={200: s.OAuthOutputSerializer, 401: s.ErrorSerializer},
+        tags=["auth"],
+    )
+    def get(self, request: Request) -> Response:
+        data = s.OAuthInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        token = services.oauth_login(code=data.validated_data["code"], request=request._request)
+        return Response({"token": token})
+
+
+class LogoutApi(APIView):
+    """Revokes the bearer token (user token or admin JWT) this request presents."""
+
+    @extend_schema(request=None, responses=s.OkOutputSerializer, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        token = request.auth
+        assert isinstance(token, AuthToken)
+        services.token_revoke(token=token, actor=token.user, reason="logout")
+        return Response({"ok": True})
+
+
+class MeApi(APIView):
+    """The caller's profile; `userId`, when sent, must be the caller (403 otherwise)."""
+
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("userId", str, required=False)],
+        responses=s.MeOutputSerializer,
+        tags=["auth"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(s.MeOutputSerializer(request.user).data)

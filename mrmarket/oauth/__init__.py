@@ -1,0 +1,1 @@
+"""Mixin OAuth: the client that turns an authorization code into a Mixin profile."""

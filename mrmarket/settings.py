@@ -1,0 +1,272 @@
+"""Settings, all from the environment. `.env.example` documents every variable.
+
+Defaults are the embedded mode: SQLite under var/, Celery's filesystem broker under var/,
+a file cache, generated development secrets. Production (`MRMARKET_ENV=production`) fails
+fast on any missing secret.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from mrmarket.env import dev_secret, env_bool, env_decimal, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Where the embedded mode keeps its database, broker folders, cache and generated secrets.
+VAR_DIR = Path(env_str("MRMARKET_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# "development" (default) or "production"; production requires every secret to be set.
+MRMARKET_ENV = env_str("MRMARKET_ENV", "development")
+PRODUCTION = MRMARKET_ENV == "production"
+
+# Django's secret key; also signs admin JWTs unless ADMIN_JWT_SECRET is set.
+SECRET_KEY = env_str("SECRET_KEY", required=PRODUCTION) or dev_secret(VAR_DIR / "secret_key")
+# Debug pages; never on in production.
+DEBUG = env_bool("DEBUG", default=not PRODUCTION) and not PRODUCTION
+# Hosts this instance answers for.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
+# Origins allowed to POST to the console (behind a proxy on another origin).
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Log level of the service's own loggers.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# Log format: "json" (default) or "console" for humans.
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "mrmarket.apps.MrMarketConfig",
+    "ledger",
+    "exchanges",
+    "orders",
+    "strategy",
+    "campaigns",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "mrmarket.logging.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mrmarket.urls"
+WSGI_APPLICATION = "mrmarket.wsgi.application"
+AUTH_USER_MODEL = "mrmarket.User"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database URL; default is a SQLite file under var/ (WAL, busy timeout, IMMEDIATE transactions).
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'mrmarket.sqlite3'}")
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {
+        # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing
+        # with "database is locked" halfway through a transaction.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+    _db["CONN_MAX_AGE"] = 0
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_POSTGRES = _db["ENGINE"].startswith("django.db.backends.postgresql")
+
+# Redis URL for broker, cache and the shared rate limiter; empty means embedded mode.
+REDIS_URL = env_str("REDIS_URL", "")
+# Celery broker; default Redis when REDIS_URL is set, else the filesystem transport under var/.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+_broker_dir = VAR_DIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("queue", "processed"):
+        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith("redis"):
+    # Longer than the longest task time limit, so a late-acked task is not redelivered early.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Hard and soft time limits (seconds) for every task unless a task sets its own.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Seconds between beat heartbeats; system status calls beat stale after 3 missed beats.
+BEAT_HEARTBEAT_SECONDS = env_int("BEAT_HEARTBEAT_SECONDS", 10)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "system-heartbeat": {
+        "task": "system_heartbeat_task",
+        "schedule": float(BEAT_HEARTBEAT_SECONDS),
+        "options": {"expires": BEAT_HEARTBEAT_SECONDS},
+    },
+}
+
+# Cache (throttling, short-lived state): Redis when REDIS_URL is set, else files under var/.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mrmarket"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+
+REST_FRAMEWORK: dict[str, object] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "mrmarket.authentication.BearerTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "mrmarket.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        # Public, unauthenticated endpoints per client IP.
+        "anon": env_str("THROTTLE_ANON", "300/min"),
+        # Authenticated users.
+        "user": env_str("THROTTLE_USER", "1200/min"),
+        # POST /auth/login attempts per client IP.
+        "login": env_str("THROTTLE_LOGIN", "5/min"),
+        # GET /auth/oauth per client IP.
+        "oauth": env_str("THROTTLE_OAUTH", "30/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# How many trusted proxies sit in front of us (0: throttle by REMOTE_ADDR, ignore X-Forwarded-For).
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 0)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mr.Market API",
+    "DESCRIPTION": "Market-making service: orders, strategy, ledger, exchanges, HuFi campaigns.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# --- Auth -------------------------------------------------------------------------------
+# The operator password for POST /auth/login (the client sends its sha256 hex). Generated
+# for development; required in production.
+ADMIN_PASSWORD = env_str("ADMIN_PASSWORD", required=PRODUCTION) or dev_secret(
+    VAR_DIR / "admin_password", nbytes=12
+)
+# The staff account that admin JWTs are issued for (created by `seed_demo` / `ensure_operator`).
+ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
+# HMAC key for admin JWTs; defaults to SECRET_KEY.
+ADMIN_JWT_SECRET = env_str("ADMIN_JWT_SECRET", "") or SECRET_KEY
+# Admin JWT lifetime.
+ADMIN_JWT_TTL = timedelta(seconds=env_int("ADMIN_JWT_TTL_SECONDS", 12 * 3600))
+# User bearer token lifetime.
+USER_TOKEN_TTL = timedelta(seconds=env_int("USER_TOKEN_TTL_SECONDS", 30 * 24 * 3600))
+
+# --- Mixin ------------------------------------------------------------------------------
+# Base URL of Mixin's API (the OAuth and Safe API clients); tests point it at a loopback emulator.
+MIXIN_API_BASE = env_str("MIXIN_API_BASE", "https://api.mixin.one")
+# The bot's Mixin app id (client_id for OAuth), shown at GET /.
+MIXIN_APP_ID = env_str("MIXIN_APP_ID", "00000000-0000-4000-8000-000000000000")
+# OAuth client secret of the Mixin app.
+MIXIN_OAUTH_CLIENT_SECRET = env_str("MIXIN_OAUTH_CLIENT_SECRET", required=PRODUCTION)
+# Bot session: session id, server public key and session private key (Ed25519 seed, hex).
+MIXIN_SESSION_ID = env_str("MIXIN_SESSION_ID", "")
+MIXIN_SERVER_PUBLIC_KEY = env_str("MIXIN_SERVER_PUBLIC_KEY", "")
+MIXIN_SESSION_PRIVATE_KEY = env_str("MIXIN_SESSION_PRIVATE_KEY", "")
+# HTTP timeout for Mixin calls, seconds.
+MIXIN_HTTP_TIMEOUT = float(env_str("MIXIN_HTTP_TIMEOUT", "10"))
+
+# --- HuFi -------------------------------------------------------------------------------
+# HuFi recording oracle and campaign launcher base URLs (shown at GET /).
+HUFI_RECORDING_ORACLE_URL = env_str("HUFI_RECORDING_ORACLE_URL", "https://ro.hu.finance")
+HUFI_CAMPAIGN_LAUNCHER_URL = env_str("HUFI_CAMPAIGN_LAUNCHER_URL", "https://cl.hu.finance")
+
+# --- Fees -------------------------------------------------------------------------------
+# Mr.Market's default market-making fee as a fraction (0.001 = 0.1 %), before operator overrides.
+MARKET_MAKING_FEE_DEFAULT = env_decimal("MARKET_MAKING_FEE_DEFAULT", "0.001")
+
+# A short identifier of this build, shown as app_hash at GET / (set by the Docker build).
+APP_HASH = env_str("APP_HASH", "dev")
+
+from mrmarket.logging import configure_logging  # noqa: E402
+
+LOGGING_CONFIG = None
+configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# --- Strategy runtime -------------------------------------------------------------------
+# Tick period of the strategy runtime in milliseconds (beat fires strategy_tick_task at this rate).
+STRATEGY_TICK_MS = env_int("STRATEGY_TICK_MS", 1000)

@@ -1,0 +1,1 @@
+"""orders: models (filled by its issue)."""

@@ -1,0 +1,1 @@
+"""orders: selectors (filled by its issue)."""

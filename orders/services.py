@@ -1,0 +1,1 @@
+"""orders: services (filled by its issue)."""

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make run`: migrate, seed the demo, then web + worker + beat under honcho (Ctrl-C stops all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f .env ] && { set -a; . ./.env; set +a; }
+PY=.venv/bin/python
+$PY manage.py migrate --noinput -v0
+$PY manage.py collectstatic --noinput -v0
+seed=$($PY manage.py seed_demo)
+host=${MRMARKET_HOST:-127.0.0.1}; port=${MRMARKET_PORT:-8000}
+cat <<MSG
+
+  Mr.Market is starting on the embedded default (${DATABASE_URL:-SQLite under var/}, broker ${CELERY_BROKER_URL:-${REDIS_URL:-filesystem://}}).
+
+  console  : http://$host:$port/console/
+  API docs : http://$host:$port/docs
+  health   : http://$host:$port/health
+  status   : http://$host:$port/health/system-status
+
+$(echo "$seed" | sed 's/^/  /')
+
+  Ctrl-C stops web, worker and beat.
+
+MSG
+exec .venv/bin/honcho --no-colour -f Procfile start

@@ -1,0 +1,1 @@
+"""strategy: models (filled by its issue)."""

@@ -1,0 +1,1 @@
+"""strategy: selectors (filled by its issue)."""

@@ -1,0 +1,1 @@
+"""strategy: services (filled by its issue)."""
