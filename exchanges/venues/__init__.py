@@ -1,0 +1,1 @@
+"""Trading venues: the gateway protocol and its implementations (ccxt, paper)."""
