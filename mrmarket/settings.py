@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "mrmarket.apps.MrMarketConfig",
     "ledger",
     "exchanges",
+    "exchanges.paper",
     "orders",
     "strategy",
     "campaigns",

@@ -1,0 +1,1 @@
+"""Paper venue state (filled by the exchanges issue)."""
