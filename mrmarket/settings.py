@@ -251,6 +251,18 @@ MIXIN_SESSION_PRIVATE_KEY = env_str("MIXIN_SESSION_PRIVATE_KEY", "")
 # HTTP timeout for Mixin calls, seconds.
 MIXIN_HTTP_TIMEOUT = float(env_str("MIXIN_HTTP_TIMEOUT", "10"))
 
+# --- Custody (orders/custody) ----------------------------------------------------------
+# Which wallet the order lifecycle uses: "fake" (database-backed, demo/tests) or "mixin" (Safe API).
+CUSTODY_BACKEND = env_str("CUSTODY_BACKEND", "fake")
+# Seconds a snapshot poll run rewinds its stored cursor, to catch snapshots that became visible late.
+CUSTODY_SNAPSHOT_OVERLAP_SECONDS = env_int("CUSTODY_SNAPSHOT_OVERLAP_SECONDS", 60)
+# Snapshots asked for per page (Mixin allows at most 500).
+CUSTODY_SNAPSHOT_PAGE_LIMIT = env_int("CUSTODY_SNAPSHOT_PAGE_LIMIT", 100)
+# Fake custody: seconds a send stays pending before it confirms (0 = immediately).
+CUSTODY_FAKE_CONFIRM_SECONDS = env_int("CUSTODY_FAKE_CONFIRM_SECONDS", 0)
+# Fake custody: withdrawal fee for assets without their own fee row, in the withdrawn asset.
+CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT = env_decimal("CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT", "0")
+
 # --- HuFi -------------------------------------------------------------------------------
 # HuFi recording oracle and campaign launcher base URLs (shown at GET /).
 HUFI_RECORDING_ORACLE_URL = env_str("HUFI_RECORDING_ORACLE_URL", "https://ro.hu.finance")

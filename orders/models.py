@@ -1,1 +1,3 @@
-"""orders: models (filled by its issue)."""
+"""orders: models. The fake custody's tables live in orders.custody.fake_models."""
+
+from orders.custody.fake_models import *  # noqa: F401,F403

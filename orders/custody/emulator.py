@@ -1,0 +1,256 @@
+"""Loopback emulator of the Mixin Safe API endpoints the custody client uses.
+
+It checks every request as Mixin does: `Authorization: Bearer <jwt>` signed with EdDSA by
+the registered session key, `uid`/`sid` of the registered bot, not expired, and `sig` equal
+to sha256(METHOD + URI-with-query + body) of the request it actually received; a failure is
+Mixin's 401 error body on HTTP 202. Snapshots page ASC by `offset` = created_at, inclusive
+(the conservative reading: the client must cope with repeats). Faults can be injected:
+an error body on 202 for the next N calls, an HTTP status, or a delay (for timeouts).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from mrmarket.testing.loopback import LoopbackRequest, LoopbackResponse, LoopbackServer
+from orders.custody.base import format_timestamp, parse_timestamp
+from orders.custody.mixin.auth import verify_token
+
+
+def mixin_error(code: int, description: str) -> LoopbackResponse:
+    return LoopbackResponse(
+        202, {"error": {"status": 202, "code": code, "description": description}}
+    )
+
+
+@dataclass
+class _Fault:
+    calls: int
+    status: int = 202
+    code: int | None = None
+    description: str = ""
+    delay: float = 0.0
+
+
+@dataclass
+class EmulatedOutput:
+    sequence: int
+    asset: str
+    amount: Decimal
+    output_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+class MixinSafeEmulator(LoopbackServer):
+    def __init__(self, *, user_id: str, session_id: str, public_key: Ed25519PublicKey) -> None:
+        super().__init__()
+        self.user_id = user_id
+        self.session_id = session_id
+        self.public_key = public_key
+        self.snapshots: list[dict[str, Any]] = []
+        self.assets: dict[str, dict[str, Any]] = {}
+        self.fees: dict[str, list[dict[str, str]]] = {}
+        self.transactions: dict[str, dict[str, Any]] = {}
+        self.outputs: list[EmulatedOutput] = []
+        self._faults: list[_Fault] = []
+        self.add_route("GET", "/safe/snapshots", self._guard(self._snapshots))
+        self.add_route("GET", "/safe/assets/{asset_id}/fees", self._guard(self._fees))
+        self.add_route("GET", "/safe/assets/{asset_id}", self._guard(self._asset))
+        self.add_route("GET", "/safe/transactions/{request_id}", self._guard(self._transaction))
+        self.add_route("GET", "/safe/outputs", self._guard(self._outputs))
+
+    # ------------------------------------------------------------------ test controls
+
+    def reset(self) -> None:
+        """Forget all state, faults and recorded requests (one server can serve many tests)."""
+        with self.lock:
+            self.snapshots.clear()
+            self.assets.clear()
+            self.fees.clear()
+            self.transactions.clear()
+            self.outputs.clear()
+            self._faults.clear()
+            self.requests.clear()
+
+    def add_snapshot(
+        self,
+        *,
+        asset_id: str,
+        amount: str,
+        created_at: datetime | str,
+        opponent_id: str = "",
+        memo_hex: str = "",
+        snapshot_id: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        stamp = created_at if isinstance(created_at, str) else format_timestamp(created_at)
+        row = {
+            "type": "snapshot",
+            "snapshot_id": snapshot_id or str(uuid.uuid4()),
+            "user_id": self.user_id,
+            "opponent_id": opponent_id,
+            "asset_id": asset_id,
+            "amount": amount,
+            "memo": memo_hex,
+            "transaction_hash": uuid.uuid4().hex * 2,
+            "created_at": stamp,
+            "request_id": request_id,
+            "trace_id": request_id,
+        }
+        with self.lock:
+            self.snapshots.append(row)
+        return row
+
+    def add_asset(
+        self, *, asset_id: str, symbol: str, chain_id: str, precision: int = 8, price_usd: str = "1"
+    ) -> None:
+        self.assets[asset_id] = {
+            "type": "safe_asset",
+            "asset_id": asset_id,
+            "chain_id": chain_id,
+            "symbol": symbol,
+            "name": symbol,
+            "precision": precision,
+            "price_usd": price_usd,
+        }
+
+    def add_output(self, *, asset: str, amount: str) -> EmulatedOutput:
+        with self.lock:
+            out = EmulatedOutput(
+                sequence=len(self.outputs) + 1, asset=asset, amount=Decimal(amount)
+            )
+            self.outputs.append(out)
+        return out
+
+    def fail_next(
+        self,
+        *,
+        calls: int = 1,
+        status: int = 202,
+        code: int | None = None,
+        description: str = "",
+        delay: float = 0.0,
+    ) -> None:
+        """The next `calls` requests answer with this fault instead (after `delay` seconds)."""
+        with self.lock:
+            self._faults.append(_Fault(calls, status, code, description, delay))
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _guard(self, handler: Any) -> Any:
+        def run(request: LoopbackRequest) -> LoopbackResponse:
+            fault = self._take_fault()
+            if fault is not None:
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if fault.code is not None:
+                    return mixin_error(fault.code, fault.description or "injected")
+                return LoopbackResponse(fault.status, {"error": "injected"})
+            if not self._authorized(request):
+                return mixin_error(401, "Unauthorized, maybe invalid token.")
+            return handler(request)
+
+        return run
+
+    def _take_fault(self) -> _Fault | None:
+        with self.lock:
+            if not self._faults:
+                return None
+            fault = self._faults[0]
+            fault.calls -= 1
+            if fault.calls <= 0:
+                self._faults.pop(0)
+            return fault
+
+    def _authorized(self, request: LoopbackRequest) -> bool:
+        auth = request.header("authorization")
+        if not auth.startswith("Bearer "):
+            return False
+        uri = request.path + (f"?{request.raw_query}" if request.raw_query else "")
+        try:
+            claims = verify_token(
+                auth.removeprefix("Bearer ").strip(),
+                public_key=self.public_key,
+                method=request.method,
+                uri=uri,
+                body=request.body,
+            )
+        except jwt.InvalidTokenError:
+            return False
+        return claims.get("uid") == self.user_id and claims.get("sid") == self.session_id
+
+    # ------------------------------------------------------------------ endpoints
+
+    def _snapshots(self, request: LoopbackRequest) -> LoopbackResponse:
+        limit = min(int(request.query.get("limit") or 100), 500)
+        order = (request.query.get("order") or "DESC").upper()
+        offset = request.query.get("offset")
+        asset = request.query.get("asset")
+        opponent = request.query.get("opponent")
+        with self.lock:
+            rows = list(self.snapshots)
+        rows = [r for r in rows if (not asset or r["asset_id"] == asset)]
+        rows = [r for r in rows if (not opponent or r["opponent_id"] == opponent)]
+        key = lambda r: (parse_timestamp(r["created_at"]), r["snapshot_id"])  # noqa: E731
+        rows.sort(key=key, reverse=order != "ASC")
+        if offset:
+            start = parse_timestamp(offset)
+            if order == "ASC":
+                rows = [r for r in rows if parse_timestamp(r["created_at"]) >= start]
+            else:
+                rows = [r for r in rows if parse_timestamp(r["created_at"]) <= start]
+        return LoopbackResponse(200, {"data": rows[:limit]})
+
+    def _asset(self, request: LoopbackRequest) -> LoopbackResponse:
+        asset = self.assets.get(request.params["asset_id"])
+        if asset is None:
+            return mixin_error(404, "The endpoint is not found.")
+        return LoopbackResponse(200, {"data": asset})
+
+    def _fees(self, request: LoopbackRequest) -> LoopbackResponse:
+        asset_id = request.params["asset_id"]
+        if asset_id not in self.assets:
+            return mixin_error(404, "The endpoint is not found.")
+        if not request.query.get("destination"):
+            return mixin_error(10002, "The request data has invalid field.")
+        return LoopbackResponse(200, {"data": self.fees.get(asset_id, [])})
+
+    def _transaction(self, request: LoopbackRequest) -> LoopbackResponse:
+        tx = self.transactions.get(request.params["request_id"])
+        if tx is None:
+            return mixin_error(404, "The endpoint is not found.")
+        return LoopbackResponse(200, {"data": tx})
+
+    def _outputs(self, request: LoopbackRequest) -> LoopbackResponse:
+        from orders.custody.mixin.client import members_hash
+
+        if request.query.get("members") != members_hash([self.user_id]):
+            return LoopbackResponse(200, {"data": []})
+        limit = min(int(request.query.get("limit") or 500), 500)
+        offset = int(request.query.get("offset") or 0)
+        asset = request.query.get("asset")
+        with self.lock:
+            rows = [
+                o for o in self.outputs if o.sequence >= offset and (not asset or o.asset == asset)
+            ]
+        now = format_timestamp(datetime.now(UTC))
+        data = [
+            {
+                "type": "kernel_output",
+                "output_id": o.output_id,
+                "sequence": o.sequence,
+                "asset": o.asset,
+                "amount": str(o.amount),
+                "state": "unspent",
+                "created_at": now,
+            }
+            for o in rows[:limit]
+        ]
+        return LoopbackResponse(200, {"data": data})

@@ -1,0 +1,116 @@
+"""Database state of the fake custody, so web, worker, beat and manage.py share one wallet."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+# Amounts: 38 digits, 18 decimals. Mixin carries at most 8 decimals; 18 leaves room for
+# EVM-native precision without rounding anything a chain can express.
+
+
+class FakeCustodyAsset(models.Model):
+    asset_id = models.CharField(primary_key=True, max_length=36)
+    symbol = models.CharField(max_length=32)
+    chain_id = models.CharField(max_length=36)
+    precision = models.PositiveSmallIntegerField(default=8)
+    price_usd = models.DecimalField(max_digits=38, decimal_places=18, default=0)
+    # Fixed network fee charged on top of every withdrawal of this asset, in this asset.
+    withdrawal_fee = models.DecimalField(max_digits=38, decimal_places=18, default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawal_fee__gte=0), name="fake_custody_asset_fee_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} ({self.asset_id})"
+
+
+class FakeCustodyBalance(models.Model):
+    """The wallet's balance per asset; every debit is a conditional UPDATE (never negative)."""
+
+    asset_id = models.CharField(max_length=36, unique=True)
+    balance = models.DecimalField(max_digits=38, decimal_places=18, default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="fake_custody_balance_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}: {self.balance}"
+
+
+class FakeCustodySnapshot(models.Model):
+    """One movement of the wallet, shaped like a Mixin Safe snapshot (memo = hex of UTF-8)."""
+
+    snapshot_id = models.UUIDField(unique=True, default=uuid.uuid4)
+    asset_id = models.CharField(max_length=36)
+    amount = models.DecimalField(max_digits=38, decimal_places=18)
+    opponent_id = models.CharField(max_length=64, blank=True, default="")
+    memo = models.TextField(blank=True, default="")
+    transaction_hash = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=36, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "snapshot_id"]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id} {self.amount} {self.asset_id}"
+
+
+class FakeCustodyTransaction(models.Model):
+    """A send (transfer or withdrawal), unique by our request id."""
+
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer"
+        WITHDRAWAL = "withdrawal"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CONFIRMED = "confirmed"
+        FAILED = "failed"
+
+    request_id = models.CharField(max_length=36, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    asset_id = models.CharField(max_length=36)
+    amount = models.DecimalField(max_digits=38, decimal_places=18)
+    fee = models.DecimalField(max_digits=38, decimal_places=18, default=0)
+    opponent_id = models.CharField(max_length=64, blank=True, default="")
+    destination = models.CharField(max_length=256, blank=True, default="")
+    tag = models.CharField(max_length=128, blank=True, default="")
+    memo = models.TextField(blank=True, default="")
+    transaction_hash = models.CharField(max_length=64)
+    snapshot_id = models.UUIDField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True, default="")
+    confirm_after = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="fake_custody_tx_amount_pos"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "confirmed", "failed"]),
+                name="fake_custody_tx_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "confirm_after"], name="fake_custody_tx_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.request_id} {self.status}"
+
+
+__all__ = [
+    "FakeCustodyAsset",
+    "FakeCustodyBalance",
+    "FakeCustodySnapshot",
+    "FakeCustodyTransaction",
+]

@@ -1,0 +1,234 @@
+"""The custody gateway over Mixin's Safe API (reads for real; sends only by lookup).
+
+Real: snapshots (`GET /safe/snapshots`, ASC from an `offset` = created_at), asset info
+(`GET /safe/assets/{id}`), withdrawal fees (`GET /safe/assets/{id}/fees?destination=`),
+transaction lookup by request id (`GET /safe/transactions/{request_id}`), the wallet balance
+(sum of unspent outputs, `GET /safe/outputs?members=<hash>&threshold=1&state=unspent`).
+
+Not implemented: signing a Safe transaction. Sending needs unspent-output selection, ghost
+keys (`POST /safe/keys`), the Mixin kernel's binary transaction encoding, per-input signing
+with the spend key, then `POST /safe/transaction/requests` and `POST /safe/transactions`.
+No library in this project does that (mixinsdk 0.2.1 speaks only the legacy PIN transfer
+API), so `transfer` and `withdraw` first look the request id up — a send made elsewhere
+with our request id is reported as is — and otherwise raise `CustodySendUnsupported`, a
+final error, instead of pretending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from orders.custody.base import (
+    AssetInfo,
+    CustodyNotFound,
+    CustodyRejected,
+    CustodySendUnsupported,
+    CustodyTransaction,
+    CustodyUnavailable,
+    RequestIdConflict,
+    Snapshot,
+    SnapshotPage,
+    TransactionStatus,
+    WithdrawalFee,
+    parse_timestamp,
+)
+from orders.custody.mixin.auth import MixinSession
+from orders.custody.mixin.http import MixinHttp
+
+# Mixin's largest page for snapshots and outputs.
+MAX_PAGE = 500
+
+# Safe transaction request states -> ours. "spent": the kernel accepted it (final).
+_STATES = {
+    "unspent": TransactionStatus.PENDING,
+    "signed": TransactionStatus.PENDING,
+    "spent": TransactionStatus.CONFIRMED,
+}
+
+
+def members_hash(members: list[str]) -> str:
+    """Mixin's multisig members hash: sha3-256 hex of the sorted ids concatenated."""
+    return hashlib.sha3_256("".join(sorted(members)).encode()).hexdigest()
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise CustodyUnavailable(f"mixin sent a bad {what}: {value!r}") from exc
+
+
+class MixinSafeCustody:
+    backend = "mixin"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        session: MixinSession,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = MixinHttp(
+            base_url=base_url, session=session, timeout=timeout, transport=transport
+        )
+        self._user_id = session.user_id
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshots_since(self, *, cursor: str | None, limit: int) -> SnapshotPage:
+        limit = max(1, min(limit, MAX_PAGE))
+        data = self._http.request(
+            "GET",
+            "/safe/snapshots",
+            params={"offset": cursor, "limit": limit, "order": "ASC"},
+        )
+        rows = [(parse_timestamp(str(row["created_at"])), row) for row in data or []]
+        # Defensive: our contract is oldest first whatever order the server used.
+        rows.sort(key=lambda item: (item[0], str(item[1]["snapshot_id"])))
+        items = tuple(self._snapshot(moment, row) for moment, row in rows)
+        next_cursor = str(rows[-1][1]["created_at"]) if rows else cursor
+        return SnapshotPage(
+            items=items,
+            next_cursor=next_cursor,
+            has_more=len(rows) >= limit and next_cursor != cursor,
+        )
+
+    @staticmethod
+    def _snapshot(moment: Any, row: dict[str, Any]) -> Snapshot:
+        return Snapshot(
+            snapshot_id=str(row["snapshot_id"]),
+            asset_id=str(row["asset_id"]),
+            amount=_decimal(row["amount"], "snapshot amount"),
+            opponent_id=str(row.get("opponent_id") or ""),
+            memo=str(row.get("memo") or ""),
+            transaction_hash=str(row.get("transaction_hash") or ""),
+            created_at=moment,
+            request_id=(str(row["request_id"]) if row.get("request_id") else None)
+            or (str(row["trace_id"]) if row.get("trace_id") else None),
+        )
+
+    # ------------------------------------------------------------------ sends
+
+    def transaction(self, *, request_id: str) -> CustodyTransaction | None:
+        try:
+            data = self._http.request("GET", f"/safe/transactions/{request_id}")
+        except CustodyNotFound:
+            return None
+        state = str(data.get("state") or "")
+        status = _STATES.get(state)
+        if status is None:
+            raise CustodyUnavailable(f"mixin sent an unknown transaction state {state!r}")
+        amount = data.get("amount")
+        return CustodyTransaction(
+            request_id=str(data.get("request_id") or request_id),
+            status=status,
+            asset_id=str(data["asset_id"]) if data.get("asset_id") else None,
+            amount=_decimal(amount, "transaction amount") if amount not in (None, "") else None,
+            transaction_hash=str(data.get("transaction_hash") or "") or None,
+            snapshot_id=str(data.get("snapshot_id") or "") or None,
+        )
+
+    def _existing_or_unsupported(
+        self, *, request_id: str, asset_id: str, amount: Decimal, what: str
+    ) -> CustodyTransaction:
+        existing = self.transaction(request_id=request_id)
+        if existing is None:
+            raise CustodySendUnsupported(
+                f"the Mixin Safe client cannot sign a {what} (request {request_id}); "
+                "see docs/custody.md"
+            )
+        if (existing.asset_id is not None and existing.asset_id != asset_id) or (
+            existing.amount is not None and existing.amount != amount
+        ):
+            raise RequestIdConflict(f"request {request_id} was used for a different send")
+        return existing
+
+    def transfer(
+        self,
+        *,
+        request_id: str,
+        asset_id: str,
+        amount: Decimal,
+        opponent_id: str,
+        memo: str = "",
+    ) -> CustodyTransaction:
+        return self._existing_or_unsupported(
+            request_id=request_id, asset_id=asset_id, amount=amount, what="transfer"
+        )
+
+    def withdraw(
+        self,
+        *,
+        request_id: str,
+        asset_id: str,
+        amount: Decimal,
+        destination: str,
+        tag: str | None = None,
+    ) -> CustodyTransaction:
+        return self._existing_or_unsupported(
+            request_id=request_id, asset_id=asset_id, amount=amount, what="withdrawal"
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def withdrawal_fee(self, *, asset_id: str, destination: str) -> WithdrawalFee:
+        data = self._http.request(
+            "GET", f"/safe/assets/{asset_id}/fees", params={"destination": destination}
+        )
+        fees = [row for row in data or [] if row.get("amount") not in (None, "")]
+        if not fees:
+            raise CustodyRejected(f"mixin lists no withdrawal fee for {asset_id}")
+        # Prefer the fee paid in the asset itself; otherwise the first (the chain's asset).
+        chosen = next((row for row in fees if row.get("asset_id") == asset_id), fees[0])
+        return WithdrawalFee(
+            asset_id=str(chosen["asset_id"]), amount=_decimal(chosen["amount"], "fee")
+        )
+
+    def wallet_balance(self, *, asset_id: str) -> Decimal:
+        total = Decimal(0)
+        seen: set[str] = set()
+        offset: int | None = None
+        hashed = members_hash([self._user_id])
+        while True:
+            data = self._http.request(
+                "GET",
+                "/safe/outputs",
+                params={
+                    "members": hashed,
+                    "threshold": 1,
+                    "asset": asset_id,
+                    "state": "unspent",
+                    "offset": offset,
+                    "limit": MAX_PAGE,
+                    "order": "ASC",
+                },
+            )
+            rows = list(data or [])
+            for row in rows:
+                key = str(row.get("output_id") or row.get("utxo_id") or row["sequence"])
+                if key not in seen and row.get("asset", asset_id) == asset_id:
+                    seen.add(key)
+                    total += _decimal(row["amount"], "output amount")
+            if len(rows) < MAX_PAGE:
+                return total
+            # offset is the outputs' sequence number; step past the last one we have.
+            offset = int(rows[-1]["sequence"]) + 1
+
+    def asset(self, *, asset_id: str) -> AssetInfo:
+        data = self._http.request("GET", f"/safe/assets/{asset_id}")
+        return AssetInfo(
+            asset_id=str(data["asset_id"]),
+            symbol=str(data.get("symbol") or ""),
+            chain_id=str(data.get("chain_id") or ""),
+            precision=int(data.get("precision") or 8),
+            price_usd=_decimal(data.get("price_usd") or "0", "price"),
+            name=str(data.get("name") or ""),
+        )
