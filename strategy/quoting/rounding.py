@@ -15,14 +15,15 @@ def floor_to(value: Decimal, step: Decimal) -> Decimal:
     """Largest multiple of `step` that is <= value (step > 0)."""
     if step <= 0:
         raise ValueError("step must be > 0")
-    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    # int() keeps the result at the step's exponent (1000 x 0.001 = 1.000, not 1E+0).
+    return int((value / step).to_integral_value(rounding=ROUND_FLOOR)) * step
 
 
 def ceil_to(value: Decimal, step: Decimal) -> Decimal:
     """Smallest multiple of `step` that is >= value (step > 0)."""
     if step <= 0:
         raise ValueError("step must be > 0")
-    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
+    return int((value / step).to_integral_value(rounding=ROUND_CEILING)) * step
 
 
 def round_price(price: Decimal, side: OrderSide, market: MarketInfo) -> Decimal:
