@@ -42,6 +42,15 @@ class ParsedClientOrderId:
     digest: str
 
 
+def configured_prefix() -> str:
+    """The deployment's prefix (setting STRATEGY_CLIENT_ORDER_PREFIX, default "mm")."""
+    from django.conf import settings
+
+    prefix = getattr(settings, "STRATEGY_CLIENT_ORDER_PREFIX", DEFAULT_PREFIX)
+    _check_prefix(prefix)
+    return str(prefix)
+
+
 def _check_prefix(prefix: str) -> None:
     if not _PREFIX_RE.match(prefix):
         raise ValueError(
@@ -65,9 +74,13 @@ def client_order_id(
     side: OrderSide,
     level: int,
     kind: str = "q",
-    prefix: str = DEFAULT_PREFIX,
+    prefix: str | None = None,
 ) -> str:
-    """The id of one intent. Same arguments, same id; different arguments, different ids."""
+    """The id of one intent. Same arguments, same id; different arguments, different ids.
+
+    `prefix` None means the configured one (`configured_prefix()`).
+    """
+    prefix = configured_prefix() if prefix is None else prefix
     _check_prefix(prefix)
     if not 0 <= level <= 99:
         raise ValueError(f"level must be in [0, 99], got {level}")
@@ -85,10 +98,9 @@ def client_order_id(
     return f"{prefix}{side_char}{level:02d}{_base36(digest, HASH_LENGTH)}"
 
 
-def parse(
-    client_order_id: str | None, *, prefix: str = DEFAULT_PREFIX
-) -> ParsedClientOrderId | None:
+def parse(client_order_id: str | None, *, prefix: str | None = None) -> ParsedClientOrderId | None:
     """Side and level encoded in one of our ids, or None when it is not one of ours."""
+    prefix = configured_prefix() if prefix is None else prefix
     _check_prefix(prefix)
     if not client_order_id or len(client_order_id) != len(prefix) + 3 + HASH_LENGTH:
         return None
@@ -107,5 +119,5 @@ def parse(
     )
 
 
-def is_ours(client_order_id: str | None, *, prefix: str = DEFAULT_PREFIX) -> bool:
+def is_ours(client_order_id: str | None, *, prefix: str | None = None) -> bool:
     return parse(client_order_id, prefix=prefix) is not None

@@ -110,3 +110,19 @@ def test_invalid_arguments(kw: dict, message: str) -> None:
     args = {"session_id": 1, "generation": 0, "side": BUY, "level": 0, **kw}
     with pytest.raises(ValueError, match=message):
         client_order_id(**args)
+
+
+def test_prefix_comes_from_the_setting_by_default(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.STRATEGY_CLIENT_ORDER_PREFIX = "mrmkt"
+
+    cid = client_order_id(session_id=1, generation=0, side=BUY, level=0)
+
+    assert cid.startswith("mrmktb00")
+    assert is_ours(cid)
+    assert not is_ours(client_order_id(session_id=1, generation=0, side=BUY, level=0, prefix="mm"))
+
+
+def test_a_bad_prefix_setting_fails_loudly(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.STRATEGY_CLIENT_ORDER_PREFIX = "MM-"
+    with pytest.raises(ValueError, match="prefix"):
+        client_order_id(session_id=1, generation=0, side=BUY, level=0)
