@@ -13,7 +13,7 @@ hanging orders ("h") and arbitrage legs ("a") of one generation. 17 base36 chara
 ~88 bits: a collision among a billion ids has a probability around 1e-9.
 
 Side and level stay readable so an operator (and the orphan sweeper) can tell what an order
-was for. The prefix marks our orders: `is_ours` is how the tracker recognises an order of
+was for. The prefix (setting STRATEGY_CLIENT_ORDER_PREFIX, default "mm") marks our orders: `is_ours` is how the tracker recognises an order of
 ours that no session owns.
 """
 
