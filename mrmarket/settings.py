@@ -283,3 +283,5 @@ configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 # --- Strategy runtime -------------------------------------------------------------------
 # Tick period of the strategy runtime in milliseconds (beat fires strategy_tick_task at this rate).
 STRATEGY_TICK_MS = env_int("STRATEGY_TICK_MS", 1000)
+# Prefix of our exchange client order ids (1-8 lowercase alnum); marks an order as ours.
+STRATEGY_CLIENT_ORDER_PREFIX = env_str("STRATEGY_CLIENT_ORDER_PREFIX", "mm")
