@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Sum
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -62,7 +63,8 @@ class CampaignDetailApi(APIView):
             campaign=campaign, wallet_address=service_wallet().address
         )
         received = selectors.payout_list(campaign=campaign).aggregate(total=Sum("amount"))["total"]
-        body = s.CampaignOutputSerializer(campaign).data
+        fields: list[str] = list(s.CampaignOutputSerializer().fields.keys())
+        body: dict[str, Any] = {name: getattr(campaign, name) for name in fields}
         body.update(
             {
                 "manifest": campaign.manifest,
