@@ -7,6 +7,7 @@ fast on any missing secret.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -267,6 +268,43 @@ CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT = env_decimal("CUSTODY_FAKE_WITHDRAWAL_FEE_D
 # HuFi recording oracle and campaign launcher base URLs (shown at GET /).
 HUFI_RECORDING_ORACLE_URL = env_str("HUFI_RECORDING_ORACLE_URL", "https://ro.hu.finance")
 HUFI_CAMPAIGN_LAUNCHER_URL = env_str("HUFI_CAMPAIGN_LAUNCHER_URL", "https://cl.hu.finance")
+# The service wallet's EVM private key (0x hex): signs the recording oracle login and receives
+# rewards. Required in production; development derives one from a seed kept under var/.
+HUFI_WALLET_PRIVATE_KEY = env_str("HUFI_WALLET_PRIVATE_KEY", required=PRODUCTION) or (
+    "0x" + hashlib.sha256(dev_secret(VAR_DIR / "hufi_wallet_seed").encode()).hexdigest()
+)
+# Chain whose campaigns we sync and join and whose reward transfers we read (137 = Polygon).
+HUFI_CHAIN_ID = env_int("HUFI_CHAIN_ID", 137)
+# JSON-RPC endpoint of that chain; empty disables the on-chain payout scan.
+HUFI_CHAIN_RPC_URL = env_str("HUFI_CHAIN_RPC_URL", "")
+# Blocks a transfer must be buried under before we record it (reorg safety).
+HUFI_CHAIN_CONFIRMATIONS = env_int("HUFI_CHAIN_CONFIRMATIONS", 30)
+# First block the payout scan reads when it has no cursor yet (set it near the first join).
+HUFI_CHAIN_SCAN_START_BLOCK = env_int("HUFI_CHAIN_SCAN_START_BLOCK", 0)
+# Blocks per eth_getLogs call, and at most this many calls per scan run.
+HUFI_CHAIN_SCAN_BLOCK_RANGE = env_int("HUFI_CHAIN_SCAN_BLOCK_RANGE", 2000)
+HUFI_CHAIN_SCAN_MAX_RANGES = env_int("HUFI_CHAIN_SCAN_MAX_RANGES", 25)
+# Per-request HTTP timeout (seconds) for both HuFi services; short so an outage fails fast.
+HUFI_HTTP_TIMEOUT = float(env_str("HUFI_HTTP_TIMEOUT", "5"))
+# Overall deadline (seconds) of one campaign join, retries included; trading never waits longer.
+HUFI_JOIN_DEADLINE_SECONDS = float(env_str("HUFI_JOIN_DEADLINE_SECONDS", "10"))
+# Refresh the oracle access token this many seconds before its JWT `exp`.
+HUFI_TOKEN_REFRESH_MARGIN_SECONDS = env_int("HUFI_TOKEN_REFRESH_MARGIN_SECONDS", 60)
+# Page size of the campaign launcher listing (HuFi caps it at 1000).
+HUFI_SYNC_PAGE_LIMIT = env_int("HUFI_SYNC_PAGE_LIMIT", 100)
+# Beat periods (seconds): campaign sync (hourly) and the on-chain payout scan.
+HUFI_SYNC_INTERVAL_SECONDS = env_int("HUFI_SYNC_INTERVAL_SECONDS", 3600)
+HUFI_PAYOUT_SCAN_INTERVAL_SECONDS = env_int("HUFI_PAYOUT_SCAN_INTERVAL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["campaign-sync"] = {
+    "task": "campaign_sync_task",
+    "schedule": float(HUFI_SYNC_INTERVAL_SECONDS),
+    "options": {"expires": HUFI_SYNC_INTERVAL_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["campaign-payouts-scan"] = {
+    "task": "campaign_payouts_scan_task",
+    "schedule": float(HUFI_PAYOUT_SCAN_INTERVAL_SECONDS),
+    "options": {"expires": HUFI_PAYOUT_SCAN_INTERVAL_SECONDS},
+}
 
 # --- Fees -------------------------------------------------------------------------------
 # Mr.Market's default market-making fee as a fraction (0.001 = 0.1 %), before operator overrides.

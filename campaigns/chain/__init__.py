@@ -1,0 +1,1 @@
+"""On-chain side of HuFi: reading reward transfers to our wallet with web3.py."""

@@ -1,0 +1,1 @@
+"""The HuFi boundary: campaign launcher and recording oracle clients, token discipline, emulator."""

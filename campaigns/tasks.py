@@ -1,0 +1,46 @@
+"""Thin Celery tasks of the campaigns app: id-only (here: no arguments), replay-safe."""
+
+from __future__ import annotations
+
+import structlog
+from celery import shared_task
+from django.conf import settings
+
+from campaigns.exceptions import HufiUnavailable
+from campaigns.services import campaign_payouts_scan, campaign_sync
+
+log = structlog.get_logger(__name__)
+
+
+@shared_task(
+    name="campaign_sync_task",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=150,
+    soft_time_limit=120,
+)
+def campaign_sync_task() -> None:
+    """Hourly: upsert active campaigns. Running it twice upserts the same rows twice."""
+    try:
+        campaign_sync()
+    except HufiUnavailable as exc:
+        # Nothing half-done to re-drive: the next beat tries again.
+        log.warning("campaign_sync_task_skipped", error=exc.message)
+
+
+@shared_task(
+    name="campaign_payouts_scan_task",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=300,
+    soft_time_limit=270,
+)
+def campaign_payouts_scan_task() -> None:
+    """Read confirmed reward transfers from the cursor on; a re-run records nothing twice."""
+    if not settings.HUFI_CHAIN_RPC_URL:
+        log.info("campaign_payouts_scan_disabled")
+        return
+    try:
+        campaign_payouts_scan()
+    except HufiUnavailable as exc:
+        log.warning("campaign_payouts_scan_task_skipped", error=exc.message)
