@@ -690,12 +690,9 @@ class BinanceEmulator:
         client_id = params.get("newClientOrderId") or f"emu{len(self.engine.orders) + 1}"
         if not re.fullmatch(r"[.A-Za-z0-9_-]{1,36}", client_id):
             raise _Reject(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.")
-        existing = self.engine.order_by_client_id(account.name, client_id)
-        if existing is not None and existing.status == "open":
-            # Binance rejects a client order id that is still open; a closed one may be reused,
-            # but ours are unique per account, so any known id is a duplicate here.
-            raise _Reject(400, -2010, "Duplicate order sent.")
-        if existing is not None:
+        if self.engine.order_by_client_id(account.name, client_id) is not None:
+            # Binance only rejects a client order id that is still open; the emulator is
+            # stricter (any known id), matching our "unique per account" rule.
             raise _Reject(400, -2010, "Duplicate order sent.")
         self._check_order_rate(account)
         try:
@@ -851,7 +848,7 @@ class BinanceEmulator:
             "accountType": "SPOT",
             "balances": balances,
             "permissions": ["SPOT"],
-            "uid": abs(hash(account.name)) % 10**9,
+            "uid": int(hashlib.sha256(account.name.encode()).hexdigest()[:8], 16),
         }
 
     # ------------------------------------------------------------------ wallet

@@ -423,3 +423,18 @@ def test_latency_below_the_timeout_still_succeeds(gateway, emulator) -> None:
     gateway.load_markets()
     emulator.inject(Fault("GET /api/v3/ticker/24hr", "latency", seconds=0.3))
     assert gateway.fetch_ticker("BTC/USDT").symbol == "BTC/USDT"
+
+
+def test_credentials_never_show_their_secret_in_repr_or_errors(emulator, limiter) -> None:
+    creds = VenueCredentials(api_key=API_KEY, secret="s3cr3t-value-xyz")
+    assert "s3cr3t" not in repr(creds)
+    gw = build_gateway(
+        kind="ccxt",
+        venue="binance",
+        account="binance:0",
+        credentials=creds,
+        options={"base_url": emulator.base_url, "rate_limiter": limiter},
+    )
+    with pytest.raises(AuthenticationFailed) as info:
+        gw.fetch_balances()
+    assert "s3cr3t" not in str(info.value)
