@@ -39,3 +39,9 @@ lock: setup
 
 clean:
 	rm -rf var/broker var/cache var/static
+
+## 4 processes placing orders through the ccxt gateway against the emulator's 10 orders/s
+## (SECONDS=5 for a quick run; REDIS_URL selects the Redis limiter backend).
+SECONDS ?= 30
+bench-ratelimit: setup
+	@$(BIN)/python -m exchanges.emulator.bench_ratelimit --seconds $(SECONDS)

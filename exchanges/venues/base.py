@@ -64,6 +64,11 @@ class InvalidOrder(FinalVenueError):
     """Rejected as malformed or outside the market's limits (precision, min notional, post-only cross)."""
 
 
+class DuplicateClientOrderId(InvalidOrder):
+    """The venue already has an order with this client order id on this account: the caller
+    resolves it with `fetch_order(client_order_id=...)` (added compatibly: an InvalidOrder)."""
+
+
 class AuthenticationFailed(FinalVenueError):
     pass
 
