@@ -126,7 +126,10 @@ class LoopbackServer:
                     if key.lower() not in {"content-type", "content-length"}:
                         self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout fault): nothing left to answer
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
