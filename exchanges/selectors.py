@@ -388,5 +388,7 @@ def _health_probe(exchange: Exchange) -> str:
             "venue_health_probe_failed", venue=exchange.exchange_id, error_type=type(exc).__name__
         )
         status = VenueHealth.ERROR
+    else:
+        status = VenueHealth.OK
     _health_record(exchange.exchange_id, status)
     return str(status)

@@ -37,6 +37,7 @@ from exchanges.models import (
     MarketMakingPair,
     VenueAccount,
 )
+from exchanges.selectors import decimal_str
 from mrmarket.audit import audit_record
 from mrmarket.exceptions import ValidationFailed
 from mrmarket.models import User
@@ -121,7 +122,7 @@ def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, Decimal):
-            out[key] = str(value)
+            out[key] = decimal_str(value)
         elif isinstance(value, datetime):
             out[key] = value.isoformat()
         elif isinstance(value, models.Model):

@@ -30,7 +30,9 @@ def _violates(name: str, fn) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_account_ref_is_exchange_colon_index() -> None:
-    account = VenueAccountFactory.create(exchange=ExchangeFactory.create(exchange_id="binance"), index=3)
+    account = VenueAccountFactory.create(
+        exchange=ExchangeFactory.create(exchange_id="binance"), index=3
+    )
     assert account.account_ref == "binance:3"
     assert account.exchange_id == "binance"
 
@@ -85,9 +87,9 @@ def test_custom_fee_rate_is_a_fraction_below_one() -> None:
         "mm_pair_custom_fee_rate_range",
         lambda: MarketMakingPairFactory.create(custom_fee_rate=Decimal("1")),
     )
-    assert MarketMakingPairFactory.create(custom_fee_rate=Decimal("0.0025")).custom_fee_rate == Decimal(
-        "0.0025"
-    )
+    assert MarketMakingPairFactory.create(
+        custom_fee_rate=Decimal("0.0025")
+    ).custom_fee_rate == Decimal("0.0025")
 
 
 def test_fee_settings_is_a_singleton() -> None:
