@@ -201,15 +201,14 @@ class VenueAccountAdmin(admin.ModelAdmin):
             self.delete_model(request, obj)
 
 
-class AssetNetworkInline(admin.TabularInline):
-    model = AssetNetwork
-    extra = 0
-
-
 @admin.register(Asset)
 class AssetAdmin(ServiceAdmin):
     list_display = ("symbol", "name", "asset_id", "chain_id", "price_usd", "updated_at")
     search_fields = ("symbol", "name", "asset_id")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # The Mixin asset id is the identity pairs refer to.
+        return ("asset_id",) if obj else ()
 
 
 @admin.register(AssetNetwork)

@@ -273,3 +273,27 @@ def test_raw_key_fields_in_a_query_string_are_a_400_even_on_the_keys_endpoint(
 @pytest.mark.django_db
 def test_similar_field_names_pass_the_guard(api) -> None:  # type: ignore[no-untyped-def]
     assert api.get("/grow/info", {"api_keys_page": "1"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_rotate_command_reports_and_reruns_as_a_no_op() -> None:
+    import io
+
+    from django.core.management import call_command
+
+    with override_settings(FIELD_ENCRYPTION_KEY=KEY_A, FIELD_ENCRYPTION_OLD_KEYS=[]):
+        services.venue_account_create(
+            exchange=ExchangeFactory.create(),
+            name="a",
+            api_key=API_KEY,
+            api_secret=SECRET,
+            actor=None,
+        )
+    with override_settings(FIELD_ENCRYPTION_KEY=KEY_B, FIELD_ENCRYPTION_OLD_KEYS=[KEY_A]):
+        outs = [io.StringIO(), io.StringIO()]
+        for out in outs:
+            call_command("exchange_secrets_rotate", stdout=out)
+    assert [o.getvalue().strip() for o in outs] == [
+        "re-encrypted 1 venue account(s)",
+        "re-encrypted 0 venue account(s)",
+    ]
