@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -31,6 +32,9 @@ def _user(request: HttpRequest) -> Any:
 
 class ServiceAdmin(admin.ModelAdmin):
     """Saves and deletes through `services.registry_object_*` unless a subclass routes them elsewhere."""
+
+    # Icon URLs typed without a scheme are https (Django 6's default; silences its warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         services.registry_object_save(
