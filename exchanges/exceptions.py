@@ -48,6 +48,12 @@ class VenueTemporarilyUnavailable(Unavailable):
     code = "venue_unavailable"
 
 
+class VenueMisconfigured(Unavailable):
+    """The venue's gateway cannot be built (bad options, missing driver): an operator must act."""
+
+    code = "venue_misconfigured"
+
+
 class SecretDecryptionFailed(DomainError):
     """A stored ciphertext cannot be opened with any configured key (key rotated away, corrupted)."""
 

@@ -29,6 +29,7 @@ from exchanges.exceptions import (
     ExchangeInUse,
     ExchangeNotFound,
     VenueAccountNotFound,
+    VenueMisconfigured,
 )
 from exchanges.models import (
     Asset,
@@ -797,13 +798,25 @@ def venue_gateway_get(*, exchange_id: str, account_index: int = 0) -> VenueGatew
     options: dict[str, Any] = dict(exchange.options or {})
     if exchange.kind == ExchangeKind.CCXT:
         options.setdefault("ccxt_id", exchange.ccxt_id)
-    gateway = build_gateway_for(
-        kind=exchange.kind,
-        venue=exchange_id,
-        account=f"{exchange_id}:{account_index}",
-        credentials=venue_credentials_get(account=account) if account else None,
-        options=options,
-    )
+    from exchanges.venues.base import VenueError
+
+    try:
+        gateway = build_gateway_for(
+            kind=exchange.kind,
+            venue=exchange_id,
+            account=f"{exchange_id}:{account_index}",
+            credentials=venue_credentials_get(account=account) if account else None,
+            options=options,
+        )
+    except VenueError:
+        raise
+    except Exception as exc:
+        # Only the type is reported: a driver's message may quote its configuration.
+        log.error("venue_gateway_build_failed", venue=exchange_id, error_type=type(exc).__name__)
+        raise VenueMisconfigured(
+            f"{exchange_id} cannot be reached: its gateway could not be built "
+            f"({type(exc).__name__}); check the exchange's kind and options."
+        ) from None
     with _gateways_lock:
         _gateways[key] = (fingerprint, gateway)
     log.info("venue_gateway_built", venue=exchange_id, account=f"{exchange_id}:{account_index}")

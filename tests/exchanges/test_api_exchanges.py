@@ -516,3 +516,16 @@ def test_my_paths_are_in_the_openapi_schema(api) -> None:  # type: ignore[no-unt
         "/admin/grow/exchange/update/{exchange_id}", "/admin/grow/exchange/remove/{exchange_id}",
     ):  # fmt: skip
         assert path in paths, path
+
+
+def test_a_gateway_that_cannot_be_built_is_a_503_not_a_500(api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def broken(**_: Any) -> Any:
+        raise ModuleNotFoundError("no driver, secret-ish detail")
+
+    services.gateway_cache_clear()
+    monkeypatch.setattr(services, "build_gateway_for", broken)
+    ExchangeFactory.create(exchange_id="binance")
+    response = api.get("/market/tickers", {"exchange": "binance", "symbols": "BTC/USDT"})
+    assert response.status_code == 503
+    assert response.json()["error"] == "venue_misconfigured"
+    assert "secret-ish" not in response.content.decode()
