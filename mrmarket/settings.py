@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # 400 for raw exchange API key fields in any request but POST /admin/exchanges/keys.
+    "mrmarket.raw_keys.RawApiKeyGuardMiddleware",
 ]
 
 ROOT_URLCONF = "mrmarket.urls"
@@ -323,3 +325,15 @@ configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 STRATEGY_TICK_MS = env_int("STRATEGY_TICK_MS", 1000)
 # Prefix of our exchange client order ids (1-8 lowercase alnum); marks an order as ours.
 STRATEGY_CLIENT_ORDER_PREFIX = env_str("STRATEGY_CLIENT_ORDER_PREFIX", "mm")
+
+# --- Exchanges --------------------------------------------------------------------------
+# libsodium Box private key (32 bytes, base64 or hex) opening sealed exchange API secrets; required in production.
+EXCHANGE_KEYS_PRIVATE_KEY = env_str("EXCHANGE_KEYS_PRIVATE_KEY", required=PRODUCTION) or dev_secret(
+    VAR_DIR / "exchange_keys_private_key", nbytes=32
+)
+# SecretBox key (32 bytes, base64 or hex) encrypting exchange secrets at rest; required in production.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", required=PRODUCTION) or dev_secret(
+    VAR_DIR / "field_encryption_key", nbytes=32
+)
+# Previous FIELD_ENCRYPTION_KEYs (comma list), still accepted for decryption during a key rotation.
+FIELD_ENCRYPTION_OLD_KEYS = env_list("FIELD_ENCRYPTION_OLD_KEYS", [])

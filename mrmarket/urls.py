@@ -25,7 +25,7 @@ urlpatterns = [
 ]
 
 # Apps add their routes here as they land (each app owns its urls.py).
-_APP_URLCONFS: list[str] = ["campaigns.urls"]
+_APP_URLCONFS: list[str] = ["exchanges.urls", "campaigns.urls"]
 urlpatterns += [path("", include(module)) for module in _APP_URLCONFS]
 
 handler400 = "mrmarket.errors.json_400"
