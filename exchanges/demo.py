@@ -175,12 +175,33 @@ def _account(exchange: Exchange) -> VenueAccount:
     )
 
 
+def _paper_markets(exchange: Exchange) -> None:
+    """Open the paper venue's order books (a market that exists keeps its state)."""
+    from exchanges.paper.services import paper_market_ensure
+
+    seed = int((exchange.options or {}).get("seed", 42))
+    for index, (symbol, (price, tick, lot, notional)) in enumerate(MARKETS.items()):
+        paper_market_ensure(
+            venue=exchange.exchange_id,
+            symbol=symbol,
+            price=Decimal(price),
+            price_increment=Decimal(tick),
+            amount_increment=Decimal(lot),
+            min_notional=Decimal(notional),
+            seed=seed + index,
+            # outside prints and book depth sized to about 200 quote units per level
+            print_amount=(Decimal(200) / Decimal(price)).quantize(Decimal(lot)) or Decimal(lot),
+            book_level_amount=(Decimal(2000) / Decimal(price)).quantize(Decimal(lot)) or Decimal(lot),
+        )
+
+
 def seed() -> list[str]:
     with transaction.atomic():
         exchange = _exchange()
         _assets(exchange)
         account = _account(exchange)
         pair_lines = _pairs(exchange)
+        _paper_markets(exchange)
         services.fee_settings_ensure()
     return [
         f"paper venue    : exchange_id={exchange.exchange_id}, account {account.account_ref}",
