@@ -41,7 +41,8 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import structlog
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ledger import codes, lock_objects
@@ -231,14 +232,12 @@ def _accounts_ensure(legs: Iterable[_Leg]) -> dict[tuple[str, str], int]:
 
 
 def _accounts_find(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    keys = list(keys)
-    codes_ = {code for code, _ in keys}
-    assets = {asset for _, asset in keys}
-    rows = Account.objects.filter(code__in=codes_, asset__in=assets).values_list(
-        "code", "asset", "id"
-    )
-    wanted = set(keys)
-    return {(code, asset): pk for code, asset, pk in rows if (code, asset) in wanted}
+    # (code = .. AND asset = ..) OR ...: one probe of the unique index per account.
+    match = Q()
+    for code, asset in set(keys):
+        match |= Q(code=code, asset=asset)
+    rows = Account.objects.filter(match).values_list("code", "asset", "id")
+    return {(code, asset): pk for code, asset, pk in rows}
 
 
 def account_ensure(*, code: str, asset: str) -> Account:
@@ -272,11 +271,35 @@ def _balances_apply(deltas: dict[int, list[Decimal]]) -> None:
                 setattr(account, column, getattr(account, column) + delta)
         _flags_check(account)
         updates.append(account)
-    for account in updates:
-        # One UPDATE per account keeps the statement simple and each row touched once.
-        Account.objects.filter(pk=account.pk).update(
-            **{column: getattr(account, column) for column in _COLUMNS}
-        )
+    _balances_write(updates)
+
+
+def _balances_write(accounts: list[Account]) -> None:
+    """Write the new balance columns of locked accounts.
+
+    PostgreSQL: one `UPDATE ... FROM (VALUES ...)` for all of them, so the locks are held for
+    one round trip, not one per account. SQLite (one writer at a time): plain UPDATEs.
+    """
+    if connection.vendor != "postgresql":
+        for account in accounts:
+            Account.objects.filter(pk=account.pk).update(
+                **{column: getattr(account, column) for column in _COLUMNS}
+            )
+        return
+    rows = ", ".join(
+        ["(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::numeric)"] * len(accounts)
+    )
+    params: list[Any] = []
+    for account in accounts:
+        params.append(account.pk)
+        params.extend(getattr(account, column) for column in _COLUMNS)
+    sql = (
+        f"UPDATE {Account._meta.db_table} AS a SET debits_posted = v.dp, credits_posted = v.cp, "  # noqa: S608 - constant table name, values are parameters
+        f"debits_pending = v.dpend, credits_pending = v.cpend "
+        f"FROM (VALUES {rows}) AS v(id, dp, cp, dpend, cpend) WHERE a.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _flags_check(account: Account) -> None:
@@ -336,6 +359,43 @@ def _deltas_for(
 # --------------------------------------------------------------------------- generic core
 
 
+def _entry_claim(**fields: Any) -> JournalEntry | None:
+    """Insert the entry unless its key exists: `INSERT ... ON CONFLICT DO NOTHING RETURNING id`.
+
+    One statement instead of SELECT + SAVEPOINT + INSERT + RELEASE, and no IntegrityError to
+    recover from inside the caller's transaction. None means the key is already taken.
+    """
+    created_at = timezone.now()
+    table = JournalEntry._meta.db_table
+    metadata = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    sql = (
+        f"INSERT INTO {table} (idempotency_key, content_hash, kind, reference, status, "  # noqa: S608 - constant table name
+        f"two_phase, description, metadata, created_at) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s, {metadata}, %s) "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+    )
+    params = [
+        fields["idempotency_key"],
+        fields["content_hash"],
+        fields["kind"],
+        fields["reference"],
+        fields["status"],
+        fields["two_phase"],
+        fields["description"],
+        json.dumps(fields["metadata"]),
+        connection.ops.adapt_datetimefield_value(created_at),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry = JournalEntry(id=row[0], created_at=created_at, **fields)
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
+
+
 def _replayed(entry: JournalEntry, content_hash: str) -> JournalEntry:
     if entry.content_hash != content_hash:
         raise IdempotencyConflict(
@@ -364,26 +424,24 @@ def ledger_entry_create(
     reference = str(reference)[:128]
     legs = _legs_validate(postings)
     content_hash = _content_hash(kind=kind, reference=reference, two_phase=pending, legs=legs)
+    status = EntryStatus.PENDING if pending else EntryStatus.POSTED
     with transaction.atomic():
-        existing = JournalEntry.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            return _replayed(existing, content_hash)
+        # Accounts first, without locks (creating one while holding row locks could deadlock
+        # with a writer creating the same account).
         account_ids = _accounts_ensure(legs)
-        try:
-            # Claim the key first: a concurrent writer of the same key blocks here until we
-            # commit, then fails and replays ours. Savepoint so the caller's block survives.
-            with transaction.atomic():
-                entry = JournalEntry.objects.create(
-                    idempotency_key=key,
-                    content_hash=content_hash,
-                    kind=kind,
-                    reference=reference,
-                    status=EntryStatus.PENDING if pending else EntryStatus.POSTED,
-                    two_phase=pending,
-                    description=description[:255],
-                    metadata=metadata or {},
-                )
-        except IntegrityError:
+        # Then claim the key: a concurrent writer of the same key waits here until we commit,
+        # then inserts nothing and replays ours.
+        entry = _entry_claim(
+            idempotency_key=key,
+            content_hash=content_hash,
+            kind=kind,
+            reference=reference,
+            status=status,
+            two_phase=pending,
+            description=description[:255],
+            metadata=metadata or {},
+        )
+        if entry is None:
             return _replayed(JournalEntry.objects.get(idempotency_key=key), content_hash)
         rows = [
             Posting(
