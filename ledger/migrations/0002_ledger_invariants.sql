@@ -16,6 +16,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     n_postings integer := 0;
     per_asset record;
+    bad record;
+    unbalanced boolean := false;
 BEGIN
     -- The asset is looked up per posting by primary key (a scalar subquery) rather than by a
     -- join, so the plan stays an index lookup whatever the table statistics say.
@@ -28,14 +30,18 @@ BEGIN
          GROUP BY s.asset
     LOOP
         n_postings := n_postings + per_asset.n;
-        IF per_asset.debits <> per_asset.credits THEN
-            RAISE EXCEPTION 'ledger: entry % is unbalanced for asset %: debits % <> credits %',
-                p_entry_id, per_asset.asset, per_asset.debits, per_asset.credits
-                USING ERRCODE = 'check_violation';
+        IF per_asset.debits <> per_asset.credits AND NOT unbalanced THEN
+            bad := per_asset;
+            unbalanced := true;
         END IF;
     END LOOP;
     IF n_postings < 2 THEN
         RAISE EXCEPTION 'ledger: entry % has % posting(s), needs at least 2', p_entry_id, n_postings
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF unbalanced THEN
+        RAISE EXCEPTION 'ledger: entry % is unbalanced for asset %: debits % <> credits %',
+            p_entry_id, bad.asset, bad.debits, bad.credits
             USING ERRCODE = 'check_violation';
     END IF;
 END;
