@@ -25,7 +25,11 @@ urlpatterns = [
 ]
 
 # Apps add their routes here as they land (each app owns its urls.py).
-_APP_URLCONFS: list[str] = ["exchanges.urls", "campaigns.urls"]
+_APP_URLCONFS: list[str] = [
+    "exchanges.urls",
+    "campaigns.urls",
+    "ledger.urls",
+]
 urlpatterns += [path("", include(module)) for module in _APP_URLCONFS]
 
 handler400 = "mrmarket.errors.json_400"

@@ -1,0 +1,199 @@
+"""`manage.py ledger_bench`: concurrent writers against the real ledger write path.
+
+`make bench-ledger` runs it on PostgreSQL. Each writer is a forked process (its own DB
+connection, no shared GIL) calling `ledger_transfer_create` exactly as the apps do. Every
+run uses a fresh asset id, so its accounts are new and runs never interfere; the accounts
+are funded first (not timed), then the writers start together on a barrier.
+
+Transfers pick two distinct user accounts at random; with probability `--hot-share` one
+side is one of the `--hot` hot accounts, which is where row-lock contention lives. Amounts
+are small against the funding, so nearly all transfers are affordable; the refused ones
+(insufficient funds) are counted separately and are not failures. Any other error is.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import random
+import statistics
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections
+from psycopg import conninfo as pg_conninfo
+from psycopg import sql as pg_sql
+
+from ledger import codes
+from ledger.exceptions import InsufficientFunds
+from ledger.selectors import ledger_verify_report
+from ledger.services import deposit_credit, ledger_transfer_create
+
+Transfer = tuple[str, str, str, str]  # key, debit code, credit code, amount
+
+
+def _database_create_if_missing() -> None:
+    db = settings.DATABASES["default"]
+    dsn = pg_conninfo.make_conninfo(
+        host=db.get("HOST") or "127.0.0.1",
+        port=str(db.get("PORT") or 5432),
+        user=db.get("USER") or "postgres",
+        password=db.get("PASSWORD") or None,
+        dbname="postgres",
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
+        ).fetchone()
+        if not exists:
+            conn.execute(pg_sql.SQL("CREATE DATABASE {}").format(pg_sql.Identifier(db["NAME"])))
+
+
+def _writer(transfers: list[Transfer], asset: str, barrier: Any, results: Any, quiet: bool) -> None:
+    # The parent closed its connections before forking: this child opens its own.
+    if quiet:
+        logging.getLogger("ledger").setLevel(logging.WARNING)
+    latencies: list[float] = []
+    ok = refused = errors = 0
+    first_error = ""
+    connection.ensure_connection()
+    barrier.wait()
+    for key, debit_code, credit_code, amount in transfers:
+        start = time.perf_counter()
+        try:
+            ledger_transfer_create(
+                idempotency_key=key,
+                debit_account=debit_code,
+                credit_account=credit_code,
+                asset=asset,
+                amount=Decimal(amount),
+            )
+            ok += 1
+        except InsufficientFunds:
+            refused += 1
+        except Exception as exc:  # reported, and the run fails
+            errors += 1
+            first_error = first_error or f"{type(exc).__name__}: {exc}"
+        latencies.append(time.perf_counter() - start)
+    connections.close_all()
+    results.put((ok, refused, errors, first_error, latencies))
+
+
+class Command(BaseCommand):
+    help = "Benchmark concurrent ledger transfers, then run ledger_verify."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--writers", type=int, default=8)
+        parser.add_argument("--transfers", type=int, default=20_000)
+        parser.add_argument("--accounts", type=int, default=1_000)
+        parser.add_argument("--hot", type=int, default=4, help="Hot accounts.")
+        parser.add_argument(
+            "--hot-share",
+            type=float,
+            default=0.2,
+            help="Share of transfers touching a hot account.",
+        )
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--prepare",
+            action="store_true",
+            help="Create the PostgreSQL database if missing and migrate it first.",
+        )
+        parser.add_argument("--log-entries", action="store_true", help="Keep per-entry INFO logs.")
+
+    def handle(self, *args: Any, **o: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("ledger_bench writes test money; it refuses to run in production.")
+        if not settings.IS_POSTGRES:
+            raise CommandError("ledger_bench needs PostgreSQL: set DATABASE_URL=postgres://...")
+        if o["prepare"]:
+            _database_create_if_missing()
+            call_command("migrate", verbosity=0)
+        quiet = not o["log_entries"]
+        if quiet:
+            logging.getLogger("ledger").setLevel(logging.WARNING)
+
+        rng = random.Random(o["seed"])  # noqa: S311 - workload shape, not security
+        run = uuid.uuid4().hex[:12]
+        asset = str(uuid.uuid4())
+        users = [
+            codes.user_available(uuid.UUID(int=rng.getrandbits(128))) for _ in range(o["accounts"])
+        ]
+        hot = users[: o["hot"]]
+        self.stdout.write(
+            f"ledger_bench: run {run}, {o['accounts']} accounts ({len(hot)} hot, "
+            f"{o['hot_share']:.0%} of transfers), {o['transfers']} transfers, {o['writers']} writers"
+        )
+        fund_start = time.perf_counter()
+        for i, code in enumerate(users):
+            deposit_credit(
+                idempotency_key=f"bench:{run}:fund:{i}",
+                user_id=code.split(":")[1],
+                asset=asset,
+                amount=Decimal(1000),
+                snapshot_id=f"bench:{run}:{i}",
+            )
+        self.stdout.write(
+            f"  funded {len(users)} accounts in {time.perf_counter() - fund_start:.1f}s"
+        )
+
+        transfers: list[Transfer] = []
+        for n in range(o["transfers"]):
+            a, b = rng.sample(users, 2)
+            if hot and rng.random() < o["hot_share"]:
+                h = rng.choice(hot)
+                a, b = (h, b if b != h else a) if rng.random() < 0.5 else (a if a != h else b, h)
+            amount = f"{rng.randint(1, 500) / 100:.2f}"
+            transfers.append((f"bench:{run}:t:{n}", a, b, amount))
+
+        connections.close_all()
+        ctx = mp.get_context("fork")
+        barrier = ctx.Barrier(o["writers"] + 1)
+        results = ctx.Queue()
+        procs = [
+            ctx.Process(
+                target=_writer,
+                args=(transfers[w :: o["writers"]], asset, barrier, results, quiet),
+            )
+            for w in range(o["writers"])
+        ]
+        for p in procs:
+            p.start()
+        barrier.wait()
+        start = time.perf_counter()
+        collected = [results.get() for _ in procs]
+        wall = time.perf_counter() - start
+        for p in procs:
+            p.join()
+
+        ok = sum(r[0] for r in collected)
+        refused = sum(r[1] for r in collected)
+        errors = sum(r[2] for r in collected)
+        latencies = sorted(x for r in collected for x in r[4])
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        self.stdout.write(
+            f"  {ok} posted, {refused} refused (insufficient funds), {errors} errors in {wall:.2f}s"
+        )
+        self.stdout.write(
+            f"  throughput: {len(latencies) / wall:,.0f} transfers/s; "
+            f"latency p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+        )
+        report = ledger_verify_report()
+        self.stdout.write(
+            f"  ledger_verify: {report.entries} entries, {report.accounts} accounts, "
+            f"{len(report.violations)} violations"
+        )
+        for line in report.violations[:20]:
+            self.stdout.write(f"    VIOLATION {line}")
+        if errors:
+            first = next(r[3] for r in collected if r[3])
+            raise CommandError(f"ledger_bench: {errors} transfer errors, first: {first}")
+        if not report.ok:
+            raise CommandError(f"ledger_bench: {len(report.violations)} ledger violations")

@@ -1,0 +1,43 @@
+"""ledger: API serializers (input validation and documented output shapes)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ledger.selectors import MAX_ENTRY_LIMIT
+
+
+class LedgerEntryListInputSerializer(serializers.Serializer):
+    userId = serializers.UUIDField(required=False)
+    assetId = serializers.UUIDField(required=False)
+    orderId = serializers.UUIDField(required=False)
+    since = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ENTRY_LIMIT, default=100
+    )
+
+
+class LedgerPostingOutputSerializer(serializers.Serializer):
+    account = serializers.CharField()
+    accountKind = serializers.CharField()
+    assetId = serializers.CharField()
+    debit = serializers.CharField(help_text="Decimal string.")
+    credit = serializers.CharField(help_text="Decimal string.")
+
+
+class LedgerEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    idempotencyKey = serializers.CharField()
+    kind = serializers.CharField()
+    reference = serializers.CharField()
+    status = serializers.CharField()
+    twoPhase = serializers.BooleanField()
+    description = serializers.CharField()
+    createdAt = serializers.CharField(help_text="ISO-8601 UTC.")
+    resolvedAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC; post/void time.")
+    postings = LedgerPostingOutputSerializer(many=True)
+
+
+class LedgerEntryListOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    entries = LedgerEntryOutputSerializer(many=True)
