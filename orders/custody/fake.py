@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import structlog
 from django.conf import settings
@@ -111,9 +111,16 @@ def fake_custody_deposit_destination(*, asset_id: str) -> str:
     return "fake-mixin-" + hashlib.sha256(asset_id.encode()).hexdigest()[:40]
 
 
-# The fake stores amounts with 18 decimals; a finer amount would be rounded by the database
-# and then never compare equal to itself on a replay.
-_AMOUNT_EXPONENT_MIN = -18
+# The fake stores amounts as numeric(38, 18): a finer amount would be rounded by the database
+# (and then never compare equal to itself on a replay), a larger one would not fit.
+_AMOUNT_STEP = Decimal("1e-18")
+_AMOUNT_LIMIT = Decimal("1e20")
+
+
+def _fits_the_ledger(amount: Decimal) -> bool:
+    with localcontext() as ctx:
+        ctx.prec = 60  # enough for 20 + 18 digits, so quantize never raises
+        return amount < _AMOUNT_LIMIT and amount.quantize(_AMOUNT_STEP) == amount
 
 
 def fake_custody_deposit_receive(
@@ -130,8 +137,8 @@ def fake_custody_deposit_receive(
         raise CustodyInvalidRequest("a deposit needs an asset")
     if not amount.is_finite() or amount <= 0:
         raise CustodyInvalidRequest("a deposit must be positive")
-    if amount.as_tuple().exponent < _AMOUNT_EXPONENT_MIN:  # type: ignore[operator]
-        raise CustodyInvalidRequest("a deposit has at most 18 decimal places")
+    if not _fits_the_ledger(amount):
+        raise CustodyInvalidRequest("a deposit has at most 20 digits and 18 decimal places")
     if (
         not transaction_hash
         or len(transaction_hash) > HASH_MAX_LENGTH

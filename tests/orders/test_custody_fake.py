@@ -320,8 +320,9 @@ def test_same_deposit_twice_is_credited_once(custody: FakeCustody) -> None:
     first = fake_custody_deposit_receive(
         asset_id=USDT, amount=Decimal("7"), transaction_hash=CHAIN_TX
     )
+    # the same amount written with more zeros than the ledger keeps is the same deposit
     again = fake_custody_deposit_receive(
-        asset_id=USDT, amount=Decimal("7.000"), transaction_hash=CHAIN_TX
+        asset_id=USDT, amount=Decimal("7.00000000000000000000"), transaction_hash=CHAIN_TX
     )
     assert again == first
     assert custody.wallet_balance(asset_id=USDT) == Decimal("7")
@@ -350,6 +351,7 @@ def test_same_chain_transaction_with_other_content_is_a_conflict(custody: FakeCu
         (USDT, Decimal("NaN"), CHAIN_TX),
         (USDT, Decimal("Infinity"), CHAIN_TX),
         (USDT, Decimal("1e-19"), CHAIN_TX),
+        (USDT, Decimal("1e20"), CHAIN_TX),
         (USDT, Decimal("1"), ""),
         (USDT, Decimal("1"), " " + CHAIN_TX),
         (USDT, Decimal("1"), "f" * 129),
