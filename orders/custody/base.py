@@ -18,6 +18,11 @@ snapshots already seen (consumers store each `snapshot_id` once). Mixin paginate
 was already listed, so a poll run starts from `cursor_rewind(stored_cursor,
 seconds=CUSTODY_SNAPSHOT_OVERLAP_SECONDS)` and then follows `next_cursor` page by page.
 The overlap is applied once per run, never per page (that could walk backwards forever).
+
+Money coming back from an exchange is an on-chain deposit to
+`deposit_address(asset_id=...)`: an incoming snapshot with no opponent and no memo whose
+`transaction_hash` is the chain's transaction hash (what the exchange reports as its
+withdrawal's txid), so the order lifecycle can match the two.
 """
 
 from __future__ import annotations
@@ -96,6 +101,14 @@ class CustodySendUnsupported(FinalCustodyError):
     """This gateway cannot sign and send the transaction (see docs/custody.md)."""
 
 
+class DepositAddressUnverified(FinalCustodyError):
+    """The custodian answered a deposit address we cannot trust (bad signature, wrong chain).
+
+    Never use such an address: money sent there may not reach the wallet. Final, because
+    asking again is not expected to heal it and it may be a tampered answer.
+    """
+
+
 # ---------------------------------------------------------------------------- types
 
 
@@ -119,6 +132,8 @@ class Snapshot:
     amount: Decimal
     opponent_id: str  # the payer's Mixin user id for incoming transfers ("" if none)
     memo: str  # raw as the custodian gives it: hex of the memo's UTF-8 bytes
+    # For an on-chain deposit (opponent "" and memo ""): the chain's transaction hash, as the
+    # sending exchange reports it for its withdrawal. Otherwise the custodian's own hash.
     transaction_hash: str
     created_at: datetime
     request_id: str | None = None  # our request id, on snapshots of our own sends
@@ -148,6 +163,15 @@ class CustodyTransaction:
 class WithdrawalFee:
     asset_id: str  # the asset the fee is paid in (on Mixin often the chain's native asset)
     amount: Decimal
+
+
+@dataclass(frozen=True)
+class CustodyDepositAddress:
+    """Where a chain deposit reaches the bot's wallet (an exchange withdraws to it)."""
+
+    asset_id: str  # the asset it was asked for; every asset of the same chain shares it
+    destination: str
+    tag: str | None  # memo/tag the sender must attach on chains that need one, else None
 
 
 @dataclass(frozen=True)
@@ -204,6 +228,10 @@ class CustodyGateway(Protocol):
     def wallet_balance(self, *, asset_id: str) -> Decimal: ...
 
     def asset(self, *, asset_id: str) -> AssetInfo: ...
+
+    def deposit_address(self, *, asset_id: str) -> CustodyDepositAddress:
+        """The bot wallet's deposit address on `asset_id`'s chain; the same on every call."""
+        ...
 
 
 # ---------------------------------------------------------------------------- helpers

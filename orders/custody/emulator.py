@@ -6,10 +6,15 @@ to sha256(METHOD + URI-with-query + body) of the request it actually received; a
 Mixin's 401 error body on HTTP 202. Snapshots page ASC by `offset` = created_at, inclusive
 (the conservative reading: the client must cope with repeats). Faults can be injected:
 an error body on 202 for the next N calls, an HTTP status, or a delay (for timeouts).
+
+Deposit entries are deterministic per (chain, members, threshold), as Mixin answers the same
+entry on every call, and signed like Mixin's (Ed25519 over sha3-256 of `destination[:tag]`)
+but with the emulator's own key, `entry_public_key`, which tests hand to the client.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,11 +23,18 @@ from decimal import Decimal
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from mrmarket.testing.loopback import LoopbackRequest, LoopbackResponse, LoopbackServer
 from orders.custody.base import format_timestamp, parse_timestamp
 from orders.custody.mixin.auth import verify_token
+from orders.custody.mixin.client import deposit_entry_message, members_hash
+
+# Namespace of the emulator's deterministic entry ids.
+_ENTRY_NAMESPACE = uuid.UUID("0b6f3c1e-27d4-4a59-8c1b-5e9a2d7f4c60")
 
 
 def mixin_error(code: int, description: str) -> LoopbackResponse:
@@ -60,11 +72,18 @@ class MixinSafeEmulator(LoopbackServer):
         self.transactions: dict[str, dict[str, Any]] = {}
         self.outputs: list[EmulatedOutput] = []
         self._faults: list[_Fault] = []
+        # Deposit entries: signed with this key instead of the Safe network's.
+        self.entry_key = Ed25519PrivateKey.generate()
+        self.entry_public_key = self.entry_key.public_key()
+        self.tag_chains: set[str] = set()  # chains with one shared address and a per-wallet tag
+        self.secondary_entry_chains: set[str] = set()  # also list a non-primary entry, first
+        self.entry_overrides: dict[str, Any] = {}  # applied after signing (tampering tests)
         self.add_route("GET", "/safe/snapshots", self._guard(self._snapshots))
         self.add_route("GET", "/safe/assets/{asset_id}/fees", self._guard(self._fees))
         self.add_route("GET", "/safe/assets/{asset_id}", self._guard(self._asset))
         self.add_route("GET", "/safe/transactions/{request_id}", self._guard(self._transaction))
         self.add_route("GET", "/safe/outputs", self._guard(self._outputs))
+        self.add_route("POST", "/safe/deposit/entries", self._guard(self._deposit_entries))
 
     # ------------------------------------------------------------------ test controls
 
@@ -77,6 +96,9 @@ class MixinSafeEmulator(LoopbackServer):
             self.transactions.clear()
             self.outputs.clear()
             self._faults.clear()
+            self.tag_chains.clear()
+            self.secondary_entry_chains.clear()
+            self.entry_overrides.clear()
             self.requests.clear()
 
     def add_snapshot(
@@ -89,7 +111,9 @@ class MixinSafeEmulator(LoopbackServer):
         memo_hex: str = "",
         snapshot_id: str | None = None,
         request_id: str | None = None,
+        deposit_hash: str | None = None,
     ) -> dict[str, Any]:
+        """One snapshot; `deposit_hash` makes it a chain deposit (Mixin's `deposit` view)."""
         stamp = created_at if isinstance(created_at, str) else format_timestamp(created_at)
         row = {
             "type": "snapshot",
@@ -103,6 +127,11 @@ class MixinSafeEmulator(LoopbackServer):
             "created_at": stamp,
             "request_id": request_id,
             "trace_id": request_id,
+            "deposit": (
+                {"deposit_hash": deposit_hash, "deposit_index": 0, "sender": ""}
+                if deposit_hash
+                else None
+            ),
         }
         with self.lock:
             self.snapshots.append(row)
@@ -229,8 +258,6 @@ class MixinSafeEmulator(LoopbackServer):
         return LoopbackResponse(200, {"data": tx})
 
     def _outputs(self, request: LoopbackRequest) -> LoopbackResponse:
-        from orders.custody.mixin.client import members_hash
-
         if request.query.get("members") != members_hash([self.user_id]):
             return LoopbackResponse(200, {"data": []})
         limit = min(int(request.query.get("limit") or 500), 500)
@@ -254,3 +281,64 @@ class MixinSafeEmulator(LoopbackServer):
             for o in rows[:limit]
         ]
         return LoopbackResponse(200, {"data": data})
+
+    def _deposit_entries(self, request: LoopbackRequest) -> LoopbackResponse:
+        try:
+            body = request.json()
+        except ValueError:
+            return mixin_error(10002, "The request data has invalid field.")
+        members = body.get("members") if isinstance(body, dict) else None
+        threshold = body.get("threshold") if isinstance(body, dict) else None
+        chain_id = body.get("chain_id") if isinstance(body, dict) else None
+        with self.lock:
+            chains = {a["chain_id"] for a in self.assets.values()}
+        if (
+            not isinstance(members, list)
+            or not members
+            or not all(isinstance(m, str) and m for m in members)
+            or not isinstance(threshold, int)
+            or not 1 <= threshold <= len(members)
+            or not isinstance(chain_id, str)
+            or chain_id not in chains
+        ):
+            return mixin_error(10002, "The request data has invalid field.")
+        group = sorted(members)
+        seed = hashlib.sha256(f"{chain_id}|{','.join(group)}|{threshold}".encode()).hexdigest()
+        if chain_id in self.tag_chains:
+            # Memo chains (EOS, XRP, TON...): one account for everyone, told apart by the tag.
+            shared = hashlib.sha256(chain_id.encode()).hexdigest()
+            destination, tag = f"emu{shared[:40]}", str(int(seed[:12], 16))
+        else:
+            destination, tag = f"emu{seed[:40]}", ""
+        entries = [self._entry(chain_id, group, threshold, destination, tag, primary=True)]
+        if chain_id in self.secondary_entry_chains:
+            legacy = self._entry(
+                chain_id, group, threshold, f"emulegacy{seed[40:64]}", "", primary=False
+            )
+            entries.insert(0, legacy)
+        for entry in entries:
+            entry.update(self.entry_overrides)
+        return LoopbackResponse(200, {"data": entries})
+
+    def _entry(
+        self,
+        chain_id: str,
+        members: list[str],
+        threshold: int,
+        destination: str,
+        tag: str,
+        *,
+        primary: bool,
+    ) -> dict[str, Any]:
+        signature = self.entry_key.sign(deposit_entry_message(destination, tag or None))
+        return {
+            "type": "deposit_entry",
+            "entry_id": str(uuid.uuid5(_ENTRY_NAMESPACE, destination + ":" + tag)),
+            "chain_id": chain_id,
+            "members": members,
+            "threshold": threshold,
+            "destination": destination,
+            "tag": tag,
+            "signature": signature.hex(),
+            "is_primary": primary,
+        }

@@ -8,13 +8,19 @@ the index, then reads the winner's row), and the balance is debited by one condi
 UPDATE that cannot go below zero. With `CUSTODY_FAKE_CONFIRM_SECONDS` > 0 a send stays
 `pending` that long and is confirmed lazily by the next read, to exercise pending states;
 `fake_custody_fail` makes a pending send fail and gives the money back.
+
+Money coming back from an exchange arrives through `fake_custody_deposit_receive` at the
+deterministic `deposit_address` of the asset: an incoming snapshot without opponent or memo
+that carries the chain transaction hash. It is idempotent by that hash the same way sends
+are by request id (insert first under a unique constraint, then credit).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import structlog
 from django.conf import settings
@@ -24,6 +30,7 @@ from django.utils import timezone
 
 from orders.custody.base import (
     AssetInfo,
+    CustodyDepositAddress,
     CustodyInvalidRequest,
     CustodyNotFound,
     CustodyTransaction,
@@ -38,6 +45,7 @@ from orders.custody.base import (
     parse_timestamp,
 )
 from orders.custody.fake_models import (
+    HASH_MAX_LENGTH,
     FakeCustodyAsset,
     FakeCustodyBalance,
     FakeCustodySnapshot,
@@ -95,6 +103,73 @@ def fake_custody_pay(*, user_id: str, asset_id: str, amount: Decimal, memo_text:
         )
         _credit(asset_id=asset_id, amount=amount)
     log.info("fake_custody_paid", snapshot_id=str(row.snapshot_id), asset_id=asset_id)
+    return _to_snapshot(row)
+
+
+def fake_custody_deposit_destination(*, asset_id: str) -> str:
+    """The fake wallet's deposit address of an asset: stable across processes and restarts."""
+    return "fake-mixin-" + hashlib.sha256(asset_id.encode()).hexdigest()[:40]
+
+
+# The fake stores amounts as numeric(38, 18): a finer amount would be rounded by the database
+# (and then never compare equal to itself on a replay), a larger one would not fit.
+_AMOUNT_STEP = Decimal("1e-18")
+_AMOUNT_LIMIT = Decimal("1e20")
+
+
+def _fits_the_ledger(amount: Decimal) -> bool:
+    with localcontext() as ctx:
+        ctx.prec = 60  # enough for 20 + 18 digits, so quantize never raises
+        return amount < _AMOUNT_LIMIT and amount.quantize(_AMOUNT_STEP) == amount
+
+
+def fake_custody_deposit_receive(
+    *, asset_id: str, amount: Decimal, transaction_hash: str
+) -> Snapshot:
+    """An on-chain deposit (e.g. an exchange's withdrawal) reaches the wallet's deposit address.
+
+    Records an incoming snapshot with no opponent and no memo, carrying the chain's
+    `transaction_hash`, and credits the wallet, once per transaction hash: a repeat (or a
+    concurrent duplicate) returns the first snapshot; the same hash with another asset or
+    amount raises `RequestIdConflict` and changes nothing.
+    """
+    if not asset_id:
+        raise CustodyInvalidRequest("a deposit needs an asset")
+    if not amount.is_finite() or amount <= 0:
+        raise CustodyInvalidRequest("a deposit must be positive")
+    if not _fits_the_ledger(amount):
+        raise CustodyInvalidRequest("a deposit has at most 20 digits and 18 decimal places")
+    if (
+        not transaction_hash
+        or len(transaction_hash) > HASH_MAX_LENGTH
+        or transaction_hash != transaction_hash.strip()
+    ):
+        raise CustodyInvalidRequest(f"bad chain transaction hash {transaction_hash!r}")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row = FakeCustodySnapshot.objects.create(
+                    asset_id=asset_id,
+                    amount=amount,
+                    opponent_id="",
+                    memo="",
+                    transaction_hash=transaction_hash,
+                    deposit_hash=transaction_hash,
+                    created_at=timezone.now(),
+                )
+        except IntegrityError:
+            # Reported before (or concurrently, and that one committed first): on PostgreSQL
+            # the loser waited on the unique index, so the winner's row is visible now.
+            existing = FakeCustodySnapshot.objects.get(deposit_hash=transaction_hash)
+            if existing.asset_id != asset_id or Decimal(existing.amount) != amount:
+                raise RequestIdConflict(
+                    f"chain transaction {transaction_hash} was already received "
+                    "with another asset or amount"
+                ) from None
+            log.info("fake_custody_deposit_replayed", snapshot_id=str(existing.snapshot_id))
+            return _to_snapshot(existing)
+        _credit(asset_id=asset_id, amount=amount)
+    log.info("fake_custody_deposit_received", snapshot_id=str(row.snapshot_id), asset_id=asset_id)
     return _to_snapshot(row)
 
 
@@ -315,6 +390,17 @@ class FakeCustody:
     def wallet_balance(self, *, asset_id: str) -> Decimal:
         row = FakeCustodyBalance.objects.filter(asset_id=asset_id).first()
         return Decimal(row.balance) if row is not None else Decimal(0)
+
+    def deposit_address(self, *, asset_id: str) -> CustodyDepositAddress:
+        # One address per asset (Mixin shares one per chain; the fake knows no chains for
+        # assets it was never told about, and the address must not change once it is told).
+        if not asset_id:
+            raise CustodyInvalidRequest("a deposit address needs an asset")
+        return CustodyDepositAddress(
+            asset_id=asset_id,
+            destination=fake_custody_deposit_destination(asset_id=asset_id),
+            tag=None,
+        )
 
     def asset(self, *, asset_id: str) -> AssetInfo:
         asset = FakeCustodyAsset.objects.filter(asset_id=asset_id).first()

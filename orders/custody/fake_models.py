@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 # Amounts: 38 digits, 18 decimals. Mixin carries at most 8 decimals; 18 leaves room for
 # EVM-native precision without rounding anything a chain can express.
+
+# Chain transaction hashes: 0x + 64 hex on EVM chains, 88 base58 characters on Solana.
+HASH_MAX_LENGTH = 128
 
 
 class FakeCustodyAsset(models.Model):
@@ -54,12 +57,29 @@ class FakeCustodySnapshot(models.Model):
     amount = models.DecimalField(max_digits=38, decimal_places=18)
     opponent_id = models.CharField(max_length=64, blank=True, default="")
     memo = models.TextField(blank=True, default="")
-    transaction_hash = models.CharField(max_length=64)
+    transaction_hash = models.CharField(max_length=HASH_MAX_LENGTH)
     request_id = models.CharField(max_length=36, null=True, blank=True, unique=True)
+    # Set only on on-chain deposits: the chain transaction that brought the money. Unique, so
+    # one chain transaction is credited once however often (or concurrently) it is reported.
+    # NULL (not "") on other snapshots, so they stay out of that unique constraint.
+    deposit_hash = models.CharField(  # noqa: DJ001
+        max_length=HASH_MAX_LENGTH, null=True, blank=True
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["created_at", "snapshot_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deposit_hash"], name="fake_custody_snapshot_deposit_once"
+            ),
+            # A deposit is incoming and carries its chain hash as the snapshot's hash.
+            models.CheckConstraint(
+                condition=Q(deposit_hash__isnull=True)
+                | Q(amount__gt=0, transaction_hash=F("deposit_hash")),
+                name="fake_custody_snapshot_deposit_shape",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.snapshot_id} {self.amount} {self.asset_id}"
@@ -87,7 +107,7 @@ class FakeCustodyTransaction(models.Model):
     destination = models.CharField(max_length=256, blank=True, default="")
     tag = models.CharField(max_length=128, blank=True, default="")
     memo = models.TextField(blank=True, default="")
-    transaction_hash = models.CharField(max_length=64)
+    transaction_hash = models.CharField(max_length=HASH_MAX_LENGTH)
     snapshot_id = models.UUIDField(null=True, blank=True)
     failure_reason = models.TextField(blank=True, default="")
     confirm_after = models.DateTimeField()

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.custody import custody_gateway
 from orders.custody.base import (
+    CustodyDepositAddress,
     CustodyGateway,
     CustodyInvalidRequest,
     CustodyNotFound,
     InsufficientBalance,
     RequestIdConflict,
+    Snapshot,
     TransactionKind,
     TransactionStatus,
     request_id_for,
@@ -25,6 +28,7 @@ from orders.custody.base import (
 from orders.custody.fake import (
     FakeCustody,
     fake_custody_asset_upsert,
+    fake_custody_deposit_receive,
     fake_custody_fail,
     fake_custody_pay,
     fake_custody_settle_due,
@@ -275,3 +279,156 @@ def test_racing_sends_with_different_ids_never_overdraw() -> None:
         t.join()
     assert sorted(outcomes) == ["paid", "refused"]
     assert FakeCustody().wallet_balance(asset_id=USDT) == Decimal("3")
+
+
+# ---------------------------------------------------------------------------- deposits
+
+CHAIN_TX = "0x" + "ab" * 32  # an EVM transaction hash: 66 characters
+
+
+def test_deposit_address_is_deterministic_per_asset(custody: FakeCustody) -> None:
+    address = custody.deposit_address(asset_id=USDT)
+    assert address == CustodyDepositAddress(
+        asset_id=USDT,
+        destination="fake-mixin-" + hashlib.sha256(USDT.encode()).hexdigest()[:40],
+        tag=None,
+    )
+    assert FakeCustody().deposit_address(asset_id=USDT) == address
+    assert custody.deposit_address(asset_id=ETH).destination != address.destination
+    with pytest.raises(CustodyInvalidRequest):
+        custody.deposit_address(asset_id="")
+
+
+def test_deposit_arrives_as_an_incoming_snapshot_without_opponent_or_memo(
+    custody: FakeCustody,
+) -> None:
+    snap = fake_custody_deposit_receive(
+        asset_id=USDT, amount=Decimal("12.5"), transaction_hash=CHAIN_TX
+    )
+    assert (snap.asset_id, snap.amount, snap.opponent_id, snap.memo) == (
+        USDT,
+        Decimal("12.5"),
+        "",
+        "",
+    )
+    assert snap.transaction_hash == CHAIN_TX and snap.request_id is None
+    assert custody.wallet_balance(asset_id=USDT) == Decimal("12.5")
+    assert custody.snapshots_since(cursor=None, limit=10).items == (snap,)
+
+
+def test_same_deposit_twice_is_credited_once(custody: FakeCustody) -> None:
+    first = fake_custody_deposit_receive(
+        asset_id=USDT, amount=Decimal("7"), transaction_hash=CHAIN_TX
+    )
+    # the same amount written with more zeros than the ledger keeps is the same deposit
+    again = fake_custody_deposit_receive(
+        asset_id=USDT, amount=Decimal("7.00000000000000000000"), transaction_hash=CHAIN_TX
+    )
+    assert again == first
+    assert custody.wallet_balance(asset_id=USDT) == Decimal("7")
+    assert FakeCustodySnapshot.objects.count() == 1
+
+
+def test_same_chain_transaction_with_other_content_is_a_conflict(custody: FakeCustody) -> None:
+    first = fake_custody_deposit_receive(
+        asset_id=USDT, amount=Decimal("7"), transaction_hash=CHAIN_TX
+    )
+    with pytest.raises(RequestIdConflict):
+        fake_custody_deposit_receive(asset_id=USDT, amount=Decimal("8"), transaction_hash=CHAIN_TX)
+    with pytest.raises(RequestIdConflict):
+        fake_custody_deposit_receive(asset_id=ETH, amount=Decimal("7"), transaction_hash=CHAIN_TX)
+    # nothing else happened: one snapshot, one credit, no ETH balance
+    assert custody.snapshots_since(cursor=None, limit=10).items == (first,)
+    assert custody.wallet_balance(asset_id=USDT) == Decimal("7")
+    assert custody.wallet_balance(asset_id=ETH) == Decimal("0")
+
+
+@pytest.mark.parametrize(
+    ("asset_id", "amount", "tx_hash"),
+    [
+        (USDT, Decimal("0"), CHAIN_TX),
+        (USDT, Decimal("-1"), CHAIN_TX),
+        (USDT, Decimal("NaN"), CHAIN_TX),
+        (USDT, Decimal("Infinity"), CHAIN_TX),
+        (USDT, Decimal("1e-19"), CHAIN_TX),
+        (USDT, Decimal("1e20"), CHAIN_TX),
+        (USDT, Decimal("1"), ""),
+        (USDT, Decimal("1"), " " + CHAIN_TX),
+        (USDT, Decimal("1"), "f" * 129),
+        ("", Decimal("1"), CHAIN_TX),
+    ],
+)
+def test_bad_deposits_are_invalid_and_record_nothing(
+    custody: FakeCustody, asset_id: str, amount: Decimal, tx_hash: str
+) -> None:
+    with pytest.raises(CustodyInvalidRequest):
+        fake_custody_deposit_receive(asset_id=asset_id, amount=amount, transaction_hash=tx_hash)
+    assert FakeCustodySnapshot.objects.count() == 0
+    assert custody.wallet_balance(asset_id=USDT) == Decimal("0")
+
+
+def test_database_refuses_a_second_or_misshapen_deposit_row(custody: FakeCustody) -> None:
+    fake_custody_deposit_receive(asset_id=USDT, amount=Decimal("1"), transaction_hash=CHAIN_TX)
+    row = {"asset_id": USDT, "amount": Decimal("1"), "created_at": timezone.now()}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FakeCustodySnapshot.objects.create(transaction_hash=CHAIN_TX, deposit_hash=CHAIN_TX, **row)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FakeCustodySnapshot.objects.create(
+            transaction_hash="other", deposit_hash="0x" + "cd" * 32, **row
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FakeCustodySnapshot.objects.create(
+            transaction_hash="h", deposit_hash="h", **{**row, "amount": Decimal("-1")}
+        )
+    # snapshots that are not deposits may share a hash (our own sends reuse theirs)
+    FakeCustodySnapshot.objects.create(transaction_hash=CHAIN_TX, **row)
+
+
+def _race(calls: list[dict[str, object]]) -> list[object]:
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = []
+
+    def receive(kwargs: dict[str, object]) -> None:
+        try:
+            barrier.wait()
+            results.append(fake_custody_deposit_receive(**kwargs))  # type: ignore[arg-type]
+        except Exception as exc:  # collected and asserted by the caller
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=receive, args=(kw,)) for kw in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_reports_of_one_deposit_credit_once() -> None:
+    # given two workers reporting the same chain deposit at once
+    call = {"asset_id": USDT, "amount": Decimal("9.5"), "transaction_hash": CHAIN_TX}
+    results = _race([call, call])
+    # then both answer the same snapshot and the wallet was credited once
+    assert len(results) == 2 and isinstance(results[0], Snapshot), results
+    assert results[0] == results[1]
+    assert FakeCustody().wallet_balance(asset_id=USDT) == Decimal("9.5")
+    assert FakeCustodySnapshot.objects.filter(deposit_hash=CHAIN_TX).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_conflicting_reports_of_one_deposit_credit_only_the_winner() -> None:
+    results = _race(
+        [
+            {"asset_id": USDT, "amount": Decimal("3"), "transaction_hash": CHAIN_TX},
+            {"asset_id": USDT, "amount": Decimal("4"), "transaction_hash": CHAIN_TX},
+        ]
+    )
+    won = [r for r in results if isinstance(r, Snapshot)]
+    lost = [r for r in results if isinstance(r, RequestIdConflict)]
+    assert len(won) == 1 and len(lost) == 1, results
+    assert FakeCustody().wallet_balance(asset_id=USDT) == won[0].amount
+    assert FakeCustodySnapshot.objects.count() == 1

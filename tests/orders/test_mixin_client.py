@@ -23,11 +23,13 @@ from orders.custody.base import (
     CustodyError,
     CustodyInvalidRequest,
     CustodyNetworkError,
+    CustodyNotFound,
     CustodyRateLimited,
     CustodyRejected,
     CustodySendUnsupported,
     CustodyTimeout,
     CustodyUnavailable,
+    DepositAddressUnverified,
     InsufficientBalance,
     RequestIdConflict,
     TransactionStatus,
@@ -40,6 +42,7 @@ from orders.custody.mixin.auth import (
     verify_token,
 )
 from orders.custody.mixin.client import MixinSafeCustody
+from orders.custody.mixin.http import MixinHttp
 from orders.memo import memo_encode_market_making_create, memo_to_hex
 
 BOT = str(uuid.uuid4())
@@ -72,6 +75,8 @@ def emulator(_server: MixinSafeEmulator) -> MixinSafeEmulator:
 
 def _client(emulator: MixinSafeEmulator, key: Ed25519PrivateKey, **kw: object) -> MixinSafeCustody:
     session = MixinSession(user_id=BOT, session_id=SESSION, private_key=key)
+    # The emulator signs deposit entries with its own key instead of the Safe network's.
+    kw.setdefault("entry_public_keys", (emulator.entry_public_key,))
     return MixinSafeCustody(base_url=emulator.base_url, session=session, **kw)  # type: ignore[arg-type]
 
 
@@ -341,8 +346,6 @@ def test_wallet_balance_sums_unspent_outputs_across_pages(
 
 
 def test_unknown_asset_is_not_found(client: MixinSafeCustody) -> None:
-    from orders.custody.base import CustodyNotFound
-
     with pytest.raises(CustodyNotFound):
         client.asset(asset_id=str(uuid.uuid4()))
 
@@ -404,3 +407,156 @@ def test_send_with_a_known_request_id_returns_it_and_checks_content(
     assert tx.status is TransactionStatus.CONFIRMED
     with pytest.raises(RequestIdConflict):
         client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("2"), opponent_id="u")
+
+
+# ---------------------------------------------------------------------------- deposits
+
+ETH = "43d61dcd-e413-450d-80b8-101d5e903357"
+USDT_ERC20 = "4d8c508b-91c5-375b-92b0-ee702ed2dac5"
+EOS = "6cfe566e-4aad-470b-8c9a-2fd35b49c68d"
+
+
+def _entry_calls(emulator: MixinSafeEmulator) -> list[object]:
+    return [r.json() for r in emulator.requests if r.path == "/safe/deposit/entries"]
+
+
+def test_deposit_address_is_the_bots_own_entry_on_the_assets_chain(
+    client: MixinSafeCustody, emulator: MixinSafeEmulator
+) -> None:
+    # given USDT and ETH on the Ethereum chain, BTC on its own
+    emulator.add_asset(asset_id=ETH, symbol="ETH", chain_id=ETH)
+    emulator.add_asset(asset_id=USDT_ERC20, symbol="USDT", chain_id=ETH)
+    # when the bot asks for its USDT deposit address
+    address = client.deposit_address(asset_id=USDT_ERC20)
+    # then it asked Mixin for the entry of members [bot], threshold 1, on the ETH chain
+    assert _entry_calls(emulator) == [{"members": [BOT], "threshold": 1, "chain_id": ETH}]
+    post = next(r for r in emulator.requests if r.path == "/safe/deposit/entries")
+    assert post.method == "POST" and post.header("authorization").startswith("Bearer ")
+    assert address.asset_id == USDT_ERC20 and address.tag is None
+    assert address.destination.startswith("emu") and len(address.destination) == 43
+    # and the address is stable, shared on one chain, different on another
+    assert client.deposit_address(asset_id=USDT_ERC20) == address
+    eth = client.deposit_address(asset_id=ETH)
+    assert (eth.asset_id, eth.destination) == (ETH, address.destination)
+    assert client.deposit_address(asset_id=BTC).destination != address.destination
+
+
+def test_deposit_address_carries_the_tag_on_memo_chains(
+    client: MixinSafeCustody, emulator: MixinSafeEmulator
+) -> None:
+    emulator.add_asset(asset_id=EOS, symbol="EOS", chain_id=EOS)
+    emulator.tag_chains.add(EOS)
+    address = client.deposit_address(asset_id=EOS)
+    assert address.tag is not None and address.tag.isdigit()
+    assert address.destination.startswith("emu")
+    # the signature covers the tag: a changed tag is refused
+    emulator.entry_overrides["tag"] = str(int(address.tag) + 1)
+    with pytest.raises(DepositAddressUnverified):
+        client.deposit_address(asset_id=EOS)
+
+
+def test_deposit_address_prefers_the_primary_entry(
+    client: MixinSafeCustody, emulator: MixinSafeEmulator
+) -> None:
+    emulator.secondary_entry_chains.add(BTC_CHAIN)
+    address = client.deposit_address(asset_id=BTC)
+    answered = [r for r in emulator.requests if r.path == "/safe/deposit/entries"]
+    assert len(answered) == 1
+    assert address.destination.startswith("emu") and not address.destination.startswith("emulegacy")
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"destination": "emu-attacker"},
+        {"signature": "00" * 64},
+        {"signature": "not-hex"},
+        {"chain_id": ETH},
+        {"members": [BOT, str(uuid.uuid4())]},
+        {"threshold": 2},
+        {"destination": ""},
+    ],
+)
+def test_deposit_entry_that_does_not_verify_is_refused_for_good(
+    client: MixinSafeCustody, emulator: MixinSafeEmulator, override: dict[str, object]
+) -> None:
+    emulator.entry_overrides.update(override)
+    with pytest.raises(DepositAddressUnverified) as info:
+        client.deposit_address(asset_id=BTC)
+    assert not info.value.retryable
+
+
+def test_deposit_entry_needs_the_safe_networks_signature_by_default(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    # the production client trusts only Mixin's Safe keys, not the emulator's
+    strict = _client(emulator, key, entry_public_keys=None)
+    with pytest.raises(DepositAddressUnverified):
+        strict.deposit_address(asset_id=BTC)
+    strict.close()
+
+
+def test_deposit_address_of_an_unknown_asset_is_not_found_and_asks_for_no_entry(
+    client: MixinSafeCustody, emulator: MixinSafeEmulator
+) -> None:
+    with pytest.raises(CustodyNotFound):
+        client.deposit_address(asset_id=str(uuid.uuid4()))
+    assert _entry_calls(emulator) == []
+
+
+def test_deposit_entries_endpoint_checks_signature_and_body(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    import httpx
+
+    # a token signed for one body does not carry another
+    session = MixinSession(user_id=BOT, session_id=SESSION, private_key=key)
+    body = b'{"members":["%s"],"threshold":1,"chain_id":"%s"}' % (BOT.encode(), BTC.encode())
+    token = session.sign(method="POST", uri="/safe/deposit/entries", body=body)
+    ok = httpx.post(
+        f"{emulator.base_url}/safe/deposit/entries",
+        headers={"Authorization": f"Bearer {token}"},
+        content=body,
+    )
+    assert ok.json()["data"][0]["chain_id"] == BTC
+    forged = body.replace(BOT.encode(), str(uuid.uuid4()).encode())
+    bad = httpx.post(
+        f"{emulator.base_url}/safe/deposit/entries",
+        headers={"Authorization": f"Bearer {token}"},
+        content=forged,
+    )
+    assert bad.status_code == 202 and bad.json()["error"]["code"] == 401
+    # and a malformed request is Mixin's 10002, a final invalid-request error
+    http = MixinHttp(base_url=emulator.base_url, session=session)
+    for wrong in (
+        {"members": [BOT], "threshold": 2, "chain_id": BTC},
+        {"members": [], "threshold": 1, "chain_id": BTC},
+        {"members": [BOT], "threshold": 1, "chain_id": str(uuid.uuid4())},
+    ):
+        with pytest.raises(CustodyInvalidRequest):
+            http.request("POST", "/safe/deposit/entries", body=wrong)
+    http.close()
+
+
+def test_chain_deposit_snapshot_carries_the_chain_transaction_hash(
+    client: MixinSafeCustody, emulator: MixinSafeEmulator
+) -> None:
+    chain_hash = "0x" + "ab" * 32
+    deposit = emulator.add_snapshot(
+        asset_id=BTC, amount="0.25", created_at=T0, deposit_hash=chain_hash
+    )
+    transfer = emulator.add_snapshot(
+        asset_id=BTC, amount="0.5", created_at=T0 + timedelta(seconds=1), opponent_id="u"
+    )
+    items = client.snapshots_since(cursor=None, limit=10).items
+    by_id = {s.snapshot_id: s for s in items}
+    got = by_id[deposit["snapshot_id"]]
+    # the exchange reports the chain hash, not Mixin's kernel transaction hash
+    assert (got.transaction_hash, got.opponent_id, got.memo, got.amount) == (
+        chain_hash,
+        "",
+        "",
+        Decimal("0.25"),
+    )
+    assert deposit["transaction_hash"] != chain_hash
+    assert by_id[transfer["snapshot_id"]].transaction_hash == transfer["transaction_hash"]

@@ -3,7 +3,9 @@
 Real: snapshots (`GET /safe/snapshots`, ASC from an `offset` = created_at), asset info
 (`GET /safe/assets/{id}`), withdrawal fees (`GET /safe/assets/{id}/fees?destination=`),
 transaction lookup by request id (`GET /safe/transactions/{request_id}`), the wallet balance
-(sum of unspent outputs, `GET /safe/outputs?members=<hash>&threshold=1&state=unspent`).
+(sum of unspent outputs, `GET /safe/outputs?members=<hash>&threshold=1&state=unspent`), the
+deposit address (`POST /safe/deposit/entries` for the asset's chain; every entry's Safe
+signature is checked, as Mixin's own apps do, before an address is handed out).
 
 Not implemented: signing a Safe transaction. Sending needs unspent-output selection, ghost
 keys (`POST /safe/keys`), the Mixin kernel's binary transaction encoding, per-input signing
@@ -17,18 +19,24 @@ final error, instead of pretending.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
+import structlog
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from orders.custody.base import (
     AssetInfo,
+    CustodyDepositAddress,
     CustodyNotFound,
     CustodyRejected,
     CustodySendUnsupported,
     CustodyTransaction,
     CustodyUnavailable,
+    DepositAddressUnverified,
     RequestIdConflict,
     Snapshot,
     SnapshotPage,
@@ -39,6 +47,8 @@ from orders.custody.base import (
 from orders.custody.mixin.auth import MixinSession
 from orders.custody.mixin.http import MixinHttp
 
+log = structlog.get_logger(__name__)
+
 # Mixin's largest page for snapshots and outputs.
 MAX_PAGE = 500
 
@@ -48,6 +58,22 @@ _STATES = {
     "signed": TransactionStatus.PENDING,
     "spent": TransactionStatus.CONFIRMED,
 }
+
+
+# The Safe network's keys that sign deposit entries: Ed25519 over sha3-256 of `destination`,
+# or `destination:tag` when a tag is set. Mixin Messenger refuses entries that do not verify
+# with one of them (iOS `DepositEntry.isSignatureValid`, Android `Constants.SAFE_PUBLIC_KEY`);
+# so do we: a forged address would send an exchange's withdrawal to someone else.
+MIXIN_DEPOSIT_ENTRY_KEYS = (
+    "8f94e89d03fa128a7081c5fe73c6814010c5ca74438411a42df87c6023dfa94d",
+    "2dc073588908a02284197ad78fc863e83c760dabcd5d9a508e09a799ebc1ecb8",
+)
+
+
+def deposit_entry_message(destination: str, tag: str | None) -> bytes:
+    """The bytes a deposit entry's `signature` signs: sha3-256 of `destination[:tag]`."""
+    content = f"{destination}:{tag}" if tag else destination
+    return hashlib.sha3_256(content.encode()).digest()
 
 
 def members_hash(members: list[str]) -> str:
@@ -72,11 +98,21 @@ class MixinSafeCustody:
         session: MixinSession,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        entry_public_keys: Sequence[Ed25519PublicKey] | None = None,
     ) -> None:
         self._http = MixinHttp(
             base_url=base_url, session=session, timeout=timeout, transport=transport
         )
         self._user_id = session.user_id
+        # Only tests (the emulator signs with its own key) ever pass other keys.
+        self._entry_keys = tuple(
+            entry_public_keys
+            if entry_public_keys is not None
+            else (
+                Ed25519PublicKey.from_public_bytes(bytes.fromhex(k))
+                for k in MIXIN_DEPOSIT_ENTRY_KEYS
+            )
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -103,13 +139,17 @@ class MixinSafeCustody:
 
     @staticmethod
     def _snapshot(moment: Any, row: dict[str, Any]) -> Snapshot:
+        # A chain deposit's top-level transaction_hash is Mixin's kernel transaction; the
+        # chain's own hash (the exchange's withdrawal txid) is `deposit.deposit_hash`.
+        deposit = row.get("deposit") if isinstance(row.get("deposit"), dict) else None
+        chain_hash = str(deposit.get("deposit_hash") or "") if deposit else ""
         return Snapshot(
             snapshot_id=str(row["snapshot_id"]),
             asset_id=str(row["asset_id"]),
             amount=_decimal(row["amount"], "snapshot amount"),
             opponent_id=str(row.get("opponent_id") or ""),
             memo=str(row.get("memo") or ""),
-            transaction_hash=str(row.get("transaction_hash") or ""),
+            transaction_hash=chain_hash or str(row.get("transaction_hash") or ""),
             created_at=moment,
             request_id=(str(row["request_id"]) if row.get("request_id") else None)
             or (str(row["trace_id"]) if row.get("trace_id") else None),
@@ -232,3 +272,62 @@ class MixinSafeCustody:
             price_usd=_decimal(data.get("price_usd") or "0", "price"),
             name=str(data.get("name") or ""),
         )
+
+    def deposit_address(self, *, asset_id: str) -> CustodyDepositAddress:
+        """The bot's own (members = [bot], threshold 1) deposit entry on the asset's chain.
+
+        Mixin answers the same entry for the same members, threshold and chain every time, so
+        this is safe to call again; every entry must carry a valid Safe signature.
+        """
+        chain_id = self.asset(asset_id=asset_id).chain_id
+        if not chain_id:
+            raise CustodyUnavailable(f"mixin sent no chain id for asset {asset_id}")
+        data = self._http.request(
+            "POST",
+            "/safe/deposit/entries",
+            body={"members": [self._user_id], "threshold": 1, "chain_id": chain_id},
+        )
+        entries = [row for row in data or [] if isinstance(row, dict)]
+        if not entries:
+            raise CustodyUnavailable(f"mixin listed no deposit entry for chain {chain_id}")
+        for entry in entries:
+            self._verify_entry(entry, chain_id=chain_id)
+        # Some chains list several entries (e.g. an older address format); use the primary.
+        chosen = next((e for e in entries if e.get("is_primary")), entries[0])
+        return CustodyDepositAddress(
+            asset_id=asset_id,
+            destination=str(chosen["destination"]),
+            tag=str(chosen.get("tag") or "") or None,
+        )
+
+    def _verify_entry(self, entry: dict[str, Any], *, chain_id: str) -> None:
+        reason = self._entry_problem(entry, chain_id=chain_id)
+        if reason:
+            log.error("mixin_deposit_entry_unverified", chain_id=chain_id, reason=reason)
+            raise DepositAddressUnverified(
+                f"mixin deposit entry for chain {chain_id} refused: {reason}"
+            )
+
+    def _entry_problem(self, entry: dict[str, Any], *, chain_id: str) -> str:
+        destination = entry.get("destination")
+        if not isinstance(destination, str) or not destination:
+            return "no destination"
+        if entry.get("chain_id") not in (None, "", chain_id):
+            return "other chain"
+        members = entry.get("members")
+        if members is not None and sorted(map(str, members)) != [self._user_id]:
+            return "other members"
+        if entry.get("threshold") not in (None, 1):
+            return "other threshold"
+        try:
+            signature = bytes.fromhex(str(entry.get("signature") or ""))
+        except ValueError:
+            return "signature not hex"
+        message = deposit_entry_message(destination, str(entry.get("tag") or "") or None)
+        for key in self._entry_keys:
+            try:
+                key.verify(signature, message)
+            except InvalidSignature:
+                continue
+            return ""
+        return "bad signature"
