@@ -337,3 +337,44 @@ FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", required=PRODUCTION) or d
 )
 # Previous FIELD_ENCRYPTION_KEYs (comma list), still accepted for decryption during a key rotation.
 FIELD_ENCRYPTION_OLD_KEYS = env_list("FIELD_ENCRYPTION_OLD_KEYS", [])
+# --- Order lifecycle (DESIGN §2) --------------------------------------------------------
+# An unpaid memo expires after this many seconds (the order is deleted).
+ORDER_MEMO_TIMEOUT_SECONDS = env_int("ORDER_MEMO_TIMEOUT_SECONDS", 15 * 60)
+# A partly paid order fails (and is refunded) this long after it entered payment_incomplete.
+ORDER_PAYMENT_TIMEOUT_SECONDS = env_int("ORDER_PAYMENT_TIMEOUT_SECONDS", 10 * 60)
+# A custody withdrawal to the venue must confirm within this many seconds.
+ORDER_WITHDRAWAL_TIMEOUT_SECONDS = env_int("ORDER_WITHDRAWAL_TIMEOUT_SECONDS", 30 * 60)
+# The venue must show the deposit within this many seconds of the withdrawal confirming.
+ORDER_DEPOSIT_TIMEOUT_SECONDS = env_int("ORDER_DEPOSIT_TIMEOUT_SECONDS", 30 * 60)
+# An exit should finish within this many seconds; past it the sweeper alerts and keeps trying.
+ORDER_EXIT_TIMEOUT_SECONDS = env_int("ORDER_EXIT_TIMEOUT_SECONDS", 60 * 60)
+# Seconds between polls of a step that waits on the outside world (custody, venue).
+ORDER_STEP_POLL_SECONDS = env_int("ORDER_STEP_POLL_SECONDS", 5)
+# Seconds a running step holds its order before another worker may take it over.
+ORDER_STEP_LEASE_SECONDS = env_int("ORDER_STEP_LEASE_SECONDS", 120)
+# Queue the withdrawal to the venue when a payment completes (flag 1 of 2).
+ORDER_WITHDRAW_ON_PAYMENT = env_bool("ORDER_WITHDRAW_ON_PAYMENT", True)
+# Actually send withdrawals to venues (flag 2 of 2); off: a paid order is refunded with the reason.
+ORDER_WITHDRAW_SEND = env_bool("ORDER_WITHDRAW_SEND", True)
+# Relative tolerance when a venue deposit is matched by network and amount (no tx hash).
+ORDER_DEPOSIT_MATCH_TOLERANCE = env_decimal("ORDER_DEPOSIT_MATCH_TOLERANCE", "0.001")
+# Join a matching HuFi campaign between deposit_confirmed and created.
+ORDER_JOIN_CAMPAIGNS = env_bool("ORDER_JOIN_CAMPAIGNS", True)
+# Seconds between snapshot polls and sweeper runs (beat).
+ORDER_INTAKE_POLL_SECONDS = env_int("ORDER_INTAKE_POLL_SECONDS", 5)
+ORDER_SWEEP_SECONDS = env_int("ORDER_SWEEP_SECONDS", 10)
+# Default strategy parameters for an order whose intent names none (camelCase DTO keys).
+ORDER_DEFAULT_BID_SPREAD = env_str("ORDER_DEFAULT_BID_SPREAD", "0.002")
+ORDER_DEFAULT_ASK_SPREAD = env_str("ORDER_DEFAULT_ASK_SPREAD", "0.002")
+ORDER_DEFAULT_LAYERS = env_int("ORDER_DEFAULT_LAYERS", 2)
+ORDER_DEFAULT_REFRESH_MS = env_int("ORDER_DEFAULT_REFRESH_MS", 10_000)
+CELERY_BEAT_SCHEDULE["custody-snapshots-poll"] = {
+    "task": "custody_snapshots_poll_task",
+    "schedule": float(ORDER_INTAKE_POLL_SECONDS),
+    "options": {"expires": ORDER_INTAKE_POLL_SECONDS * 2},
+}
+CELERY_BEAT_SCHEDULE["orders-sweep"] = {
+    "task": "orders_sweep_task",
+    "schedule": float(ORDER_SWEEP_SECONDS),
+    "options": {"expires": ORDER_SWEEP_SECONDS * 2},
+}

@@ -1,1 +1,184 @@
-"""orders: selectors (filled by its issue)."""
+"""Reads of the order lifecycle, shaped as CONTRACT.md's JSON (money as decimal strings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from ledger import selectors as ledger_selectors
+from mrmarket.health import iso
+from mrmarket.models import User
+from orders.enums import PaymentRole, SnapshotStatus
+from orders.exceptions import OrderNotFound
+from orders.models import CustodyTransfer, MarketMakingOrder, OrderEvent, PaymentSnapshot
+
+
+def money(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text = format(Decimal(value).normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+def order_get_for_user(*, order_id: UUID | str, user: User) -> MarketMakingOrder:
+    """The caller's order; another user's order is indistinguishable from none (404)."""
+    try:
+        return MarketMakingOrder.objects.select_related(
+            "pair", "pair__exchange", "venue_account__exchange"
+        ).get(pk=order_id, user=user)
+    except (MarketMakingOrder.DoesNotExist, ValueError) as exc:
+        raise OrderNotFound(f"Order {order_id} not found.") from exc
+
+
+def order_list_for_user(*, user: User) -> QuerySet[MarketMakingOrder]:
+    return MarketMakingOrder.objects.filter(user=user).select_related(
+        "pair", "pair__exchange", "venue_account__exchange"
+    )
+
+
+def order_balances(order: MarketMakingOrder) -> dict[str, Decimal]:
+    """The order's budget per asset, from the ledger (posted, less pending outflows)."""
+    return {a: b.available for a, b in ledger_selectors.order_balances(order_id=order.pk).items()}
+
+
+def order_json(
+    order: MarketMakingOrder, balances: dict[str, Decimal] | None = None
+) -> dict[str, Any]:
+    """`MarketMakingOrder` of CONTRACT.md (fields the UI reads, plus a few extras)."""
+    params = order.strategy_params or {}
+    balances = order_balances(order) if balances is None else balances
+    pair = order.pair
+    return {
+        "orderId": str(order.pk),
+        "userId": str(order.user_id),
+        "pair": pair.symbol,
+        "marketMakingPairId": str(pair.pk),
+        "exchangeName": pair.exchange.exchange_id,
+        "state": order.state,
+        "createdAt": iso(order.created_at),
+        "updatedAt": iso(order.updated_at),
+        "bidSpread": params.get("bidSpread"),
+        "askSpread": params.get("askSpread"),
+        "orderAmount": params.get("orderAmount"),
+        "orderRefreshTime": params.get("orderRefreshTime"),
+        "numberOfLayers": params.get("numberOfLayers"),
+        "priceSourceType": params.get("priceSourceType"),
+        "amountChangePerLayer": params.get("amountChangePerLayer"),
+        "amountChangeType": params.get("amountChangeType"),
+        "ceilingPrice": params.get("ceilingPrice"),
+        "floorPrice": params.get("floorPrice"),
+        "balanceA": money(balances.get(str(pair.base_asset_id), Decimal(0))),
+        "balanceB": money(balances.get(str(pair.quote_asset_id), Decimal(0))),
+        "rewardAddress": order.reward_address,
+        "strategyKey": order.strategy_key,
+        "failureReason": order.failure_reason,
+    }
+
+
+def _paid(order: MarketMakingOrder) -> dict[str, tuple[Decimal, str | None]]:
+    """Per role: total credited and the latest snapshot id."""
+    out: dict[str, tuple[Decimal, str | None]] = {}
+    for snap in PaymentSnapshot.objects.filter(
+        order=order, status=SnapshotStatus.CREDITED
+    ).order_by("snapshot_created_at", "id"):
+        total, _ = out.get(snap.role, (Decimal(0), None))
+        out[snap.role] = (total + snap.amount, snap.snapshot_id)
+    return out
+
+
+def payment_state_json(order: MarketMakingOrder) -> dict[str, Any]:
+    """`PaymentState` of CONTRACT.md."""
+    paid = _paid(order)
+    base = paid.get(PaymentRole.BASE, (Decimal(0), None))
+    quote = paid.get(PaymentRole.QUOTE, (Decimal(0), None))
+    base_fee = paid.get(PaymentRole.BASE_FEE, (Decimal(0), None))
+    quote_fee = paid.get(PaymentRole.QUOTE_FEE, (Decimal(0), None))
+    return {
+        "orderId": str(order.pk),
+        "userId": str(order.user_id),
+        "type": "market_making",
+        "state": order.state,
+        "symbol": order.pair.symbol,
+        "baseAssetId": str(order.pair.base_asset_id),
+        "baseAssetAmount": money(base[0]),
+        "baseAssetSnapshotId": base[1],
+        "quoteAssetId": str(order.pair.quote_asset_id),
+        "quoteAssetAmount": money(quote[0]),
+        "quoteAssetSnapshotId": quote[1],
+        "baseFeeAssetId": order.base_fee_asset_id,
+        "baseFeeAssetAmount": money(base_fee[0]),
+        "quoteFeeAssetId": order.quote_fee_asset_id,
+        "quoteFeeAssetAmount": money(quote_fee[0]),
+        "requiredBaseWithdrawalFee": money(order.required_base_withdrawal_fee),
+        "requiredQuoteWithdrawalFee": money(order.required_quote_withdrawal_fee),
+        "requiredStrategyFeePercentage": money(order.strategy_fee_percentage),
+        "createdAt": iso(order.created_at),
+        "updatedAt": iso(order.updated_at),
+    }
+
+
+def event_json(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "orderId": str(event.order_id),
+        "topic": event.trigger,
+        "fromState": event.from_state,
+        "toState": event.to_state,
+        "reason": event.reason,
+        "payload": event.payload,
+        "actorId": str(event.actor_id) if event.actor_id else None,
+        "taskId": event.task_id,
+        "traceId": event.trace_id,
+        "createdAt": iso(event.created_at),
+    }
+
+
+def transfer_json(transfer: CustodyTransfer) -> dict[str, Any]:
+    return {
+        "requestId": transfer.request_id,
+        "purpose": transfer.purpose,
+        "status": transfer.status,
+        "assetId": transfer.asset_id,
+        "amount": money(transfer.amount),
+        "feeAssetId": transfer.fee_asset_id,
+        "feeAmount": money(transfer.fee_amount),
+        "transactionHash": transfer.transaction_hash,
+        "lastError": transfer.last_error,
+        "createdAt": iso(transfer.created_at),
+        "confirmedAt": iso(transfer.confirmed_at),
+        "arrivedAt": iso(transfer.arrived_at),
+    }
+
+
+def order_events(
+    *,
+    order_id: UUID | str | None = None,
+    topic: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[OrderEvent]:
+    qs = OrderEvent.objects.all()
+    if order_id:
+        qs = qs.filter(order__pk=order_id)
+    if topic:
+        qs = qs.filter(trigger=topic)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    return list(qs.order_by("-id")[: max(1, min(limit, 1000))])
+
+
+def outbox_summary(events: list[OrderEvent]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for event in events:
+        counts[event.trigger] = counts.get(event.trigger, 0) + 1
+    created = [e.created_at for e in events]
+    return {
+        "total": len(events),
+        "topicCounts": counts,
+        "firstCreatedAt": iso(min(created)) if created else None,
+        "lastCreatedAt": iso(max(created)) if created else None,
+    }

@@ -1,0 +1,81 @@
+"""Order states (spelled exactly as DESIGN §2 / CONTRACT), snapshot and custody statuses."""
+
+from django.db import models
+
+
+class OrderState(models.TextChoices):
+    PAYMENT_PENDING = "payment_pending"
+    PAYMENT_INCOMPLETE = "payment_incomplete"
+    PAYMENT_COMPLETE = "payment_complete"
+    WITHDRAWING = "withdrawing"
+    WITHDRAWAL_CONFIRMED = "withdrawal_confirmed"
+    DEPOSIT_CONFIRMING = "deposit_confirming"
+    DEPOSIT_CONFIRMED = "deposit_confirmed"
+    JOINING_CAMPAIGN = "joining_campaign"
+    CAMPAIGN_JOINED = "campaign_joined"
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    EXIT_REQUESTED = "exit_requested"
+    EXIT_WITHDRAWING = "exit_withdrawing"
+    EXIT_REFUNDING = "exit_refunding"
+    EXIT_COMPLETE = "exit_complete"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    DELETED = "deleted"
+
+
+S = OrderState
+
+# Funded states from which the user may ask to exit (DESIGN §2: "any funded, non-exit state").
+EXITABLE_STATES = [
+    S.PAYMENT_COMPLETE,
+    S.WITHDRAWING,
+    S.WITHDRAWAL_CONFIRMED,
+    S.DEPOSIT_CONFIRMING,
+    S.DEPOSIT_CONFIRMED,
+    S.JOINING_CAMPAIGN,
+    S.CAMPAIGN_JOINED,
+    S.CREATED,
+    S.RUNNING,
+    S.PAUSED,
+    S.STOPPED,
+]
+
+# States the frontend stops polling on (CONTRACT); also the ones with no automatic next step.
+TERMINAL_STATES = [S.EXIT_COMPLETE, S.REFUNDED, S.DELETED]
+
+
+class SnapshotStatus(models.TextChoices):
+    RECEIVED = "received"  # stored, not yet processed
+    CREDITED = "credited"  # counted toward an order's payment
+    REFUNDING = "refunding"  # being sent back (see its CustodyTransfer)
+    REFUNDED = "refunded"
+    MATCHED = "matched"  # our own venue withdrawal arriving back in custody
+    IGNORED = "ignored"  # outgoing, zero, or unattributable (flagged for an operator)
+
+
+class PaymentRole(models.TextChoices):
+    BASE = "base"
+    QUOTE = "quote"
+    BASE_FEE = "base_fee"
+    QUOTE_FEE = "quote_fee"
+
+
+class TransferPurpose(models.TextChoices):
+    REFUND = "refund"  # custody -> the user's Mixin wallet
+    WITHDRAW_TO_VENUE = "withdraw_to_venue"  # custody -> the venue deposit address
+    VENUE_TO_CUSTODY = "venue_to_custody"  # venue account -> custody (exit)
+
+
+class TransferStatus(models.TextChoices):
+    PENDING = "pending"  # intent persisted (with its pending ledger entry), not yet accepted
+    SENT = "sent"  # the sender accepted it; waiting for it to leave
+    CONFIRMED = "confirmed"  # it left the sender; a refund is done here (ledger posted)
+    ARRIVED = "arrived"  # a custody move was seen at its destination (ledger posted)
+    FAILED = "failed"  # definitely did not move; the pending ledger entry is voided
+
+
+# Transfers still moving money; an order cannot unwind further until none is left.
+IN_FLIGHT_TRANSFER_STATUSES = [TransferStatus.PENDING, TransferStatus.SENT]

@@ -1,1 +1,0 @@
-"""orders: services (filled by its issue)."""

@@ -1,0 +1,57 @@
+"""Thin, id-only, replay-safe Celery tasks of the order lifecycle."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from orders.services import intake, lifecycle
+from orders.steps import step_task_id
+
+
+@shared_task(
+    name="order_step_task", time_limit=120, soft_time_limit=100, acks_late=True, ignore_result=True
+)
+def order_step_task(order_id: str) -> None:
+    """Run the due step of one order (a no-op if another worker holds it or it is not due)."""
+    lifecycle.order_step(order_id=order_id)
+
+
+@shared_task(
+    name="payment_snapshot_process_task",
+    time_limit=60,
+    soft_time_limit=50,
+    acks_late=True,
+    ignore_result=True,
+)
+def payment_snapshot_process_task(snapshot_pk: int) -> None:
+    intake.payment_snapshot_process(snapshot_pk=snapshot_pk)
+
+
+@shared_task(
+    name="custody_snapshots_poll_task",
+    time_limit=120,
+    soft_time_limit=100,
+    acks_late=True,
+    ignore_result=True,
+)
+def custody_snapshots_poll_task() -> None:
+    """Beat: fetch new snapshots and process each (stored once; processing is idempotent)."""
+    for pk in intake.custody_snapshots_poll():
+        payment_snapshot_process_task.delay(pk)
+
+
+@shared_task(
+    name="orders_sweep_task",
+    time_limit=120,
+    soft_time_limit=100,
+    acks_late=True,
+    ignore_result=True,
+)
+def orders_sweep_task() -> None:
+    """Beat: re-drive what a lost message or a crash left behind, and every due poll/timeout."""
+    for pk in intake.snapshots_due():
+        payment_snapshot_process_task.delay(pk)
+    for order_id, state, attempts in lifecycle.orders_due():
+        order_step_task.apply_async(
+            args=(order_id,), task_id=step_task_id(order_id, state, attempts)
+        )
