@@ -191,7 +191,8 @@ def _paper_markets(exchange: Exchange) -> None:
             seed=seed + index,
             # outside prints and book depth sized to about 200 quote units per level
             print_amount=(Decimal(200) / Decimal(price)).quantize(Decimal(lot)) or Decimal(lot),
-            book_level_amount=(Decimal(2000) / Decimal(price)).quantize(Decimal(lot)) or Decimal(lot),
+            book_level_amount=(Decimal(2000) / Decimal(price)).quantize(Decimal(lot))
+            or Decimal(lot),
         )
 
 
