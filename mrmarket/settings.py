@@ -378,3 +378,10 @@ CELERY_BEAT_SCHEDULE["orders-sweep"] = {
     "schedule": float(ORDER_SWEEP_SECONDS),
     "options": {"expires": ORDER_SWEEP_SECONDS * 2},
 }
+if CUSTODY_BACKEND == "fake":
+    # The demo's stand-in for the blockchain between fake custody and the paper venue.
+    CELERY_BEAT_SCHEDULE["fake-chain-relay"] = {
+        "task": "fake_chain_relay_task",
+        "schedule": 3.0,
+        "options": {"expires": 6},
+    }

@@ -182,3 +182,70 @@ def outbox_summary(events: list[OrderEvent]) -> dict[str, Any]:
         "firstCreatedAt": iso(min(created)) if created else None,
         "lastCreatedAt": iso(max(created)) if created else None,
     }
+
+
+def _asset_row(asset_id: str) -> tuple[str, Decimal]:
+    from exchanges.models import Asset
+
+    asset = Asset.objects.filter(pk=asset_id).first()
+    if asset is None:
+        return "", Decimal(0)
+    return asset.symbol, Decimal(asset.price_usd or 0)
+
+
+def market_making_fee_quote(*, exchange_id: str, pair: str, direction: str) -> dict[str, Any]:
+    """`/fees/market-making/fee`: what moving this pair's assets costs, and our fee.
+
+    deposit_to_exchange: custody's withdrawal fee to the venue (what the payment must cover);
+    withdraw_to_mixin: the venue's withdrawal fee back to custody (charged on exit);
+    withdraw_external: custody's withdrawal fee to an outside address.
+    """
+    from exchanges.models import AssetNetwork, MarketMakingPair
+    from orders.custody import custody_gateway
+    from orders.services.intents import fee_percentage
+
+    query = MarketMakingPair.objects.select_related("exchange").filter(
+        exchange__exchange_id=exchange_id, enable=True
+    )
+    found = query.filter(symbol=pair).first()
+    if found is None:
+        try:
+            found = query.filter(pk=UUID(pair)).first()
+        except ValueError:
+            found = None
+    if found is None:
+        raise OrderNotFound(f"Pair {pair} not found on {exchange_id}.")
+    base_id, quote_id = str(found.base_asset_id), str(found.quote_asset_id)
+    if direction == "withdraw_to_mixin":
+        fees = {}
+        for asset in (base_id, quote_id):
+            net = AssetNetwork.objects.filter(asset_id=asset, exchange=found.exchange).first()
+            fees[asset] = (asset, Decimal(net.withdraw_fee) if net else Decimal(0))
+    else:
+        custody = custody_gateway()
+        fees = {}
+        for asset in (base_id, quote_id):
+            quote = custody.withdrawal_fee(asset_id=asset, destination="")
+            fees[asset] = (quote.asset_id, quote.amount)
+    base_fee_id, base_fee = fees[base_id]
+    quote_fee_id, quote_fee = fees[quote_id]
+    base_symbol, base_price = _asset_row(base_id)
+    quote_symbol, quote_price = _asset_row(quote_id)
+    base_fee_symbol, base_fee_price = _asset_row(base_fee_id)
+    quote_fee_symbol, quote_fee_price = _asset_row(quote_fee_id)
+    return {
+        "base_asset_id": base_id,
+        "quote_asset_id": quote_id,
+        "base_fee_id": base_fee_id,
+        "quote_fee_id": quote_fee_id,
+        "base_fee_amount": money(base_fee),
+        "quote_fee_amount": money(quote_fee),
+        "base_fee_symbol": base_fee_symbol,
+        "quote_fee_symbol": quote_fee_symbol,
+        "base_fee_price_usd": money(base_fee_price),
+        "quote_fee_price_usd": money(quote_fee_price),
+        "base_asset_price_usd": money(base_price),
+        "quote_asset_price_usd": money(quote_price),
+        "market_making_fee_percentage": money(fee_percentage(found)),
+        "direction": direction,
+    }

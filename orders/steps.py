@@ -48,12 +48,12 @@ def timeout_for(state: str) -> timedelta | None:
         S.EXIT_WITHDRAWING: settings.ORDER_EXIT_TIMEOUT_SECONDS,
         S.EXIT_REFUNDING: settings.ORDER_EXIT_TIMEOUT_SECONDS,
     }.get(S(state))
-    return timedelta(seconds=seconds) if seconds else None
+    return timedelta(seconds=seconds) if seconds is not None else None
 
 
 def deadline_for(state: str, now: datetime) -> datetime | None:
     timeout = timeout_for(state)
-    return now + timeout if timeout else None
+    return now + timeout if timeout is not None else None
 
 
 def next_step_for(state: str, now: datetime, deadline: datetime | None) -> datetime | None:

@@ -65,7 +65,8 @@ def strategy_params_build(
     return PureMarketMakingParams.from_dto(dto)
 
 
-def _fee_percentage(pair: MarketMakingPair) -> Decimal:
+def fee_percentage(pair: MarketMakingPair) -> Decimal:
+    """Our fee as a fraction: the pair's own rate, else the global setting (0 when disabled)."""
     if pair.custom_fee_rate is not None:
         return Decimal(pair.custom_fee_rate)
     fees = fee_settings_get()
@@ -119,7 +120,7 @@ def order_intent_create(
             quote_fee_asset_id=quote_fee.asset_id,
             required_base_withdrawal_fee=base_fee.amount,
             required_quote_withdrawal_fee=quote_fee.amount,
-            strategy_fee_percentage=_fee_percentage(pair),
+            strategy_fee_percentage=fee_percentage(pair),
         )
         order.deadline_at = order.memo_expires_at
         order.next_step_at = order.memo_expires_at

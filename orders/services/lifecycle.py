@@ -75,7 +75,8 @@ def order_step_claim(*, order_id: UUID | str, now: datetime | None = None) -> bo
 
 def _poll_later(order: MarketMakingOrder, *, seconds: int | None = None) -> None:
     """Look again in a while (the lease is replaced by the poll time)."""
-    when = timezone.now() + timedelta(seconds=seconds or settings.ORDER_STEP_POLL_SECONDS)
+    delay = settings.ORDER_STEP_POLL_SECONDS if seconds is None else seconds
+    when = timezone.now() + timedelta(seconds=delay)
     MarketMakingOrder.objects.filter(pk=order.pk, state=order.state).update(next_step_at=when)
 
 
@@ -346,13 +347,20 @@ def _step_created(order: MarketMakingOrder) -> None:
 # ---------------------------------------------------------------------------- unwinding
 
 
-def _venue_assets(order: MarketMakingOrder) -> set[str]:
-    """Assets of this order that went to the venue (their balance is there now)."""
-    return set(
+def _venue_held(order: MarketMakingOrder) -> set[str]:
+    """Assets of this order whose balance sits on the venue: they went there (the deposit
+    arrived) and no venue → custody move of them is under way or done."""
+    went = set(
         CustodyTransfer.objects.filter(
             order=order, purpose=P.WITHDRAW_TO_VENUE, status=T.ARRIVED
         ).values_list("asset_id", flat=True)
     )
+    coming_back = set(
+        CustodyTransfer.objects.filter(order=order, purpose=P.VENUE_TO_CUSTODY)
+        .exclude(status=T.FAILED)
+        .values_list("asset_id", flat=True)
+    )
+    return went - coming_back
 
 
 def _moves_in_flight(order: MarketMakingOrder) -> bool:
@@ -375,7 +383,7 @@ def _drive_open_transfers(order: MarketMakingOrder) -> None:
 
 def _start_venue_withdrawals(order: MarketMakingOrder, expect: str) -> bool:
     """Persist venue → custody moves for the order's venue-held balances. True if any."""
-    venue_assets = _venue_assets(order)
+    venue_assets = _venue_held(order)
     balances = _order_balance(order)
     wanted = {a: amt for a, amt in balances.items() if a in venue_assets and amt > 0}
     if not wanted:
@@ -386,19 +394,24 @@ def _start_venue_withdrawals(order: MarketMakingOrder, expect: str) -> bool:
 
     def persist(locked: MarketMakingOrder) -> None:
         nonlocal created
+        held = _venue_held(locked)
         for asset, amount in _order_balance(locked).items():
-            if asset not in wanted or amount <= 0:
+            if asset not in wanted or asset not in held or amount <= 0:
                 continue
             route = moves.venue_route(order=locked, asset_id=asset)
             if amount <= route.withdraw_fee:
                 continue  # dust below the venue's fee stays on the order's account
             address = addresses[asset]
+            failed_before = CustodyTransfer.objects.filter(
+                order=locked, purpose=P.VENUE_TO_CUSTODY, asset_id=asset, status=T.FAILED
+            ).count()
             moves.venue_to_custody_create(
                 order=locked,
                 asset_id=asset,
                 amount=amount,
                 destination=address.destination,
                 tag=address.tag,
+                attempt=failed_before,
             )
             created = True
 
@@ -415,14 +428,9 @@ def _start_refunds(order: MarketMakingOrder) -> bool:
     created = False
     with transaction.atomic():
         locked = order_lock(order_id=order.pk)
-        venue_assets = _venue_assets(locked)
-        arrived_back = set(
-            CustodyTransfer.objects.filter(
-                order=locked, purpose=P.VENUE_TO_CUSTODY, status=T.ARRIVED
-            ).values_list("asset_id", flat=True)
-        )
+        held = _venue_held(locked)
         for asset, amount in _order_balance(locked).items():
-            if amount <= 0 or (asset in venue_assets and asset not in arrived_back):
+            if amount <= 0 or asset in held:
                 continue
             moves.refund_create(
                 key=f"{locked.pk}:{asset}:{_refund_round(locked, asset)}",
@@ -454,7 +462,7 @@ def _unwind(order: MarketMakingOrder, *, expect: str, done: Callable[[], object]
         return
     if _start_venue_withdrawals(order, expect) or _start_refunds(order):
         _drive_open_transfers(order)
-        _poll_later(order, seconds=1)
+        _poll_later(order)
         return
     done()
 
@@ -466,7 +474,7 @@ def _step_exit_requested(order: MarketMakingOrder) -> None:
         session_stop(order=order)
         _poll_later(order)
         return
-    if _venue_assets(order):
+    if _venue_held(order):
         _transition(
             order.pk, "exit_withdrawal_started", "order.exit_withdrawing", expect=S.EXIT_REQUESTED
         )
@@ -483,7 +491,7 @@ def _step_exit_withdrawing(order: MarketMakingOrder) -> None:
         return
     if _start_venue_withdrawals(order, S.EXIT_WITHDRAWING):
         _drive_open_transfers(order)
-        _poll_later(order, seconds=1)
+        _poll_later(order)
         return
     _transition(order.pk, "exit_refund_started", "order.exit_refunding", expect=S.EXIT_WITHDRAWING)
 

@@ -199,12 +199,19 @@ def withdraw_to_venue_create(
 
 
 def venue_to_custody_create(
-    *, order: MarketMakingOrder, asset_id: str, amount: Decimal, destination: str, tag: str | None
+    *,
+    order: MarketMakingOrder,
+    asset_id: str,
+    amount: Decimal,
+    destination: str,
+    tag: str | None,
+    attempt: int = 0,
 ) -> CustodyTransfer:
     """The order's venue balance of one asset back to custody (exit / failure unwind).
-    `amount` is what leaves the venue account; the venue's fee is charged to the order."""
+    `amount` is what leaves the venue account; the venue's fee is charged to the order.
+    `attempt` numbers the tries after a definite failure (each try is its own request id)."""
     route = venue_route(order=order, asset_id=asset_id)
-    request_id = request_id_for(P.VENUE_TO_CUSTODY, str(order.pk), asset_id)
+    request_id = request_id_for(P.VENUE_TO_CUSTODY, str(order.pk), asset_id, str(attempt))
     entry_key = f"move:{request_id}"
     fee = min(route.withdraw_fee, amount)
     ledger.custody_move_start(

@@ -1,0 +1,196 @@
+"""The user-order API of CONTRACT.md. One class per operation; writes call one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ledger import selectors as ledger_selectors
+from mrmarket.permissions import IsAdminJwt, IsUser
+from mrmarket.serializers import ErrorSerializer
+from orders import selectors
+from orders import serializers as s
+from orders.models import CustodyTransfer
+from orders.services import controls, intents
+
+USER_ID = OpenApiParameter("userId", str, required=False, description="Must be the caller.")
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+class UserApi(APIView):
+    permission_classes = [IsUser]
+
+
+class OrderIntentCreateApi(UserApi):
+    @extend_schema(
+        request=s.OrderIntentInputSerializer,
+        responses={200: s.OrderIntentOutputSerializer, **ERRORS, 503: ErrorSerializer},
+        tags=["user-orders"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.OrderIntentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = intents.order_intent_create(
+            user=request.user,  # type: ignore[arg-type]
+            pair_id=data.validated_data["marketMakingPairId"],
+            strategy=data.validated_data.get("strategy"),
+            reward_address=data.validated_data.get("rewardAddress", ""),
+        )
+        return Response(
+            {"orderId": str(order.pk), "memo": order.memo, "expiresAt": order.memo_expires_at}
+        )
+
+
+class PaymentStateApi(UserApi):
+    @extend_schema(responses={200: s.PaymentStateOutputSerializer, **ERRORS}, tags=["user-orders"])
+    def get(self, request: Request, order_id: str) -> Response:
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        return Response(
+            {"code": 200, "message": "Found", "data": selectors.payment_state_json(order)}
+        )
+
+
+class OrderListApi(UserApi):
+    @extend_schema(
+        parameters=[USER_ID],
+        responses={200: s.MarketMakingOrderOutputSerializer(many=True), **ERRORS},
+        tags=["user-orders"],
+    )
+    def get(self, request: Request) -> Response:
+        orders = selectors.order_list_for_user(user=request.user)  # type: ignore[arg-type]
+        return Response([selectors.order_json(order) for order in orders])
+
+
+class UserOrdersAllApi(UserApi):
+    @extend_schema(
+        parameters=[USER_ID],
+        responses={200: s.UserOrdersAllOutputSerializer, **ERRORS},
+        tags=["user-orders"],
+    )
+    def get(self, request: Request) -> Response:
+        orders = [selectors.order_json(o) for o in selectors.order_list_for_user(user=request.user)]  # type: ignore[arg-type]
+        return Response({"market_making": orders, "simply_grow": [], "total": len(orders)})
+
+
+class OrderDetailApi(UserApi):
+    @extend_schema(
+        responses={200: s.MarketMakingOrderOutputSerializer, **ERRORS}, tags=["user-orders"]
+    )
+    def get(self, request: Request, order_id: str) -> Response:
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        return Response(selectors.order_json(order))
+
+
+class _OrderControlApi(UserApi):
+    control: Any = None
+
+    def post(self, request: Request, order_id: str) -> Response:
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        order = type(self).control(order_id=order.pk, actor=request.user)
+        return Response({"ok": True, "state": order.state})
+
+
+_CONTROL_SCHEMA = extend_schema(
+    request=None,
+    responses={200: s.OrderControlOutputSerializer, **ERRORS, 409: ErrorSerializer},
+    tags=["user-orders"],
+)
+
+
+@_CONTROL_SCHEMA
+class OrderPauseApi(_OrderControlApi):
+    control = staticmethod(controls.order_pause)
+
+
+@_CONTROL_SCHEMA
+class OrderResumeApi(_OrderControlApi):
+    control = staticmethod(controls.order_resume)
+
+
+@_CONTROL_SCHEMA
+class OrderStopApi(_OrderControlApi):
+    control = staticmethod(controls.order_stop)
+
+
+@_CONTROL_SCHEMA
+class OrderExitApi(_OrderControlApi):
+    control = staticmethod(controls.order_exit)
+
+
+def _strategy_parts(order_id: Any) -> dict[str, Any]:
+    from strategy.selectors import order_lifecycle_parts  # type: ignore[attr-defined]
+
+    parts: dict[str, Any] = order_lifecycle_parts(order_id=order_id)
+    return parts
+
+
+class OrderLifecycleApi(UserApi):
+    @extend_schema(responses={200: s.LifecycleOutputSerializer, **ERRORS}, tags=["user-orders"])
+    def get(self, request: Request, order_id: str) -> Response:
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        events = selectors.order_events(order_id=order.pk, limit=1000)
+        strategy = _strategy_parts(order.pk)
+        entries = ledger_selectors.entry_list(order_id=order.pk, limit=500)
+        transfers = CustodyTransfer.objects.filter(order=order).order_by("id")
+        return Response(
+            {
+                "ok": True,
+                "orderId": str(order.pk),
+                "state": order.state,
+                "strategyKey": strategy.get("strategyKey", order.strategy_key),
+                "intents": strategy.get("intents", []),
+                "openOrders": strategy.get("openOrders", []),
+                "history": strategy.get("history", []),
+                "trades": strategy.get("trades", []),
+                "ledgerEntries": [ledger_selectors.entry_payload(e) for e in entries],
+                "transfers": [selectors.transfer_json(t) for t in transfers],
+                "outboxSummary": selectors.outbox_summary(events),
+                "outbox": [selectors.event_json(e) for e in reversed(events)],
+            }
+        )
+
+
+class AdminOutboxApi(APIView):
+    permission_classes = [IsAdminJwt]
+
+    @extend_schema(
+        parameters=[s.OutboxQuerySerializer],
+        responses={200: s.OutboxOutputSerializer, **ERRORS},
+        tags=["admin"],
+    )
+    def get(self, request: Request) -> Response:
+        data = s.OutboxQuerySerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        events = selectors.order_events(
+            order_id=v.get("orderId"),
+            topic=v.get("topic") or None,
+            since=v.get("since"),
+            limit=v["limit"],
+        )
+        return Response({"ok": True, "events": [selectors.event_json(e) for e in events]})
+
+
+class MarketMakingFeeApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[s.FeeQuerySerializer],
+        responses={200: s.FeeOutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+        tags=["app"],
+    )
+    def get(self, request: Request) -> Response:
+        data = s.FeeQuerySerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        return Response(
+            selectors.market_making_fee_quote(
+                exchange_id=v["exchange"], pair=v["pair"], direction=v["direction"]
+            )
+        )

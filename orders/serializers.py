@@ -1,0 +1,172 @@
+"""Input and output serializers of the user-order API (CONTRACT.md field names)."""
+
+from __future__ import annotations
+
+import re
+
+from rest_framework import serializers
+
+_EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+class OrderIntentInputSerializer(serializers.Serializer):
+    marketMakingPairId = serializers.UUIDField()
+    userId = serializers.CharField(required=False, allow_blank=True)
+    strategy = serializers.DictField(required=False, allow_null=True)
+    rewardAddress = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_rewardAddress(self, value: str) -> str:  # noqa: N802 (contract field name)
+        if value and not _EVM_ADDRESS.match(value):
+            raise serializers.ValidationError("must be a 0x-prefixed 20-byte EVM address")
+        return value
+
+
+class OrderIntentOutputSerializer(serializers.Serializer):
+    orderId = serializers.UUIDField()
+    memo = serializers.CharField()
+    expiresAt = serializers.DateTimeField()
+
+
+class UserIdQuerySerializer(serializers.Serializer):
+    userId = serializers.CharField(required=False, allow_blank=True)
+
+
+class MarketMakingOrderOutputSerializer(serializers.Serializer):
+    orderId = serializers.UUIDField()
+    userId = serializers.UUIDField()
+    pair = serializers.CharField()
+    marketMakingPairId = serializers.UUIDField()
+    exchangeName = serializers.CharField()
+    state = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+    bidSpread = serializers.CharField(allow_null=True)
+    askSpread = serializers.CharField(allow_null=True)
+    orderAmount = serializers.CharField(allow_null=True)
+    orderRefreshTime = serializers.IntegerField(allow_null=True)
+    numberOfLayers = serializers.IntegerField(allow_null=True)
+    priceSourceType = serializers.CharField(allow_null=True)
+    amountChangePerLayer = serializers.CharField(allow_null=True)
+    amountChangeType = serializers.CharField(allow_null=True)
+    ceilingPrice = serializers.CharField(allow_null=True)
+    floorPrice = serializers.CharField(allow_null=True)
+    balanceA = serializers.CharField()
+    balanceB = serializers.CharField()
+    rewardAddress = serializers.CharField(allow_blank=True)
+    strategyKey = serializers.CharField()
+    failureReason = serializers.CharField(allow_blank=True)
+
+
+class UserOrdersAllOutputSerializer(serializers.Serializer):
+    market_making = MarketMakingOrderOutputSerializer(many=True)
+    simply_grow = serializers.ListField(child=serializers.DictField())
+    total = serializers.IntegerField()
+
+
+class PaymentStateSerializer(serializers.Serializer):
+    orderId = serializers.UUIDField()
+    userId = serializers.UUIDField()
+    type = serializers.CharField()
+    state = serializers.CharField()
+    symbol = serializers.CharField()
+    baseAssetId = serializers.CharField()
+    baseAssetAmount = serializers.CharField()
+    baseAssetSnapshotId = serializers.CharField(allow_null=True)
+    quoteAssetId = serializers.CharField()
+    quoteAssetAmount = serializers.CharField()
+    quoteAssetSnapshotId = serializers.CharField(allow_null=True)
+    baseFeeAssetId = serializers.CharField()
+    baseFeeAssetAmount = serializers.CharField()
+    quoteFeeAssetId = serializers.CharField()
+    quoteFeeAssetAmount = serializers.CharField()
+    requiredBaseWithdrawalFee = serializers.CharField()
+    requiredQuoteWithdrawalFee = serializers.CharField()
+    requiredStrategyFeePercentage = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+
+
+class PaymentStateOutputSerializer(serializers.Serializer):
+    code = serializers.IntegerField()
+    message = serializers.CharField()
+    # `data` is the contract's field name (it shadows Serializer.data, for the schema only).
+    data = PaymentStateSerializer()  # type: ignore[assignment]
+
+
+class OrderControlOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    state = serializers.CharField()
+
+
+class OutboxSummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    topicCounts = serializers.DictField(child=serializers.IntegerField())
+    firstCreatedAt = serializers.DateTimeField(allow_null=True)
+    lastCreatedAt = serializers.DateTimeField(allow_null=True)
+
+
+class OrderEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    orderId = serializers.UUIDField()
+    topic = serializers.CharField()
+    fromState = serializers.CharField(allow_blank=True)
+    toState = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    payload = serializers.DictField()
+    actorId = serializers.CharField(allow_null=True)
+    taskId = serializers.CharField(allow_blank=True)
+    traceId = serializers.CharField(allow_blank=True)
+    createdAt = serializers.DateTimeField()
+
+
+class LifecycleOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    orderId = serializers.UUIDField()
+    state = serializers.CharField()
+    strategyKey = serializers.CharField()
+    intents = serializers.ListField(child=serializers.DictField())
+    openOrders = serializers.ListField(child=serializers.DictField())
+    history = serializers.ListField(child=serializers.DictField())
+    trades = serializers.ListField(child=serializers.DictField())
+    ledgerEntries = serializers.ListField(child=serializers.DictField())
+    transfers = serializers.ListField(child=serializers.DictField())
+    outboxSummary = OutboxSummarySerializer()
+    outbox = OrderEventSerializer(many=True)
+
+
+class OutboxQuerySerializer(serializers.Serializer):
+    topic = serializers.CharField(required=False, allow_blank=True)
+    orderId = serializers.UUIDField(required=False)
+    since = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+
+
+class OutboxOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    events = OrderEventSerializer(many=True)
+
+
+class FeeQuerySerializer(serializers.Serializer):
+    exchange = serializers.CharField()
+    pair = serializers.CharField()
+    direction = serializers.ChoiceField(
+        choices=["deposit_to_exchange", "withdraw_to_mixin", "withdraw_external"],
+        default="deposit_to_exchange",
+    )
+
+
+class FeeOutputSerializer(serializers.Serializer):
+    base_asset_id = serializers.CharField()
+    quote_asset_id = serializers.CharField()
+    base_fee_id = serializers.CharField()
+    quote_fee_id = serializers.CharField()
+    base_fee_amount = serializers.CharField()
+    quote_fee_amount = serializers.CharField()
+    base_fee_symbol = serializers.CharField()
+    quote_fee_symbol = serializers.CharField()
+    base_fee_price_usd = serializers.CharField()
+    quote_fee_price_usd = serializers.CharField()
+    base_asset_price_usd = serializers.CharField()
+    quote_asset_price_usd = serializers.CharField()
+    market_making_fee_percentage = serializers.CharField()
+    direction = serializers.CharField()

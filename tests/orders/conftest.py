@@ -1,0 +1,91 @@
+"""Fixtures for the order lifecycle: the demo venue, a paying user, and a driver that plays
+beat (snapshot intake, the fake chain, the sweeper's steps) until the order settles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from exchanges import demo as exchanges_demo
+from exchanges.models import MarketMakingPair
+from orders.custody.fake import fake_custody_asset_upsert
+from orders.custody.fake_chain import fake_chain_relay
+from orders.models import MarketMakingOrder
+from orders.services import intake, lifecycle
+from orders.services.intents import order_intent_create
+
+BTC = str(exchanges_demo.BTC)
+USDT = str(exchanges_demo.USDT)
+
+
+@pytest.fixture
+def lifecycle_settings(settings):  # type: ignore[no-untyped-def]
+    settings.CUSTODY_BACKEND = "fake"
+    settings.CUSTODY_FAKE_CONFIRM_SECONDS = 0
+    settings.ORDER_STEP_POLL_SECONDS = 0
+    settings.ORDER_JOIN_CAMPAIGNS = False
+    settings.CUSTODY_SNAPSHOT_OVERLAP_SECONDS = 60
+    return settings
+
+
+@pytest.fixture
+def demo(db, lifecycle_settings) -> MarketMakingPair:  # type: ignore[no-untyped-def]
+    """The demo paper venue with its pairs; BTC/USDT is returned. Custody fees: 0.00001 BTC
+    and 1 USDT per withdrawal, so fee handling is exercised."""
+    exchanges_demo.seed()
+    fake_custody_asset_upsert(
+        asset_id=BTC,
+        symbol="BTC",
+        chain_id=BTC,
+        precision=8,
+        price_usd=Decimal(95000),
+        withdrawal_fee=Decimal("0.00001"),
+    )
+    fake_custody_asset_upsert(
+        asset_id=USDT,
+        symbol="USDT",
+        chain_id=str(exchanges_demo.ETH),
+        precision=8,
+        price_usd=Decimal(1),
+        withdrawal_fee=Decimal(1),
+    )
+    return MarketMakingPair.objects.get(pk=exchanges_demo.pair_id("BTC/USDT"))
+
+
+@pytest.fixture
+def new_order(demo, user) -> Callable[..., MarketMakingOrder]:  # type: ignore[no-untyped-def]
+    def make(**kwargs: object) -> MarketMakingOrder:
+        return order_intent_create(user=kwargs.pop("user", user), pair_id=demo.pk, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+def play_beat(
+    order: MarketMakingOrder, *, rounds: int = 30, until: set[str] | None = None
+) -> MarketMakingOrder:
+    """Run intake, the fake chain and the order's due step until it stops moving."""
+    seen = []
+    for _ in range(rounds):
+        for pk in intake.custody_snapshots_poll():
+            intake.payment_snapshot_process(snapshot_pk=pk)
+        fake_chain_relay()
+        lifecycle.order_step(order_id=order.pk)
+        order.refresh_from_db()
+        seen.append(order.state)
+        if until and order.state in until:
+            break
+        if len(seen) >= 4 and len(set(seen[-4:])) == 1 and order.next_step_at is None:
+            break
+    return order
+
+
+@pytest.fixture(autouse=True)
+def _strategy_seam_until_runtime(monkeypatch):  # type: ignore[no-untyped-def]
+    """Until the strategy runtime lands, an order that never traded has no live orders."""
+    import strategy.selectors
+
+    if not hasattr(strategy.selectors, "session_live_order_count"):
+        monkeypatch.setattr("orders.services.seams.session_live_order_count", lambda **_: 0)
+        monkeypatch.setattr("orders.services.seams.session_stop", lambda **_: None)
