@@ -24,6 +24,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _celery_in_memory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Tasks sent by code under test (on commit) go to an in-memory broker nobody reads, so a
+    test never leaves messages behind; tests marked `redis` keep the real broker."""
+    from mrmarket.celery import app
+
+    if "redis" in request.keywords:
+        yield
+        return
+    before = app.conf.broker_url
+    app.conf.broker_url = "memory://"
+    yield
+    app.conf.broker_url = before
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     """Throttle counters live in the cache; every test starts with none."""
     cache.clear()

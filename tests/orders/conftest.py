@@ -89,3 +89,5 @@ def _strategy_seam_until_runtime(monkeypatch):  # type: ignore[no-untyped-def]
     if not hasattr(strategy.selectors, "session_live_order_count"):
         monkeypatch.setattr("orders.services.seams.session_live_order_count", lambda **_: 0)
         monkeypatch.setattr("orders.services.seams.session_stop", lambda **_: None)
+    if not hasattr(strategy.selectors, "order_lifecycle_parts"):
+        monkeypatch.setattr("orders.apis._strategy_parts", lambda order_id: {})
