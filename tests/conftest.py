@@ -33,9 +33,9 @@ def _celery_in_memory(request: pytest.FixtureRequest):  # type: ignore[no-untype
         yield
         return
     before = app.conf.broker_url
-    app.conf.broker_url = "memory://"
+    app.conf.update(broker_url="memory://")
     yield
-    app.conf.broker_url = before
+    app.conf.update(broker_url=before)
 
 
 @pytest.fixture(autouse=True)
