@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -24,18 +25,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _celery_in_memory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """Tasks sent by code under test (on commit) go to an in-memory broker nobody reads, so a
-    test never leaves messages behind; tests marked `redis` keep the real broker."""
-    from mrmarket.celery import app
-
+def sent_tasks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Tasks sent by code under test are recorded here instead of reaching a broker (tests
+    can assert what was queued, or that nothing was). Eager mode still runs them inline;
+    tests marked `redis` send for real."""
+    sent: list[tuple] = []
     if "redis" in request.keywords:
-        yield
-        return
-    before = app.conf.broker_url
-    app.conf.update(broker_url="memory://")
-    yield
-    app.conf.update(broker_url=before)
+        return sent
+    from celery.app.task import Task
+
+    original = Task.apply_async
+
+    def capture(self: Task, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        if self.app.conf.task_always_eager:
+            return original(self, args, kwargs, **options)
+        sent.append((self.name, tuple(args or ()), dict(kwargs or {}), options))
+        return None
+
+    monkeypatch.setattr(Task, "apply_async", capture)
+    return sent
 
 
 @pytest.fixture(autouse=True)

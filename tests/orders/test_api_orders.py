@@ -39,7 +39,9 @@ def test_intent_for_an_unknown_or_disabled_pair_is_404(user_api, demo) -> None:
     assert not MarketMakingOrder.objects.exists()
 
 
-def test_intent_with_bad_strategy_parameters_is_400_and_creates_nothing(user_api, demo) -> None:
+def test_intent_with_bad_strategy_parameters_is_400_and_creates_nothing(
+    user_api, demo, sent_tasks
+) -> None:
     response = user_api.post(
         f"{MM}/intent",
         {"marketMakingPairId": str(demo.pk), "strategy": {"bidSpread": "2", "numberOfLayers": 50}},
@@ -49,6 +51,7 @@ def test_intent_with_bad_strategy_parameters_is_400_and_creates_nothing(user_api
     assert response.json()["message"].startswith("bidSpread:")
     assert not MarketMakingOrder.objects.exists()
     assert AuditEvent.objects.filter(outcome="rejected").count() == 1
+    assert sent_tasks == []
 
 
 def test_intent_for_another_users_id_is_403(user_api, other_user, demo) -> None:

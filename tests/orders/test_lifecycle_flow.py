@@ -214,3 +214,27 @@ def test_exit_from_created_brings_the_money_back_from_the_venue(new_order, user)
     # exit again is a no-op, not an error
     assert order_exit(order_id=order.pk, actor=user).state == "exit_complete"
     assert_ledger_clean()
+
+
+def test_a_transition_schedules_its_step_on_commit_with_a_derived_task_id(
+    new_order, sent_tasks, django_capture_on_commit_callbacks
+) -> None:
+    order = new_order()
+    pay(order, BTC, "0.01")
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(order, USDT, "100")
+    assert order.state == "payment_complete"
+    assert [(name, args, opts["task_id"]) for name, args, _, opts in sent_tasks] == [
+        ("order_step_task", (str(order.pk),), f"order:{order.pk}:payment_complete:0")
+    ]
+
+
+def test_a_rejected_payment_queues_no_step(
+    new_order, sent_tasks, django_capture_on_commit_callbacks
+) -> None:
+    order = new_order()
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(order, BTC, "0.01", memo="garbage")
+    assert sent_tasks == []
+    order.refresh_from_db()
+    assert order.state == "payment_pending"
