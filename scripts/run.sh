@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 $PY manage.py migrate --noinput -v0
 $PY manage.py collectstatic --noinput -v0
-seed=$($PY manage.py seed_demo)
+seed=$(LOG_LEVEL=WARNING $PY manage.py seed_demo)
 host=${MRMARKET_HOST:-127.0.0.1}; port=${MRMARKET_PORT:-8000}
 cat <<MSG
 
