@@ -90,6 +90,13 @@ def system_status() -> dict[str, Any]:
             }
         )
 
+    if db_ok:
+        from orders.selectors import reconciliation_issue
+
+        drift = reconciliation_issue()
+        if drift:
+            issues.append({"component": "reconciliation", "message": drift})
+
     tick = _heartbeat(TICK) if db_ok else None
     tick_size_ms = settings.STRATEGY_TICK_MS
     recently = bool(tick and now - tick.last_beat_at <= timedelta(milliseconds=5 * tick_size_ms))

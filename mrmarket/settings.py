@@ -385,3 +385,10 @@ if CUSTODY_BACKEND == "fake":
         "schedule": 3.0,
         "options": {"expires": 6},
     }
+# Seconds between reconciliations of custody accounts with the wallet and the venues.
+RECONCILE_SECONDS = env_int("RECONCILE_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["custody-reconcile"] = {
+    "task": "custody_reconcile_task",
+    "schedule": float(RECONCILE_SECONDS),
+    "options": {"expires": RECONCILE_SECONDS},
+}

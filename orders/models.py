@@ -295,3 +295,25 @@ class CustodyTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.amount} {self.asset_id} ({self.status})"
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of custody accounts in the ledger with the real world (DESIGN §3).
+
+    `drifts` lists `{account, assetId, ledger, actual}` rows that differ; a drift seen in two
+    consecutive runs is persistent (a transfer in flight explains a single one).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ok = models.BooleanField()
+    persistent = models.BooleanField(default=False)
+    drifts = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        db_table = "orders_reconciliation_run"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.pk} ({'ok' if self.ok else 'drift'})"

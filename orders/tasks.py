@@ -69,3 +69,17 @@ def fake_chain_relay_task() -> None:
     from orders.custody.fake_chain import fake_chain_relay
 
     fake_chain_relay()
+
+
+@shared_task(
+    name="custody_reconcile_task",
+    time_limit=300,
+    soft_time_limit=270,
+    acks_late=True,
+    ignore_result=True,
+)
+def custody_reconcile_task() -> None:
+    """Beat: compare the ledger's custody accounts with the wallet and the venues."""
+    from orders.services.reconcile import custody_reconcile
+
+    custody_reconcile()
