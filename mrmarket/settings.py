@@ -308,7 +308,9 @@ CELERY_BEAT_SCHEDULE["campaign-payouts-scan"] = {
     "options": {"expires": HUFI_PAYOUT_SCAN_INTERVAL_SECONDS},
 }
 # Beat period (seconds) of joining campaigns for running orders and refreshing score estimates.
-HUFI_PARTICIPATIONS_SYNC_INTERVAL_SECONDS = env_int("HUFI_PARTICIPATIONS_SYNC_INTERVAL_SECONDS", 300)
+HUFI_PARTICIPATIONS_SYNC_INTERVAL_SECONDS = env_int(
+    "HUFI_PARTICIPATIONS_SYNC_INTERVAL_SECONDS", 300
+)
 # Beat period (seconds) of sharing recorded payouts with users (held ones are retried).
 HUFI_PAYOUT_ALLOCATE_INTERVAL_SECONDS = env_int("HUFI_PAYOUT_ALLOCATE_INTERVAL_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["campaign-participations-sync"] = {
