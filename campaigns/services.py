@@ -687,11 +687,15 @@ def participations_sync(
         ).values_list("campaign_id", "order_id")
     )
 
+    # HuFi said these cannot be joined (final): asking again every run would only churn.
+    closed = set(
+        CampaignJoin.objects.filter(status=JoinStatus.CLOSED).values_list("campaign_id", flat=True)
+    )
     stop_joining = False
     for (venue, symbol), group in markets.items():
         for campaign in campaign_matching(exchange_name=venue, symbol=symbol, at=now):
             todo = [o for o in group if (campaign.pk, o.pk) not in joined_pairs]
-            if not todo:
+            if not todo or campaign.pk in closed:
                 continue
             over_budget = (
                 budget_seconds is not None and time.monotonic() - started >= budget_seconds

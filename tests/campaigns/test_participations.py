@@ -233,3 +233,20 @@ def test_orders_that_stopped_trading_leave_their_campaigns(user, fill_book) -> N
     )
     assert again.status == ParticipationStatus.LEFT
     assert participations_sync().left == 0
+
+
+def test_a_campaign_hufi_closed_is_not_asked_again_by_the_task(hufi, user, fill_book) -> None:
+    _, oracle = hufi
+    campaign = campaign_make()
+    oracle.register_campaign(
+        chain_id=137, address=campaign.address, exchange_name="mexc", closed=True
+    )
+    order = order_make(user=user)
+    first = participations_sync()
+    requests = len(oracle.requests)
+    second = participations_sync()
+    assert first.failed == 1 and second.failed == 0
+    assert len(oracle.requests) == requests and _joins_posted(oracle) == 0
+    row = Participation.objects.get(order=order)
+    assert row.status == ParticipationStatus.FAILED and "join_closed" in row.last_error
+    assert row.attempts == 1
