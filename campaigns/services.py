@@ -988,9 +988,14 @@ def payout_allocate(*, payout_id: int, actor: User | None = None) -> PayoutAlloc
 def payouts_allocate(*, limit: int = 200) -> list[PayoutAllocationResult]:
     """Try every payout not yet allocated (oldest first): held ones are retried, since a
     mapping or a late fill may have arrived; their audit event is written once."""
-    ids = list(
-        Payout.objects.exclude(allocation_status=PayoutAllocationStatus.ALLOCATED)
-        .order_by("block_number", "log_index")
-        .values_list("pk", flat=True)[:limit]
+    # New payouts first, so a backlog of held ones never starves them.
+    fresh = Payout.objects.filter(allocation_status=PayoutAllocationStatus.PENDING)
+    held = Payout.objects.exclude(
+        allocation_status__in=[PayoutAllocationStatus.PENDING, PayoutAllocationStatus.ALLOCATED]
     )
+    ids: list[int] = []
+    for qs in (fresh, held):
+        room = limit - len(ids)
+        if room > 0:
+            ids += qs.order_by("block_number", "log_index").values_list("pk", flat=True)[:room]
     return [payout_allocate(payout_id=pk) for pk in ids]

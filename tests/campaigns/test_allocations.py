@@ -132,6 +132,16 @@ def test_a_payout_seen_twice_on_chain_is_credited_once(hmt, user, other_user, fi
     assert _entries("reward_received") == 1 and _entries("reward") == 2
 
 
+def test_new_payouts_go_before_held_ones(campaign, hmt, user, fill_book) -> None:
+    held = payout_make(campaign=campaign, amount_base_units=1, block_time=DAY - timedelta(days=1))
+    payout_allocate(payout_id=held.pk)  # no score that day: held
+    fill_book.add(_participant(campaign, user), at=DAY + timedelta(hours=1), volume=1)
+    fresh = payout_make(campaign=campaign, amount_base_units=2, block_time=DAY)
+    results = payouts_allocate(limit=1)
+    assert [r.payout_id for r in results] == [fresh.pk]
+    assert results[0].status == PayoutAllocationStatus.ALLOCATED
+
+
 def test_a_task_run_twice_credits_once(campaign, hmt, user, fill_book) -> None:
     order = _participant(campaign, user)
     fill_book.add(order, at=DAY + timedelta(hours=1), volume=10)

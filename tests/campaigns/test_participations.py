@@ -250,3 +250,28 @@ def test_a_campaign_hufi_closed_is_not_asked_again_by_the_task(hufi, user, fill_
     row = Participation.objects.get(order=order)
     assert row.status == ParticipationStatus.FAILED and "join_closed" in row.last_error
     assert row.attempts == 1
+
+
+def test_the_lifecycle_join_step_moves_on_through_an_outage(hufi, user, settings) -> None:
+    from orders.services.lifecycle import order_step
+
+    # given an order at its joining step, a matching campaign, and HuFi down
+    _, oracle = hufi
+    oracle.outage = True
+    settings.HUFI_JOIN_DEADLINE_SECONDS = 0.6
+    campaign = campaign_make()
+    order = order_make(user=user, state="joining_campaign")
+    MarketMakingOrder.objects.filter(pk=order.pk).update(
+        next_step_at=timezone.now() - timedelta(seconds=1)
+    )
+    # when the step runs
+    started = time.monotonic()
+    order_step(order_id=order.pk)
+    # then the order goes on to be created (trading is not held), the failure is recorded
+    assert time.monotonic() - started < 2.0
+    order.refresh_from_db()
+    assert order.state == "created"
+    event = OrderEvent.objects.get(order=order)
+    assert event.trigger == "order.campaign_join_failed" and "503" in event.reason
+    row = Participation.objects.get()
+    assert (row.campaign_id, row.status) == (campaign.pk, ParticipationStatus.FAILED)
