@@ -1,7 +1,8 @@
-"""Operator console for HuFi: campaigns (sync now, join now), joins, payouts, oracle session.
+"""Operator console for HuFi: campaigns (sync now, join now), joins, participations, orders
+(join now), payouts (allocate now), allocations, oracle session.
 
-Every action goes through a service and leaves an audit event; payouts and joins are
-read-only (they mirror the outside world).
+Every action goes through a service and leaves an audit event; payouts, joins,
+participations and allocations are read-only (they mirror the outside world or the ledger).
 """
 
 from __future__ import annotations
@@ -10,12 +11,28 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from campaigns.enums import ParticipationStatus
 from campaigns.exceptions import HufiUnavailable
-from campaigns.models import Campaign, CampaignJoin, OracleSession, Payout
-from campaigns.services import campaign_join, campaign_sync
+from campaigns.models import (
+    Allocation,
+    Campaign,
+    CampaignJoin,
+    CampaignOrder,
+    OracleSession,
+    Participation,
+    Payout,
+)
+from campaigns.services import (
+    PARTICIPATING_ORDER_STATES,
+    campaign_join,
+    campaign_sync,
+    order_campaigns_join,
+    payout_allocate,
+)
 from mrmarket.admin import ReadOnlyAdmin
 from mrmarket.audit import audit_record
 from mrmarket.enums import AuditOutcome
+from orders.models import MarketMakingOrder
 
 
 @admin.register(Campaign)
@@ -104,12 +121,121 @@ class CampaignJoinAdmin(ReadOnlyAdmin):
     search_fields = ("campaign__address", "wallet_address")
 
 
+def _orders_join_now(request: HttpRequest, orders: list[MarketMakingOrder]) -> None:
+    """Join matching campaigns for each order through the service; one audit event each."""
+    for order in orders:
+        if order.state not in PARTICIPATING_ORDER_STATES:
+            messages.warning(request, f"order {order.pk} is {order.state}: not trading, skipped")
+            continue
+        participations = order_campaigns_join(order=order)
+        statuses = {p.campaign.key: p.status for p in participations}
+        ok = all(status == ParticipationStatus.JOINED for status in statuses.values())
+        audit_record(
+            action="order_campaigns_join",
+            outcome=AuditOutcome.OK if ok else AuditOutcome.REJECTED,
+            actor=request.user,  # type: ignore[arg-type]
+            target_type="order",
+            target_id=str(order.pk),
+            reason="join now (console)",
+            payload={"participations": statuses},
+            request=request,
+        )
+        if not statuses:
+            messages.info(request, f"order {order.pk}: no active campaign matches it")
+        for p in participations:
+            level = messages.SUCCESS if p.status == ParticipationStatus.JOINED else messages.WARNING
+            text = f"order {order.pk} in {p.campaign.key}: {p.status} {p.last_error}".strip()
+            messages.add_message(request, level, text)
+
+
+@admin.register(CampaignOrder)
+class CampaignOrderAdmin(ReadOnlyAdmin):
+    """Orders as the campaigns app sees them: pick some and join their campaigns now."""
+
+    list_display = ("id", "user", "pair", "venue_account", "state", "state_changed_at")
+    list_filter = ("state",)
+    search_fields = ("id", "user__username")
+    actions = ["join_now"]
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    @admin.action(description="Join matching campaigns now", permissions=["operate"])
+    def join_now(self, request: HttpRequest, queryset: QuerySet[CampaignOrder]) -> None:
+        orders = list(queryset.select_related("pair", "venue_account__exchange"))
+        _orders_join_now(request, list(orders))
+
+
+@admin.register(Participation)
+class ParticipationAdmin(ReadOnlyAdmin):
+    list_display = (
+        "campaign",
+        "order",
+        "user",
+        "status",
+        "joined_at",
+        "left_at",
+        "attempts",
+        "score",
+        "window_score",
+        "scored_at",
+        "last_error",
+    )
+    list_filter = ("status", "campaign__exchange_name")
+    search_fields = ("campaign__address", "order__id", "user__username")
+    actions = ["join_now"]
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    @admin.action(
+        description="Join now for the selected participations' orders", permissions=["operate"]
+    )
+    def join_now(self, request: HttpRequest, queryset: QuerySet[Participation]) -> None:
+        order_ids = sorted({p.order_id for p in queryset})
+        orders = MarketMakingOrder.objects.filter(pk__in=order_ids).select_related(
+            "pair", "venue_account__exchange"
+        )
+        _orders_join_now(request, list(orders))
+
+
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
-    list_display = ("block_time", "campaign", "amount", "token_address", "tx_hash", "log_index")
+    list_display = (
+        "block_time",
+        "campaign",
+        "amount",
+        "allocation_status",
+        "asset_id",
+        "allocated_at",
+        "allocation_note",
+        "tx_hash",
+        "log_index",
+    )
     search_fields = ("tx_hash", "campaign__address")
-    list_filter = ("chain_id",)
+    list_filter = ("chain_id", "allocation_status")
     date_hierarchy = "block_time"
+    actions = ["allocate_now"]
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    @admin.action(description="Allocate selected payouts now", permissions=["operate"])
+    def allocate_now(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        for payout in queryset.order_by("block_number", "log_index"):
+            result = payout_allocate(payout_id=payout.pk, actor=request.user)  # type: ignore[arg-type]
+            level = messages.SUCCESS if not result.note else messages.WARNING
+            messages.add_message(
+                request, level, f"{payout.key}: {result.status} {result.note}".strip()
+            )
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "payout", "user", "score", "amount", "asset_id", "entry_key")
+    search_fields = ("payout__tx_hash", "user__username", "entry_key")
+    list_filter = ("asset_id",)
+    date_hierarchy = "created_at"
 
 
 @admin.register(OracleSession)

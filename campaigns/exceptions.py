@@ -17,3 +17,9 @@ class HufiUnavailable(Unavailable):
 
 class CampaignNotJoinable(Conflict):
     code = "campaign_not_joinable"
+
+
+class ParticipationConflict(Conflict):
+    """A participation recorded for one user is reported for another (a caller's bug)."""
+
+    code = "participation_conflict"

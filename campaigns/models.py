@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 
-from campaigns.enums import CampaignStatus, JoinStatus
+from campaigns.enums import (
+    CampaignStatus,
+    JoinStatus,
+    ParticipationStatus,
+    PayoutAllocationStatus,
+)
+from orders.models import MarketMakingOrder
 
 # 18 decimals covers every ERC-20 HuFi funds with (HMT, USDT, USDC: 18/6/6); 60 digits in all.
 AMOUNT_DIGITS = 60
@@ -159,6 +166,20 @@ class Payout(models.Model):
     # The UTC day of the block: allocation shares it by that day's scores.
     block_time = models.DateTimeField()
     observed_at = models.DateTimeField(auto_now_add=True)
+    # Sharing with users (campaigns.services.payout_allocate).
+    allocation_status = models.CharField(
+        max_length=20,
+        choices=PayoutAllocationStatus.choices,
+        default=PayoutAllocationStatus.PENDING,
+        db_index=True,
+    )
+    # Why it is held (no mapping, no score that day, the ledger's refusal), for the operator.
+    allocation_note = models.TextField(blank=True, default="")
+    # The Mixin asset the payout was booked as; frozen once booked (the ledger key remembers it).
+    asset_id = models.CharField(max_length=36, blank=True, default="")
+    # When `reward_receive` booked it (custody debit, rewards:hufi credit); once per payout.
+    received_at = models.DateTimeField(null=True, blank=True)
+    allocated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -170,6 +191,11 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.amount} {self.campaign_id} {self.tx_hash}:{self.log_index}"
+
+    @property
+    def key(self) -> str:
+        """The payout's identity, also its ledger idempotency key: `payout:<chain>:<tx>:<log>`."""
+        return f"payout:{self.chain_id}:{self.tx_hash}:{self.log_index}"
 
 
 class ChainScanCursor(models.Model):
@@ -187,3 +213,108 @@ class ChainScanCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.chain_id}: {self.next_block}"
+
+
+class Participation(models.Model):
+    """One order's part in one campaign: the wallet joined for it, and its fills earn a share.
+
+    Unique per (campaign, order); the user is the order's owner, kept here so rewards are
+    credited without reaching into the orders app. `joined_at` starts the fills that count,
+    `left_at` ends them.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="participations")
+    order = models.ForeignKey(
+        MarketMakingOrder, on_delete=models.PROTECT, related_name="campaign_participations"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="campaign_participations"
+    )
+    status = models.CharField(max_length=10, choices=ParticipationStatus.choices)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    # Join attempts recorded for this order (failed ones and the one that succeeded).
+    attempts = models.PositiveIntegerField(default=0)
+    # Estimates refreshed by the participations task (quote-token volume, HuFi-weighted score):
+    # since joining, and over the last 24 hours (the window the daily estimate uses).
+    volume = amount_field(default=Decimal(0))
+    score = amount_field(default=Decimal(0))
+    window_volume = amount_field(default=Decimal(0))
+    window_score = amount_field(default=Decimal(0))
+    scored_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "order"], name="participation_campaign_order"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=ParticipationStatus.JOINED)
+                | models.Q(joined_at__isnull=False),
+                name="participation_joined_has_time",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(volume__gte=0)
+                & models.Q(score__gte=0)
+                & models.Q(window_volume__gte=0)
+                & models.Q(window_score__gte=0),
+                name="participation_scores_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="participation_user_status"),
+            models.Index(fields=["campaign", "status"], name="participation_campaign_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"participation {self.campaign_id}/{self.order_id}: {self.status}"
+
+
+class Allocation(models.Model):
+    """One user's share of one payout, credited to their ledger balance exactly once.
+
+    Unique per (payout, user); the rows of a payout sum to its amount exactly (base units).
+    """
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="allocations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="campaign_allocations"
+    )
+    # The user's HuFi-weighted score over the payout's day (sum over their orders).
+    score = amount_field()
+    amount_base_units = models.CharField(max_length=80)
+    amount = amount_field()
+    asset_id = models.CharField(max_length=36)
+    # The ledger entry's idempotency key: `payout:<chain>:<tx>:<log>:user:<user id>`.
+    entry_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["payout", "user"], name="allocation_payout_user"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="allocation_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score__gt=0), name="allocation_score_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"allocation {self.amount} of payout {self.payout_id} to {self.user_id}"
+
+
+class CampaignOrder(MarketMakingOrder):
+    """The orders app's order, seen from the campaigns console (a proxy: no table).
+
+    Lets the operator pick running orders and "join matching campaigns now" without the
+    campaigns app editing the orders console.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "order (campaigns)"
+        verbose_name_plural = "orders (campaigns)"

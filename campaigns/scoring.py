@@ -45,6 +45,8 @@ class Fill:
     price: Decimal  # quote per base
     # The venue's own quote cost when it reports one (it already includes its rounding).
     quote_volume: Decimal | None = None
+    # When it executed (aware); picks the window (since joining, the payout's day) it counts in.
+    executed_at: datetime | None = None
 
     @property
     def volume(self) -> Decimal:

@@ -9,14 +9,21 @@ are normalized here before comparing.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from campaigns.enums import CampaignStatus
+from campaigns import fills as fills_seam
+from campaigns.enums import CampaignStatus, ParticipationStatus
 from campaigns.exceptions import CampaignNotFound
-from campaigns.models import Campaign, CampaignJoin, Payout
+from campaigns.models import Allocation, Campaign, CampaignJoin, Participation, Payout
+from campaigns.scoring import campaign_days, estimated_daily_reward, fills_score, fills_volume
 
 # Old or display names of venues → the ccxt id HuFi uses.
 EXCHANGE_ALIASES = {
@@ -86,3 +93,180 @@ def payout_list(*, campaign: Campaign | None = None) -> QuerySet[Payout]:
     if campaign is not None:
         qs = qs.filter(campaign=campaign)
     return qs.order_by("block_number", "log_index")
+
+
+# ------------------------------------------------------------------------ participations
+
+
+def participation_list(
+    *, user_id: uuid.UUID | str | None = None, campaign: Campaign | None = None
+) -> QuerySet[Participation]:
+    qs = Participation.objects.select_related("campaign")
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    return qs.order_by("-created_at", "id")
+
+
+@dataclass
+class JoinedCampaign:
+    """One campaign a user takes part in through one or more orders, with the estimate.
+
+    `estimated_daily_reward` (fund token per day) is `fund / days × min(volume /
+    daily_volume_target, 1) × user_score / total_score` over the last 24 hours, where
+    `volume` and `total_score` are the totals of *all our joined participations* in the
+    campaign (what our wallet does for HuFi): HuFi does not tell us the other participants'
+    scores, so this is an upper bound — the share assumes no outside competition. None when
+    the campaign has no daily volume target (not a market-making campaign).
+    """
+
+    campaign: Campaign
+    participations: list[Participation] = field(default_factory=list)
+    campaign_window_volume: Decimal = Decimal(0)
+    campaign_window_score: Decimal = Decimal(0)
+    rewards_received: Decimal = Decimal(0)
+    estimated_daily_reward: Decimal | None = None
+
+    @property
+    def status(self) -> str:
+        statuses = {p.status for p in self.participations}
+        for status in (ParticipationStatus.JOINED, ParticipationStatus.FAILED):
+            if status in statuses:
+                return str(status)
+        return str(ParticipationStatus.LEFT)
+
+    @property
+    def joined_at(self) -> datetime | None:
+        times = [p.joined_at for p in self.participations if p.joined_at is not None]
+        return min(times) if times else None
+
+    def _sum(self, name: str, *, joined_only: bool = False) -> Decimal:
+        return sum(
+            (
+                getattr(p, name)
+                for p in self.participations
+                if not joined_only or p.status == ParticipationStatus.JOINED
+            ),
+            Decimal(0),
+        )
+
+    @property
+    def volume(self) -> Decimal:
+        return self._sum("volume")
+
+    @property
+    def score(self) -> Decimal:
+        return self._sum("score")
+
+    @property
+    def window_volume(self) -> Decimal:
+        return self._sum("window_volume", joined_only=True)
+
+    @property
+    def window_score(self) -> Decimal:
+        return self._sum("window_score", joined_only=True)
+
+    @property
+    def scored_at(self) -> datetime | None:
+        times = [p.scored_at for p in self.participations if p.scored_at is not None]
+        return max(times) if times else None
+
+
+def joined_campaigns(*, user_id: uuid.UUID | str) -> list[JoinedCampaign]:
+    """The user's campaigns (newest participation first) with scores and estimates.
+
+    Reads only stored numbers (the participations task refreshes them): three queries
+    whatever the number of participants.
+    """
+    rows: dict[int, JoinedCampaign] = {}
+    for p in participation_list(user_id=user_id):
+        rows.setdefault(p.campaign_id, JoinedCampaign(campaign=p.campaign)).participations.append(p)
+    if not rows:
+        return []
+    totals = (
+        Participation.objects.filter(campaign_id__in=rows, status=ParticipationStatus.JOINED)
+        .values("campaign_id")
+        .annotate(volume=Sum("window_volume"), score=Sum("window_score"))
+    )
+    for t in totals:
+        row = rows[t["campaign_id"]]
+        row.campaign_window_volume = t["volume"] or Decimal(0)
+        row.campaign_window_score = t["score"] or Decimal(0)
+    received = (
+        Allocation.objects.filter(user_id=user_id, payout__campaign_id__in=rows)
+        .values("payout__campaign_id")
+        .annotate(total=Sum("amount"))
+    )
+    for r in received:
+        rows[r["payout__campaign_id"]].rewards_received = r["total"] or Decimal(0)
+    for row in rows.values():
+        row.estimated_daily_reward = _estimate(row)
+    return list(rows.values())
+
+
+def _estimate(row: JoinedCampaign) -> Decimal | None:
+    c = row.campaign
+    if c.daily_volume_target is None or c.daily_volume_target <= 0:
+        return None
+    if row.status != ParticipationStatus.JOINED:
+        return Decimal(0)
+    return estimated_daily_reward(
+        fund_amount=c.fund_amount,
+        days=campaign_days(c.start_date, c.end_date),
+        volume=row.campaign_window_volume,
+        daily_volume_target=c.daily_volume_target,
+        user_score=row.window_score,
+        total_score=row.campaign_window_score,
+    )
+
+
+# ------------------------------------------------------------------------ payouts, allocations
+
+
+def payout_score_day(*, payout: Payout) -> tuple[datetime, datetime]:
+    """The UTC day whose scores share this payout: the block's day, minus the configured
+    offset (HUFI_PAYOUT_SCORE_DAY_OFFSET days; 1 if HuFi pays a day after it closes)."""
+    block_day = payout.block_time.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = block_day - timedelta(days=settings.HUFI_PAYOUT_SCORE_DAY_OFFSET)
+    return start, start + timedelta(days=1)
+
+
+def participation_window_fills_score(
+    *, participation: Participation, start: datetime, end: datetime
+) -> tuple[Decimal, Decimal]:
+    """(volume, score) of one participation's fills in [start, end) clipped to its
+    [joined_at, left_at) — only fills made while the order took part count."""
+    if participation.joined_at is None:
+        return Decimal(0), Decimal(0)
+    since = max(start, participation.joined_at)
+    until = min(end, participation.left_at) if participation.left_at else end
+    if since >= until:
+        return Decimal(0), Decimal(0)
+    fills = fills_seam.fills_between(
+        fills_seam.order_fills_since(order_id=participation.order_id, since=since),
+        start=since,
+        end=until,
+    )
+    return fills_volume(fills), fills_score(fills)
+
+
+def payout_day_scores(*, payout: Payout) -> dict[str, Decimal]:
+    """User id (str) → HuFi-weighted score over the payout's day, summed over their orders."""
+    start, end = payout_score_day(payout=payout)
+    parts = Participation.objects.filter(
+        campaign_id=payout.campaign_id, joined_at__isnull=False, joined_at__lt=end
+    ).filter(Q(left_at__isnull=True) | Q(left_at__gt=start))
+    scores: dict[str, Decimal] = defaultdict(Decimal)
+    for p in parts.order_by("id"):
+        _, score = participation_window_fills_score(participation=p, start=start, end=end)
+        if score > 0:
+            scores[str(p.user_id)] += score
+    return dict(scores)
+
+
+def allocation_list(*, user_id: uuid.UUID | str | None = None) -> QuerySet[Allocation]:
+    qs = Allocation.objects.select_related("payout", "payout__campaign")
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    return qs.order_by("-payout__block_time", "-id")

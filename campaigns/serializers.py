@@ -59,3 +59,79 @@ class CampaignDetailOutputSerializer(CampaignOutputSerializer):
     joined_at = serializers.DateTimeField(allow_null=True)
     # Rewards received on chain from this campaign's escrow, in the fund token.
     amount_received = DecimalStringField()
+
+
+class JoinedCampaignOrderOutputSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    # joined | failed | left
+    status = serializers.CharField()
+    joined_at = serializers.DateTimeField(allow_null=True)
+    left_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField()
+    attempts = serializers.IntegerField()
+    # Quote-token volume and HuFi-weighted score of the order's fills since joining.
+    volume = DecimalStringField()
+    score = DecimalStringField()
+
+
+class JoinedCampaignOutputSerializer(serializers.Serializer):
+    chain_id = serializers.IntegerField(source="campaign.chain_id")
+    address = serializers.CharField(source="campaign.address")
+    exchange_name = serializers.CharField(source="campaign.exchange_name")
+    symbol = serializers.CharField(source="campaign.symbol")
+    type = serializers.CharField(source="campaign.type")
+    start_date = serializers.DateTimeField(source="campaign.start_date")
+    end_date = serializers.DateTimeField(source="campaign.end_date")
+    campaign_status = serializers.CharField(source="campaign.status")
+    fund_token = serializers.CharField(source="campaign.fund_token")
+    fund_token_symbol = serializers.CharField(source="campaign.fund_token_symbol")
+    fund_amount = DecimalStringField(source="campaign.fund_amount")
+    daily_volume_target = DecimalStringField(source="campaign.daily_volume_target", allow_null=True)
+    # joined if any of the user's orders is joined, else failed, else left.
+    status = serializers.CharField()
+    joined_at = serializers.DateTimeField(allow_null=True)
+    volume = DecimalStringField()
+    score = DecimalStringField()
+    # The last 24 hours: the user's and all our joined participants' (the share's denominator).
+    window_volume = DecimalStringField()
+    window_score = DecimalStringField()
+    campaign_window_volume = DecimalStringField()
+    campaign_window_score = DecimalStringField()
+    # Fund token per day; null without a daily volume target. Upper bound (see docs).
+    estimated_daily_reward = DecimalStringField(allow_null=True)
+    # Fund token credited to the user from this campaign's payouts so far.
+    rewards_received = DecimalStringField()
+    scored_at = serializers.DateTimeField(allow_null=True)
+    orders = JoinedCampaignOrderOutputSerializer(many=True, source="participations")
+
+
+class JoinedCampaignListOutputSerializer(serializers.Serializer):
+    results = JoinedCampaignOutputSerializer(many=True)
+
+
+class RewardListQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+    skip = serializers.IntegerField(required=False, min_value=0, default=0)
+
+
+class RewardOutputSerializer(serializers.Serializer):
+    chain_id = serializers.IntegerField(source="payout.chain_id")
+    address = serializers.CharField(source="payout.campaign.address")
+    exchange_name = serializers.CharField(source="payout.campaign.exchange_name")
+    symbol = serializers.CharField(source="payout.campaign.symbol")
+    tx_hash = serializers.CharField(source="payout.tx_hash")
+    log_index = serializers.IntegerField(source="payout.log_index")
+    block_time = serializers.DateTimeField(source="payout.block_time")
+    fund_token_symbol = serializers.CharField(source="payout.campaign.fund_token_symbol")
+    # The Mixin asset the reward was credited in (the user's ledger balance).
+    asset_id = serializers.CharField()
+    # The user's score over the payout's day and the amount credited to them.
+    score = DecimalStringField()
+    amount = DecimalStringField()
+    payout_amount = DecimalStringField(source="payout.amount")
+    credited_at = serializers.DateTimeField(source="created_at")
+
+
+class RewardListOutputSerializer(serializers.Serializer):
+    has_more = serializers.BooleanField()
+    results = RewardOutputSerializer(many=True)

@@ -9,6 +9,8 @@ from campaigns import apis
 
 urlpatterns = [
     re_path(r"^campaigns$", apis.CampaignListApi.as_view(), name="campaigns-list"),
+    re_path(r"^campaigns/joined$", apis.JoinedCampaignListApi.as_view(), name="campaigns-joined"),
+    re_path(r"^campaigns/rewards$", apis.RewardListApi.as_view(), name="campaigns-rewards"),
     re_path(
         r"^campaigns/(?P<chain_id>[0-9]+)-(?P<address>0x[0-9a-fA-F]{40})$",
         apis.CampaignDetailApi.as_view(),

@@ -307,6 +307,29 @@ CELERY_BEAT_SCHEDULE["campaign-payouts-scan"] = {
     "schedule": float(HUFI_PAYOUT_SCAN_INTERVAL_SECONDS),
     "options": {"expires": HUFI_PAYOUT_SCAN_INTERVAL_SECONDS},
 }
+# Beat period (seconds) of joining campaigns for running orders and refreshing score estimates.
+HUFI_PARTICIPATIONS_SYNC_INTERVAL_SECONDS = env_int(
+    "HUFI_PARTICIPATIONS_SYNC_INTERVAL_SECONDS", 300
+)
+# Beat period (seconds) of sharing recorded payouts with users (held ones are retried).
+HUFI_PAYOUT_ALLOCATE_INTERVAL_SECONDS = env_int("HUFI_PAYOUT_ALLOCATE_INTERVAL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["campaign-participations-sync"] = {
+    "task": "campaign_participations_sync_task",
+    "schedule": float(HUFI_PARTICIPATIONS_SYNC_INTERVAL_SECONDS),
+    "options": {"expires": HUFI_PARTICIPATIONS_SYNC_INTERVAL_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["campaign-payouts-allocate"] = {
+    "task": "campaign_payouts_allocate_task",
+    "schedule": float(HUFI_PAYOUT_ALLOCATE_INTERVAL_SECONDS),
+    "options": {"expires": HUFI_PAYOUT_ALLOCATE_INTERVAL_SECONDS},
+}
+# Fund token → Mixin asset, comma list of `<token address or symbol>=<Mixin asset id>`;
+# without an entry a token is booked as the one exchanges.Asset with its symbol, if unique.
+HUFI_REWARD_ASSETS = env_list("HUFI_REWARD_ASSETS", [])
+# Ledger custody account debited when a reward arrives (the wallet's tokens are swept there).
+HUFI_REWARD_CUSTODY_ACCOUNT = env_str("HUFI_REWARD_CUSTODY_ACCOUNT", "custody:mixin")
+# A payout is shared by the scores of its block's UTC day minus this many days.
+HUFI_PAYOUT_SCORE_DAY_OFFSET = env_int("HUFI_PAYOUT_SCORE_DAY_OFFSET", 0)
 
 # --- Fees -------------------------------------------------------------------------------
 # Mr.Market's default market-making fee as a fraction (0.001 = 0.1 %), before operator overrides.

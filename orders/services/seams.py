@@ -51,7 +51,7 @@ def campaign_for_order(*, order: MarketMakingOrder) -> Any | None:
 def campaign_join_for_order(*, order: MarketMakingOrder) -> Any:
     """Join with the service's wallet (bounded by HUFI_JOIN_DEADLINE_SECONDS); never raises
     because of HuFi. Must run outside any transaction (the token manager locks a row over HTTP)."""
-    from campaigns.services import (  # type: ignore[attr-defined]
+    from campaigns.services import (
         JoinResult,
         campaign_join,
         participation_record,

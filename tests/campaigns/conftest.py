@@ -10,6 +10,7 @@ from eth_account import Account
 
 from campaigns.hufi.emulator import CampaignLauncherEmulator, RecordingOracleEmulator
 from campaigns.hufi.gateway import reset_token_managers
+from tests.campaigns.factories import FillBook
 
 # A fixed test wallet key (never funded anywhere): the service wallet in every test.
 WALLET_KEY = "0x" + "4c" * 32
@@ -53,3 +54,11 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def fill_book(monkeypatch) -> FillBook:  # type: ignore[no-untyped-def]
+    """Our fills come from the strategy runtime; tests hand scoring fixture fills instead."""
+    book = FillBook()
+    monkeypatch.setattr("campaigns.fills.order_fills_since", book)
+    return book
