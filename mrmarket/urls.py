@@ -29,6 +29,7 @@ _APP_URLCONFS: list[str] = [
     "exchanges.urls",
     "campaigns.urls",
     "ledger.urls",
+    "strategy.urls",
 ]
 urlpatterns += [path("", include(module)) for module in _APP_URLCONFS]
 
