@@ -130,12 +130,31 @@ def _fetch(exchange_id: str, symbol: str, *, with_last: bool) -> MarketSnapshot:
     )
 
 
+# Decoded snapshots of recent ticks in this process: the runs of one batch share one.
+_LOCAL: dict[str, MarketSnapshot] = {}
+_LOCAL_MAX = 256
+
+
 def snapshot_get(
     *, exchange_id: str, symbol: str, tick: int, with_last: bool = False
 ) -> MarketSnapshot | None:
     """The tick's snapshot of (venue, symbol), fetched here if nobody has; None when it is
     unavailable this tick (the venue failed, or a peer's fetch did not finish in time)."""
     key = _key(exchange_id, symbol, tick) + (":l" if with_last else "")
+    local = _LOCAL.get(key)
+    if local is not None:
+        return local
+    snap = _snapshot_shared(key, exchange_id, symbol, with_last)
+    if snap is not None:
+        if len(_LOCAL) >= _LOCAL_MAX:
+            _LOCAL.clear()
+        _LOCAL[key] = snap
+    return snap
+
+
+def _snapshot_shared(
+    key: str, exchange_id: str, symbol: str, with_last: bool
+) -> MarketSnapshot | None:
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         raw = cache.get(key)

@@ -20,6 +20,7 @@ self-trade prevention sees every place another session just wrote.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 import uuid
 from collections import defaultdict
@@ -52,7 +53,12 @@ from strategy.quoting.ids import client_order_id
 from strategy.quoting.pure_mm import build_quotes, in_filled_order_delay, source_price
 from strategy.quoting.stp import RestingOrder, filter_self_trades
 from strategy.quoting.types import DesiredQuote, LiveOrder
-from strategy.selectors import order_budget_available, session_commitments
+from strategy.selectors import (
+    Commitments,
+    commitments_of,
+    order_budget_available,
+    tracked_for_budget,
+)
 
 log = structlog.get_logger(__name__)
 ZERO = Decimal(0)
@@ -138,19 +144,37 @@ def _release(session: StrategySession, *, next_run_at: datetime | None, error: s
 
 def sessions_run(*, session_ids: list[int]) -> list[RunOutcome]:
     outcomes = []
+    # One read for the batch; each run re-checks its row under lock before writing.
+    prefetched = StrategySession.objects.in_bulk(session_ids)
     for session_id in session_ids:
         try:
-            outcomes.append(session_run(session_id=session_id))
+            outcomes.append(
+                session_run(session_id=session_id, prefetched=prefetched.get(session_id))
+            )
         except Exception:  # one broken session must not starve the rest of its batch
             log.exception("strategy_session_run_crashed", session_id=session_id)
             outcomes.append(RunOutcome(session_id=session_id, ran=False, reason="crashed"))
     return outcomes
 
 
-def session_run(*, session_id: int) -> RunOutcome:
+_PARAMS: dict[str, PureMarketMakingParams] = {}
+
+
+def _pmm_params(raw: dict[str, object]) -> PureMarketMakingParams:
+    """Parsed parameters, memoised per distinct JSON (validation is not free)."""
+    key = json.dumps(raw, sort_keys=True)
+    params = _PARAMS.get(key)
+    if params is None:
+        if len(_PARAMS) > 10_000:
+            _PARAMS.clear()
+        params = _PARAMS[key] = PureMarketMakingParams.from_dto(raw)
+    return params
+
+
+def session_run(*, session_id: int, prefetched: StrategySession | None = None) -> RunOutcome:
     """Run one claimed session. A no-op unless the session holds a live lease."""
     started = venues.now()
-    session = StrategySession.objects.filter(pk=session_id).first()
+    session = prefetched or StrategySession.objects.filter(pk=session_id).first()
     if session is None or session.state != SessionState.RUNNING:
         return RunOutcome(session_id=session_id, ran=False, reason="not_running")
     if session.lease_until is None or session.lease_until <= started:
@@ -177,36 +201,55 @@ def _lock_claimed(session: StrategySession, now: datetime) -> StrategySession | 
     return locked
 
 
+@dataclass
+class LiveView:
+    tracked: list[TrackedOrder]  # open
+    places: list[OrderIntent]  # place intents in flight
+    cancelling: set[str]  # client ids with a cancel in flight
+    unsettled: list[TrackedOrder]  # closed, with venue fills not settled yet
+
+    def commitments(self, *, maker_fee: Decimal, hanging_only: bool = False) -> Commitments:
+        return commitments_of(
+            tracked=self.tracked + self.unsettled,
+            places=self.places,
+            maker_fee=maker_fee,
+            hanging_only=hanging_only,
+        )
+
+
+def _live(session: StrategySession) -> LiveView:
+    """Everything the session has on (or on its way to) the venue: two queries."""
+    rows = tracked_for_budget(session=session)
+    intents = list(OrderIntent.objects.filter(session=session, status__in=INTENT_ACTIVE))
+    return LiveView(
+        tracked=[o for o in rows if o.status == TrackedStatus.OPEN],
+        places=[i for i in intents if i.kind == IntentKind.PLACE],
+        cancelling={i.client_order_id for i in intents if i.kind == IntentKind.CANCEL},
+        unsettled=[o for o in rows if o.status != TrackedStatus.OPEN],
+    )
+
+
 def _live_view(
     session: StrategySession,
 ) -> tuple[list[TrackedOrder], list[OrderIntent], set[str]]:
     """(open tracked orders, active place intents, client ids with an active cancel)."""
-    tracked = list(TrackedOrder.objects.filter(session=session, status=TrackedStatus.OPEN))
-    intents = list(OrderIntent.objects.filter(session=session, status__in=INTENT_ACTIVE))
-    cancelling = {i.client_order_id for i in intents if i.kind == IntentKind.CANCEL}
-    places = [i for i in intents if i.kind == IntentKind.PLACE]
-    return tracked, places, cancelling
+    view = _live(session)
+    return view.tracked, view.places, view.cancelling
 
 
 def _resting(exchange_id: str, symbol: str) -> list[RestingOrder]:
     """Every order of ours resting (or about to) on the venue and pair, whoever owns it."""
-    resting = [
-        RestingOrder(side=OrderSide(o.side), price=o.price, client_order_id=o.client_order_id)
-        for o in TrackedOrder.objects.filter(
-            exchange_id=exchange_id, symbol=symbol, status=TrackedStatus.OPEN
-        ).only("side", "price", "client_order_id")
+    tracked = TrackedOrder.objects.filter(
+        exchange_id=exchange_id, symbol=symbol, status=TrackedStatus.OPEN
+    ).values_list("side", "price", "client_order_id")
+    places = OrderIntent.objects.filter(
+        exchange_id=exchange_id, symbol=symbol, kind=IntentKind.PLACE, status__in=INTENT_ACTIVE
+    ).values_list("side", "price", "client_order_id")
+    return [
+        RestingOrder(side=OrderSide(side), price=price, client_order_id=cid)
+        for side, price, cid in [*tracked, *places]
+        if price is not None
     ]
-    resting += [
-        RestingOrder(side=OrderSide(i.side), price=i.price, client_order_id=i.client_order_id)
-        for i in OrderIntent.objects.filter(
-            exchange_id=exchange_id,
-            symbol=symbol,
-            kind=IntentKind.PLACE,
-            status__in=INTENT_ACTIVE,
-        ).only("side", "price", "client_order_id")
-        if i.price is not None
-    ]
-    return resting
 
 
 def venue_balances_cached(*, exchange_id: str, account_index: int) -> dict[str, Decimal] | None:
@@ -287,7 +330,12 @@ def _enqueue_on_commit(ids: list[int]) -> None:
 
 
 def _budget(
-    session: StrategySession, *, base_symbol: str, quote_symbol: str, maker_fee: Decimal
+    session: StrategySession,
+    view: LiveView,
+    *,
+    base_symbol: str,
+    quote_symbol: str,
+    maker_fee: Decimal,
 ) -> tuple[Decimal, Decimal]:
     """(base, quote) the session may lock in total: the order's ledger balance, or for a
     session without an order the venue account's free balance plus what it locks itself."""
@@ -298,12 +346,12 @@ def _budget(
     )
     if free is None:
         return ZERO, ZERO
-    own = session_commitments(session=session, maker_fee=maker_fee)
+    own = view.commitments(maker_fee=maker_fee)
     return free.get(base_symbol, ZERO) + own.base, free.get(quote_symbol, ZERO) + own.quote
 
 
 def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> RunOutcome:
-    params = PureMarketMakingParams.from_dto(session.params)
+    params = _pmm_params(session.params)
     refresh = timedelta(milliseconds=params.order_refresh_time_ms)
     if in_filled_order_delay(params=params, now=started, last_fill_at=session.last_fill_at):
         # Leave the orders alone during the delay (Hummingbot keeps them; see 0350).
@@ -337,7 +385,8 @@ def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> Ru
         session = locked
         _pair_lock(session.exchange_id, session.symbol)
         market = snap.market
-        tracked, places_inflight, cancelling = _live_view(session)
+        view = _live(session)
+        tracked, places_inflight, cancelling = view.tracked, view.places, view.cancelling
         by_cid = {o.client_order_id: o for o in tracked}
         pending_by_cid = {i.client_order_id: i for i in places_inflight}
 
@@ -367,10 +416,14 @@ def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> Ru
         ]
 
         total_base, total_quote = _budget(
-            session, base_symbol=market.base, quote_symbol=market.quote, maker_fee=market.maker_fee
+            session,
+            view,
+            base_symbol=market.base,
+            quote_symbol=market.quote,
+            maker_fee=market.maker_fee,
         )
         hanging = (
-            session_commitments(session=session, maker_fee=market.maker_fee, hanging_only=True)
+            view.commitments(maker_fee=market.maker_fee, hanging_only=True)
             if params.hanging_orders_enabled
             else None
         )
@@ -459,7 +512,7 @@ def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> Ru
         # Budget gate: the venue account is shared by many orders, so a place goes out only
         # if it fits beside everything the session still locks (cancelled orders included,
         # until their cancel lands). What does not fit waits for the cancels.
-        committed = session_commitments(session=session, maker_fee=market.maker_fee)
+        committed = view.commitments(maker_fee=market.maker_fee)
         left_base = total_base - committed.base
         left_quote = total_quote - committed.quote
         accepted: list[DesiredQuote] = []

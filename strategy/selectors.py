@@ -68,34 +68,58 @@ def _cost(side: str, price: Decimal, amount: Decimal, fee: Decimal) -> tuple[Dec
     return amount, ZERO
 
 
+def commitments_of(
+    *,
+    tracked: list[TrackedOrder],
+    places: list[OrderIntent],
+    maker_fee: Decimal = ZERO,
+    hanging_only: bool = False,
+) -> Commitments:
+    """Pure: what these rows lock. `tracked` may hold open orders and closed ones with
+    unsettled venue fills; `places` are place intents in flight."""
+    base = quote = ZERO
+    for order in tracked:
+        if order.status == TrackedStatus.OPEN:
+            if hanging_only and not order.hanging:
+                continue
+            b, q = _cost(order.side, order.price, order.amount - order.filled, maker_fee)
+        elif not hanging_only and order.venue_filled > order.filled:
+            b, q = _cost(order.side, order.price, order.venue_filled - order.filled, ZERO)
+        else:
+            continue
+        base, quote = base + b, quote + q
+    if not hanging_only:
+        for intent in places:
+            if intent.price is None or intent.amount is None:
+                continue
+            b, q = _cost(intent.side, intent.price, intent.amount, maker_fee)
+            base, quote = base + b, quote + q
+    return Commitments(base=base, quote=quote)
+
+
+def tracked_for_budget(*, session: StrategySession) -> list[TrackedOrder]:
+    """The session's open orders and its closed ones with venue fills not settled yet."""
+    return list(
+        TrackedOrder.objects.filter(session=session).filter(
+            Q(status=TrackedStatus.OPEN) | Q(venue_filled__gt=F("filled"))
+        )
+    )
+
+
 def session_commitments(
     *, session: StrategySession, maker_fee: Decimal = ZERO, hanging_only: bool = False
 ) -> Commitments:
     """Locked by the session's live orders (remaining), its places in flight, and fills the
     venue reported that are not settled in the ledger yet."""
-    base = quote = ZERO
-    tracked = TrackedOrder.objects.filter(session=session, status=TrackedStatus.OPEN)
-    if hanging_only:
-        tracked = tracked.filter(hanging=True)
-    for order in tracked.only("side", "price", "amount", "filled"):
-        b, q = _cost(order.side, order.price, order.amount - order.filled, maker_fee)
-        base, quote = base + b, quote + q
-    if hanging_only:
-        return Commitments(base=base, quote=quote)
-    places = OrderIntent.objects.filter(
-        session=session, kind=IntentKind.PLACE, status__in=INTENT_ACTIVE
-    ).only("side", "price", "amount")
-    for intent in places:
-        assert intent.price is not None and intent.amount is not None
-        b, q = _cost(intent.side, intent.price, intent.amount, maker_fee)
-        base, quote = base + b, quote + q
-    unsettled = TrackedOrder.objects.filter(session=session, venue_filled__gt=F("filled")).exclude(
-        status=TrackedStatus.OPEN
+    places = list(
+        OrderIntent.objects.filter(session=session, kind=IntentKind.PLACE, status__in=INTENT_ACTIVE)
     )
-    for order in unsettled.only("side", "price", "venue_filled", "filled"):
-        b, q = _cost(order.side, order.price, order.venue_filled - order.filled, ZERO)
-        base, quote = base + b, quote + q
-    return Commitments(base=base, quote=quote)
+    return commitments_of(
+        tracked=tracked_for_budget(session=session),
+        places=places,
+        maker_fee=maker_fee,
+        hanging_only=hanging_only,
+    )
 
 
 def order_budget_available(*, session: StrategySession) -> tuple[Decimal, Decimal]:
