@@ -52,3 +52,11 @@ clean:
 SECONDS ?= 30
 bench-ratelimit: setup
 	@$(BIN)/python -m exchanges.emulator.bench_ratelimit --seconds $(SECONDS)
+
+## Strategy tick benchmark: 1,000 sessions (2 layers, 10 s refresh) over 20 paper pairs on
+## PostgreSQL + Redis (database created if missing). Override BENCH_TICK_DATABASE_URL/REDIS_URL.
+BENCH_TICK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrmarket_bench_tick
+BENCH_TICK_REDIS_URL ?= redis://127.0.0.1:6379/0
+bench-tick: setup
+	@DATABASE_URL=$(BENCH_TICK_DATABASE_URL) REDIS_URL=$(BENCH_TICK_REDIS_URL) \
+		CACHE_KEY_PREFIX=benchtick $(BIN)/python manage.py strategy_bench_tick --prepare

@@ -348,6 +348,46 @@ configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 STRATEGY_TICK_MS = env_int("STRATEGY_TICK_MS", 1000)
 # Prefix of our exchange client order ids (1-8 lowercase alnum); marks an order as ours.
 STRATEGY_CLIENT_ORDER_PREFIX = env_str("STRATEGY_CLIENT_ORDER_PREFIX", "mm")
+# Record intents without sending them to venues (rehearsals, benchmarks).
+STRATEGY_DRY_RUN = env_bool("STRATEGY_DRY_RUN", False)
+# Sessions per strategy_sessions_run_task message, and at most this many claimed per tick.
+STRATEGY_TICK_BATCH_SIZE = env_int("STRATEGY_TICK_BATCH_SIZE", 50)
+STRATEGY_TICK_MAX_CLAIM = env_int("STRATEGY_TICK_MAX_CLAIM", 5000)
+# Seconds a claimed session stays leased to its run; an expired lease is claimed again.
+STRATEGY_LEASE_SECONDS = env_int("STRATEGY_LEASE_SECONDS", 30)
+# Executor gates: intents being sent at once, in total, per venue and per session.
+STRATEGY_MAX_INFLIGHT_GLOBAL = env_int("STRATEGY_MAX_INFLIGHT_GLOBAL", 64)
+STRATEGY_MAX_INFLIGHT_VENUE = env_int("STRATEGY_MAX_INFLIGHT_VENUE", 16)
+STRATEGY_MAX_INFLIGHT_SESSION = env_int("STRATEGY_MAX_INFLIGHT_SESSION", 4)
+# Attempts of one intent for retryable venue errors (backoff 1, 2, 4 ... s) before it fails.
+STRATEGY_INTENT_MAX_ATTEMPTS = env_int("STRATEGY_INTENT_MAX_ATTEMPTS", 5)
+# An intent still "sending" after this many seconds is presumed orphaned by a dead worker.
+STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS = env_int("STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS", 30)
+# Risk defaults per session: open orders, notional in quote units (empty: budget only),
+# and how far (fraction) a new order's price may sit from the reference price.
+STRATEGY_MAX_OPEN_ORDERS = env_int("STRATEGY_MAX_OPEN_ORDERS", 40)
+STRATEGY_MAX_NOTIONAL = env_str("STRATEGY_MAX_NOTIONAL", "")
+STRATEGY_MAX_PRICE_DEVIATION = env_decimal("STRATEGY_MAX_PRICE_DEVIATION", "0.05")
+# Seconds between tracker polls (open orders, own trades) and executor sweeps (beat).
+STRATEGY_SYNC_SECONDS = env_int("STRATEGY_SYNC_SECONDS", 2)
+STRATEGY_SWEEP_SECONDS = env_int("STRATEGY_SWEEP_SECONDS", 5)
+# Let non-staff users run DTO sessions on the house venue accounts (off: operators only).
+STRATEGY_USER_SESSIONS_ENABLED = env_bool("STRATEGY_USER_SESSIONS_ENABLED", False)
+CELERY_BEAT_SCHEDULE["strategy-tick"] = {
+    "task": "strategy_tick_task",
+    "schedule": STRATEGY_TICK_MS / 1000,
+    "options": {"expires": max(STRATEGY_TICK_MS / 1000, 1.0)},
+}
+CELERY_BEAT_SCHEDULE["strategy-accounts-sync"] = {
+    "task": "venue_accounts_sync_task",
+    "schedule": float(STRATEGY_SYNC_SECONDS),
+    "options": {"expires": STRATEGY_SYNC_SECONDS * 2},
+}
+CELERY_BEAT_SCHEDULE["strategy-sweep"] = {
+    "task": "strategy_sweep_task",
+    "schedule": float(STRATEGY_SWEEP_SECONDS),
+    "options": {"expires": STRATEGY_SWEEP_SECONDS * 2},
+}
 
 # --- Exchanges --------------------------------------------------------------------------
 # libsodium Box private key (32 bytes, base64 or hex) opening sealed exchange API secrets; required in production.

@@ -10,31 +10,31 @@ from orders.models import MarketMakingOrder
 
 def session_start(*, order: MarketMakingOrder) -> None:
     """Inside the `created → running` transition: the order's strategy session starts."""
-    from strategy.services import session_start_for_order  # type: ignore[attr-defined]  # lands with the runtime
+    from strategy.services import session_start_for_order
 
     session_start_for_order(order_id=order.pk)
 
 
 def session_pause(*, order: MarketMakingOrder) -> None:
-    from strategy.services import session_pause_for_order  # type: ignore[attr-defined]  # lands with the runtime
+    from strategy.services import session_pause_for_order
 
     session_pause_for_order(order_id=order.pk)
 
 
 def session_resume(*, order: MarketMakingOrder) -> None:
-    from strategy.services import session_resume_for_order  # type: ignore[attr-defined]  # lands with the runtime
+    from strategy.services import session_resume_for_order
 
     session_resume_for_order(order_id=order.pk)
 
 
 def session_stop(*, order: MarketMakingOrder) -> None:
-    from strategy.services import session_stop_for_order  # type: ignore[attr-defined]  # lands with the runtime
+    from strategy.services import session_stop_for_order
 
     session_stop_for_order(order_id=order.pk)
 
 
 def session_live_order_count(*, order: MarketMakingOrder) -> int:
-    from strategy.selectors import session_live_order_count as count  # type: ignore[attr-defined]
+    from strategy.selectors import session_live_order_count as count
 
     return count(order_id=order.pk)
 

@@ -1,0 +1,200 @@
+"""The operator console for the strategy runtime. Records (intents, tracked orders, fills)
+are read-only; session controls and kill switches go through `strategy.services`, with a
+reason, and are audited there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from mrmarket.exceptions import DomainError
+from strategy import services
+from strategy.models import Fill, KillSwitch, OrderIntent, StrategySession, TrackedOrder
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea, required=True)
+
+
+def _with_reason(
+    admin_obj: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any], action: str
+) -> HttpResponse | None:
+    """Two-step action: ask for a reason, then apply the service to each row."""
+    if "apply" in request.POST:
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            done = 0
+            for session in queryset:
+                try:
+                    services.session_control(
+                        session_id=session.pk,
+                        action=action,
+                        actor=request.user,  # type: ignore[arg-type]
+                        reason=form.cleaned_data["reason"],
+                    )
+                    done += 1
+                except DomainError as exc:
+                    admin_obj.message_user(request, f"session {session.pk}: {exc}", messages.ERROR)
+            admin_obj.message_user(request, f"{action}: {done} session(s).", messages.SUCCESS)
+            return None
+    return render(
+        request,
+        "admin/strategy/reason.html",
+        {
+            "title": f"{action.title()} sessions",
+            "queryset": queryset,
+            "action": f"{action}_sessions",
+            "form": ReasonForm(),
+            "opts": admin_obj.model._meta,
+        },
+    )
+
+
+@admin.register(StrategySession)
+class StrategySessionAdmin(_ReadOnly):
+    list_display = (
+        "id",
+        "kind",
+        "order",
+        "owner",
+        "client_id",
+        "exchange_id",
+        "symbol",
+        "state",
+        "next_run_at",
+        "run_count",
+        "last_error",
+    )
+    list_filter = ("state", "kind", "exchange_id")
+    search_fields = ("id", "client_id", "order__id", "symbol")
+    actions = ["pause_sessions", "start_sessions", "stop_sessions"]
+
+    @admin.action(description="Pause (cancels live orders)", permissions=["view"])
+    def pause_sessions(
+        self, request: HttpRequest, queryset: QuerySet[StrategySession]
+    ) -> HttpResponse | None:
+        return _with_reason(self, request, queryset, "pause")
+
+    @admin.action(description="Start / resume", permissions=["view"])
+    def start_sessions(
+        self, request: HttpRequest, queryset: QuerySet[StrategySession]
+    ) -> HttpResponse | None:
+        return _with_reason(self, request, queryset, "start")
+
+    @admin.action(description="Stop for good (cancels live orders)", permissions=["view"])
+    def stop_sessions(
+        self, request: HttpRequest, queryset: QuerySet[StrategySession]
+    ) -> HttpResponse | None:
+        return _with_reason(self, request, queryset, "stop")
+
+
+@admin.register(OrderIntent)
+class OrderIntentAdmin(_ReadOnly):
+    list_display = (
+        "id",
+        "session",
+        "kind",
+        "client_order_id",
+        "side",
+        "level",
+        "price",
+        "amount",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+    )
+    list_filter = ("status", "kind", "exchange_id")
+    search_fields = ("client_order_id", "venue_order_id", "session__id")
+
+
+@admin.register(TrackedOrder)
+class TrackedOrderAdmin(_ReadOnly):
+    list_display = (
+        "id",
+        "session",
+        "exchange_id",
+        "account_index",
+        "symbol",
+        "client_order_id",
+        "side",
+        "price",
+        "amount",
+        "filled",
+        "status",
+        "hanging",
+        "not_found_count",
+        "created_at",
+    )
+    list_filter = ("status", "exchange_id", "hanging")
+    search_fields = ("client_order_id", "venue_order_id")
+
+
+@admin.register(Fill)
+class FillAdmin(_ReadOnly):
+    list_display = (
+        "id",
+        "exchange_id",
+        "trade_id",
+        "symbol",
+        "side",
+        "price",
+        "amount",
+        "fee",
+        "fee_currency",
+        "taker_or_maker",
+        "executed_at",
+        "ledger_key",
+        "settle_error",
+    )
+    list_filter = ("exchange_id", "side")
+    search_fields = ("trade_id", "order__id", "ledger_key")
+
+
+class KillSwitchForm(forms.ModelForm):
+    class Meta:
+        model = KillSwitch
+        fields = ("scope", "key", "active", "reason")
+
+    reason = forms.CharField(widget=forms.Textarea, required=True)
+
+
+@admin.register(KillSwitch)
+class KillSwitchAdmin(admin.ModelAdmin):
+    """Halts: flipped only through `kill_switch_set` (audited), never deleted (history)."""
+
+    form = KillSwitchForm
+    list_display = ("scope", "key", "active", "reason", "actor", "changed_at")
+    list_filter = ("scope", "active")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("scope", "key") if obj else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: KillSwitch, form: Any, change: bool) -> None:
+        saved = services.kill_switch_set(
+            scope=obj.scope,
+            key=obj.key,
+            active=obj.active,
+            actor=request.user,  # type: ignore[arg-type]
+            reason=form.cleaned_data["reason"],
+        )
+        obj.pk = saved.pk

@@ -1,0 +1,214 @@
+"""strategy: the `/strategy/...` endpoints of CONTRACT.md, the admin start/stop, and the
+order history rows and execution report fed from fills. Thin: parse, call one service or
+selector, render. Errors go through the shared handler (`mrmarket.errors`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mrmarket.permissions import IsAdminJwt, IsUser
+from mrmarket.serializers import ErrorSerializer, OkOutputSerializer
+from orders.selectors import order_get_for_user
+from strategy import selectors, services
+from strategy import serializers as s
+from strategy.enums import SessionKind
+
+_ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+_CONFLICT = {**_ERRORS, 409: ErrorSerializer}
+
+
+def _visible(request: Request) -> Any:
+    """Operators see every session; a user sees their own (owned or through their orders)."""
+    from django.db.models import Q
+
+    qs = selectors.session_list()
+    if not request.user.is_staff:
+        qs = qs.filter(Q(owner=request.user) | Q(order__user=request.user))
+    return qs
+
+
+class StrategyRunningApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        responses={200: s.StrategySessionOutputSerializer(many=True), **_ERRORS}, tags=["strategy"]
+    )
+    def get(self, request: Request) -> Response:
+        sessions = _visible(request).filter(state="running")
+        return Response([selectors.session_payload(x) for x in sessions])
+
+
+class StrategyAllApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        responses={200: s.StrategySessionOutputSerializer(many=True), **_ERRORS}, tags=["strategy"]
+    )
+    def get(self, request: Request) -> Response:
+        return Response([selectors.session_payload(x) for x in _visible(request)])
+
+
+class StrategyIntentsByClientApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        parameters=[s.StrategyIntentsQuerySerializer],
+        responses={200: s.StrategyIntentOutputSerializer(many=True), **_ERRORS},
+        tags=["strategy"],
+    )
+    def get(self, request: Request) -> Response:
+        query = s.StrategyIntentsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(
+            selectors.intents_by_client(
+                client_id=query.validated_data["clientId"],
+                limit=query.validated_data["limit"],
+                user=None if request.user.is_staff else request.user,
+            )
+        )
+
+
+class StrategyExecutePureMarketMakingApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        request=s.StrategyPureMarketMakingInputSerializer,
+        responses={200: s.StrategyExecuteOutputSerializer, **_ERRORS},
+        tags=["strategy"],
+    )
+    def post(self, request: Request) -> Response:
+        dto = dict(request.data) if isinstance(request.data, dict) else request.data
+        session = services.pure_mm_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
+        return Response({"ok": True, "session": selectors.session_payload(session)})
+
+
+class StrategyStopMarketMakingApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        parameters=[s.StrategyStopQuerySerializer],
+        responses={200: OkOutputSerializer, **_ERRORS},
+        tags=["strategy"],
+    )
+    def get(self, request: Request) -> Response:
+        query = s.StrategyStopQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        services.dto_session_stop(
+            user=request.user,  # type: ignore[arg-type]
+            client_id=query.validated_data["clientId"],
+            kind=SessionKind.PURE_MARKET_MAKING,
+        )
+        return Response({"ok": True})
+
+
+class StrategyExecuteArbitrageApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        request=s.StrategyArbitrageInputSerializer,
+        responses={200: s.StrategyExecuteOutputSerializer, **_ERRORS},
+        tags=["strategy"],
+    )
+    def post(self, request: Request) -> Response:
+        dto = dict(request.data) if isinstance(request.data, dict) else request.data
+        session = services.arbitrage_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
+        return Response({"ok": True, "session": selectors.session_payload(session)})
+
+
+class StrategyStopArbitrageApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        parameters=[s.StrategyStopQuerySerializer],
+        responses={200: OkOutputSerializer, **_ERRORS},
+        tags=["strategy"],
+    )
+    def get(self, request: Request) -> Response:
+        query = s.StrategyStopQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        services.dto_session_stop(
+            user=request.user,  # type: ignore[arg-type]
+            client_id=query.validated_data["clientId"],
+            kind=SessionKind.ARBITRAGE,
+        )
+        return Response({"ok": True})
+
+
+class AdminStrategyStartApi(APIView):
+    permission_classes = [IsAdminJwt]
+
+    @extend_schema(
+        request=s.StrategyAdminControlInputSerializer,
+        responses={200: OkOutputSerializer, **_CONFLICT},
+        tags=["admin"],
+    )
+    def post(self, request: Request) -> Response:
+        body = s.StrategyAdminControlInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.session_control(
+            session_id=body.validated_data["sessionId"],
+            action="start",
+            actor=request.user,  # type: ignore[arg-type]
+            reason=body.validated_data["reason"],
+        )
+        return Response({"ok": True})
+
+
+class AdminStrategyStopApi(APIView):
+    permission_classes = [IsAdminJwt]
+
+    @extend_schema(
+        request=s.StrategyAdminControlInputSerializer,
+        responses={200: OkOutputSerializer, **_CONFLICT},
+        tags=["admin"],
+    )
+    def post(self, request: Request) -> Response:
+        body = s.StrategyAdminControlInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.session_control(
+            session_id=body.validated_data["sessionId"],
+            action="stop",
+            actor=request.user,  # type: ignore[arg-type]
+            reason=body.validated_data["reason"],
+        )
+        return Response({"ok": True})
+
+
+class OrderHistoryInstanceApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        responses={200: s.StrategyHistoryRowOutputSerializer(many=True), **_ERRORS},
+        tags=["user-orders"],
+    )
+    def get(self, request: Request, order_id: str) -> Response:
+        order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        return Response(selectors.order_history_rows(order_id=order.pk))
+
+
+class ExecutionReportApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema(
+        parameters=[
+            s.ExecutionReportQuerySerializer,
+            OpenApiParameter("from", str, description="ISO-8601 start (inclusive)", required=False),
+        ],
+        responses={200: s.ExecutionReportOutputSerializer, **_ERRORS},
+        tags=["metrics"],
+    )
+    def get(self, request: Request) -> Response:
+        query = s.ExecutionReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        order = order_get_for_user(order_id=data["orderId"], user=request.user)  # type: ignore[arg-type]
+        return Response(
+            selectors.execution_report(
+                order_id=order.pk, start=data.get("from"), end=data.get("to")
+            )
+        )

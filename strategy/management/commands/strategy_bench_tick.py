@@ -1,0 +1,245 @@
+"""`manage.py strategy_bench_tick` (`make bench-tick`): the tick under load.
+
+1,000 running sessions (2 layers a side, 10 s refresh) over 20 paper pairs, on PostgreSQL
+and Redis. The parent process is beat: every STRATEGY_TICK_MS it runs the real tick
+(`strategy.runner.strategy_tick`: claim with SKIP LOCKED and a lease, batches by pair) and
+hands the batches to forked worker processes, which run the real `sessions_run` (shared
+market snapshots in Redis, quotes, diff, STP, risk, intents written in PostgreSQL) — what
+`strategy_sessions_run_task` does inside Celery, without the broker hop. Intents are
+recorded in dry-run mode: executing 400 paper orders a second is the paper venue's
+benchmark, not the tick's (every paper operation re-matches the pair's whole book).
+
+Printed: lateness of each run against its session's due time (p50/p99/max; includes up to
+one tick of quantization, since a session due between two ticks is claimed at the next),
+session runs/s, intents/s, and worker CPU seconds per session run.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import statistics
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+from django.utils import timezone
+
+VENUE = "benchpaper"
+
+
+def _database_create_if_missing() -> None:
+    import psycopg
+    from psycopg import conninfo as pg_conninfo
+    from psycopg import sql as pg_sql
+
+    db = settings.DATABASES["default"]
+    dsn = pg_conninfo.make_conninfo(
+        host=db.get("HOST") or "127.0.0.1",
+        port=str(db.get("PORT") or 5432),
+        user=db.get("USER") or "postgres",
+        password=db.get("PASSWORD") or None,
+        dbname="postgres",
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
+        ).fetchone():
+            conn.execute(pg_sql.SQL("CREATE DATABASE {}").format(pg_sql.Identifier(db["NAME"])))
+
+
+def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
+    from exchanges.enums import ExchangeKind
+    from exchanges.models import Exchange
+    from exchanges.paper.services import paper_market_ensure
+    from mrmarket.services import operator_ensure
+    from strategy.enums import SessionKind, SessionState
+    from strategy.models import StrategySession
+    from strategy.params import PureMarketMakingParams
+
+    Exchange.objects.get_or_create(
+        exchange_id=VENUE, defaults={"name": "Bench paper", "kind": ExchangeKind.PAPER}
+    )
+    symbols = [f"BT{i:02d}/USDT" for i in range(pairs)]
+    for i, symbol in enumerate(symbols):
+        paper_market_ensure(
+            venue=VENUE,
+            symbol=symbol,
+            price=Decimal(100 + i),
+            price_increment=Decimal("0.01"),
+            amount_increment=Decimal("0.001"),
+            volatility=Decimal("0.0005"),
+            seed=i + 1,
+        )
+    StrategySession.objects.filter(exchange_id=VENUE).exclude(state=SessionState.STOPPED).update(
+        state=SessionState.STOPPED
+    )
+    operator = operator_ensure()
+    run = uuid.uuid4().hex[:8]
+    now = timezone.now()
+    rows = []
+    for n in range(sessions):
+        symbol = symbols[n % pairs]
+        params = PureMarketMakingParams.from_dto(
+            {
+                "pair": symbol,
+                "exchangeName": VENUE,
+                "bidSpread": "0.002",
+                "askSpread": "0.002",
+                "orderAmount": "0.1",
+                "orderRefreshTime": refresh_ms,
+                "numberOfLayers": 2,
+            }
+        )
+        rows.append(
+            StrategySession(
+                owner=operator,
+                client_id=f"bench-{run}-{n}",
+                kind=SessionKind.PURE_MARKET_MAKING,
+                params=params.to_dict(),
+                exchange_id=VENUE,
+                symbol=symbol,
+                state=SessionState.RUNNING,
+                # Spread evenly over one refresh period, as a steady state would be.
+                next_run_at=now + timedelta(milliseconds=refresh_ms * n / sessions),
+                max_open_orders=settings.STRATEGY_MAX_OPEN_ORDERS,
+            )
+        )
+    StrategySession.objects.bulk_create(rows, batch_size=500)
+    # Sessions without an order budget from the account's free balance (the tracker's cache).
+    big = {"USDT": "100000000", **{s.split("/")[0]: "1000000" for s in symbols}}
+    cache.set(f"strategy:bal:{VENUE}:0", big, timeout=3600)
+
+
+def _worker(tasks: Any, results: Any) -> None:
+    from strategy.runner import sessions_run
+
+    logging.disable(logging.CRITICAL)
+    while True:
+        batch = tasks.get()
+        if batch is None:
+            return
+        cpu = time.process_time()
+        outcomes = sessions_run(session_ids=batch)
+        cpu = time.process_time() - cpu
+        results.put(
+            [(o.ran, o.lateness_ms, len(o.intent_ids), o.reason) for o in outcomes] + [("cpu", cpu)]
+        )
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Command(BaseCommand):
+    help = "Benchmark the strategy tick: lateness, runs/s, intents/s, CPU per run."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--sessions", type=int, default=1000)
+        parser.add_argument("--pairs", type=int, default=20)
+        parser.add_argument("--refresh-ms", type=int, default=10_000)
+        parser.add_argument("--seconds", type=int, default=40)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument(
+            "--prepare", action="store_true", help="create and migrate the database"
+        )
+
+    def handle(self, *args: Any, **o: Any) -> None:
+        if not settings.IS_POSTGRES:
+            raise CommandError("bench-tick runs on PostgreSQL: set DATABASE_URL")
+        if not settings.REDIS_URL:
+            raise CommandError("bench-tick shares market data through Redis: set REDIS_URL")
+        logging.disable(logging.CRITICAL)
+        if o["prepare"]:
+            _database_create_if_missing()
+            call_command("migrate", verbosity=0)
+        settings.STRATEGY_DRY_RUN = True
+        _setup(o["sessions"], o["pairs"], o["refresh_ms"])
+        connections.close_all()
+
+        from strategy.runner import strategy_tick
+
+        ctx = mp.get_context("fork")
+        tasks, results = ctx.Queue(), ctx.Queue()
+        workers = [ctx.Process(target=_worker, args=(tasks, results)) for _ in range(o["workers"])]
+        for w in workers:
+            w.start()
+        period = settings.STRATEGY_TICK_MS / 1000
+        warmup = o["refresh_ms"] / 1000  # the first refresh period fills the books; not measured
+        start = time.monotonic()
+        end = start + warmup + o["seconds"]
+        ticks = 0
+        measured_from = start + warmup
+        tick_times: list[float] = []
+        batches_sent: list[tuple[float, int]] = []
+        next_tick = start
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            result = strategy_tick()
+            tick_times.append((time.monotonic() - t0) * 1000)
+            ticks += 1
+            for batch in result.batches:
+                tasks.put(batch)
+            batches_sent.append((t0, len(result.batches)))
+            next_tick += period
+            time.sleep(max(0.0, next_tick - time.monotonic()))
+        for _ in workers:
+            tasks.put(None)
+        # Collect everything; classify by when the batch was handed out.
+        expected = sum(n for _, n in batches_sent)
+        measured_batches = sum(n for t, n in batches_sent if t >= measured_from)
+        outcomes: list[Any] = []
+        for _ in range(expected):
+            outcomes.append(results.get())
+        for w in workers:
+            w.join()
+        elapsed = time.monotonic() - measured_from
+        # Batches arrive roughly in order; measure the last `measured_batches` of them.
+        measured = outcomes[-measured_batches:] if measured_batches else []
+        lateness, intents, runs, cpu, skipped = [], 0, 0, 0.0, 0
+        for batch in measured:
+            for item in batch:
+                if item[0] == "cpu":
+                    cpu += item[1]
+                    continue
+                ran, late, n_intents, _ = item
+                if ran:
+                    runs += 1
+                    lateness.append(late)
+                    intents += n_intents
+                else:
+                    skipped += 1
+        self.stdout.write(
+            "bench-tick: {sessions} sessions, {pairs} pairs, refresh {refresh} ms, tick {tick} ms, "
+            "{workers} workers, {seconds} s measured after a {warm:.0f} s warm-up (dry run)".format(
+                sessions=o["sessions"],
+                pairs=o["pairs"],
+                refresh=o["refresh_ms"],
+                tick=settings.STRATEGY_TICK_MS,
+                workers=o["workers"],
+                seconds=o["seconds"],
+                warm=warmup,
+            )
+        )
+        self.stdout.write(
+            f"  lateness vs due: p50 {_pct(lateness, 0.5):.0f} ms, p99 {_pct(lateness, 0.99):.0f} ms, "
+            f"max {max(lateness, default=float('nan')):.0f} ms"
+        )
+        self.stdout.write(
+            f"  session runs/s: {runs / elapsed:.1f}  (runs {runs}, skipped {skipped})"
+        )
+        self.stdout.write(f"  intents/s: {intents / elapsed:.1f}")
+        self.stdout.write(
+            f"  worker CPU per session run: {1000 * cpu / max(runs, 1):.2f} ms; "
+            f"tick claim p50 {statistics.median(tick_times):.1f} ms over {ticks} ticks"
+        )

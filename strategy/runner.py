@@ -1,0 +1,737 @@
+"""The tick and the session run.
+
+Tick (`strategy_tick`, every STRATEGY_TICK_MS from beat): in one short transaction, claim
+the due running sessions — `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (on SQLite the
+IMMEDIATE transaction serializes the claim) — and stamp them with a lease (`lease_until`,
+`lease_token`, `claimed_tick`). Batches grouped by (venue, pair) then fan out to
+`strategy_sessions_run_task`, so a batch mostly needs one market snapshot.
+
+Run (`session_run`): reads the tick's shared market snapshot (`strategy.marketdata`), then
+in one transaction locks the session row (skip if locked: someone runs it now), checks
+that the lease it was claimed with is still its own, and turns (parameters, snapshot,
+ledger budget, live orders) into intents: `build_quotes` → `diff_quotes` → self-trade
+prevention against all our resting orders on the venue and pair → risk → budget gate →
+`OrderIntent` rows. It clears the lease and sets `next_run_at` in the same transaction.
+No venue is called inside; the executor sends the intents after commit. Runs of one
+(venue, pair) are serialized by a transaction-scoped advisory lock on PostgreSQL so
+self-trade prevention sees every place another session just wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import structlog
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Q
+
+from exchanges.venues.base import OrderSide
+from mrmarket.exceptions import ValidationFailed
+from strategy import marketdata, risk, venues
+from strategy.enums import (
+    INTENT_ACTIVE,
+    IntentKind,
+    IntentStatus,
+    SessionKind,
+    SessionState,
+    TrackedStatus,
+)
+from strategy.models import OrderIntent, StrategySession, TrackedOrder
+from strategy.params import ArbitrageParams, PriceSourceType, PureMarketMakingParams
+from strategy.quoting.arbitrage import ArbitragePlan, find_arbitrage
+from strategy.quoting.diff import diff_quotes
+from strategy.quoting.ids import client_order_id
+from strategy.quoting.pure_mm import build_quotes, in_filled_order_delay, source_price
+from strategy.quoting.stp import RestingOrder, filter_self_trades
+from strategy.quoting.types import DesiredQuote, LiveOrder
+from strategy.selectors import (
+    Commitments,
+    commitments_of,
+    order_budget_available,
+    tracked_for_budget,
+)
+
+log = structlog.get_logger(__name__)
+ZERO = Decimal(0)
+
+
+# ---------------------------------------------------------------------------- the tick
+
+
+@dataclass
+class TickResult:
+    tick: int
+    claimed: int = 0
+    batches: list[list[int]] = field(default_factory=list)
+
+
+def strategy_tick() -> TickResult:
+    """Claim due sessions under a lease and cut them into batches (the task fans them out)."""
+    from mrmarket.services import heartbeat_beat
+
+    now = venues.now()
+    tick = marketdata.tick_of(now)
+    result = TickResult(tick=tick)
+    lease_until = now + timedelta(seconds=settings.STRATEGY_LEASE_SECONDS)
+    with transaction.atomic():
+        due = (
+            StrategySession.objects.filter(state=SessionState.RUNNING, next_run_at__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .order_by("next_run_at", "id")
+        )
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True)
+        rows = list(
+            due.values_list("pk", "exchange_id", "symbol")[: settings.STRATEGY_TICK_MAX_CLAIM]
+        )
+        if rows:
+            StrategySession.objects.filter(pk__in=[r[0] for r in rows]).update(
+                lease_until=lease_until, lease_token=uuid.uuid4().hex, claimed_tick=tick
+            )
+    heartbeat_beat(name="strategy_tick", at=now, payload={"claimed": len(rows), "tick": tick})
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for pk, exchange_id, symbol in rows:
+        groups[(exchange_id, symbol)].append(pk)
+    size = max(settings.STRATEGY_TICK_BATCH_SIZE, 1)
+    for ids in groups.values():
+        result.batches += [ids[i : i + size] for i in range(0, len(ids), size)]
+    result.claimed = len(rows)
+    if rows:
+        log.info("strategy_tick_claimed", tick=tick, claimed=len(rows), batches=len(result.batches))
+    return result
+
+
+# ---------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunOutcome:
+    session_id: int
+    ran: bool
+    reason: str = ""
+    lateness_ms: float = 0.0
+    places: int = 0
+    cancels: int = 0
+    intent_ids: list[int] = field(default_factory=list)
+
+
+def _pair_lock(exchange_id: str, symbol: str) -> None:
+    """Serialize runs of one (venue, pair) inside their transaction (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: IMMEDIATE transactions are serialized already
+    digest = hashlib.sha256(f"strategy:{exchange_id}:{symbol}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _release(session: StrategySession, *, next_run_at: datetime | None, error: str = "") -> None:
+    """Give the lease back; `next_run_at` None keeps the session due (next tick retries)."""
+    fields: dict[str, object] = {"lease_until": None, "lease_token": "", "last_error": error[:500]}
+    if next_run_at is not None:
+        fields["next_run_at"] = next_run_at
+    StrategySession.objects.filter(pk=session.pk, lease_token=session.lease_token).update(**fields)
+
+
+def sessions_run(*, session_ids: list[int]) -> list[RunOutcome]:
+    outcomes = []
+    # One read for the batch; each run re-checks its row under lock before writing.
+    prefetched = StrategySession.objects.in_bulk(session_ids)
+    for session_id in session_ids:
+        try:
+            outcomes.append(
+                session_run(session_id=session_id, prefetched=prefetched.get(session_id))
+            )
+        except Exception:  # one broken session must not starve the rest of its batch
+            log.exception("strategy_session_run_crashed", session_id=session_id)
+            outcomes.append(RunOutcome(session_id=session_id, ran=False, reason="crashed"))
+    return outcomes
+
+
+_PARAMS: dict[str, PureMarketMakingParams] = {}
+
+
+def _pmm_params(raw: dict[str, object]) -> PureMarketMakingParams:
+    """Parsed parameters, memoised per distinct JSON (validation is not free)."""
+    key = json.dumps(raw, sort_keys=True)
+    params = _PARAMS.get(key)
+    if params is None:
+        if len(_PARAMS) > 10_000:
+            _PARAMS.clear()
+        params = _PARAMS[key] = PureMarketMakingParams.from_dto(raw)
+    return params
+
+
+def session_run(*, session_id: int, prefetched: StrategySession | None = None) -> RunOutcome:
+    """Run one claimed session. A no-op unless the session holds a live lease."""
+    started = venues.now()
+    session = prefetched or StrategySession.objects.filter(pk=session_id).first()
+    if session is None or session.state != SessionState.RUNNING:
+        return RunOutcome(session_id=session_id, ran=False, reason="not_running")
+    if session.lease_until is None or session.lease_until <= started:
+        return RunOutcome(session_id=session_id, ran=False, reason="no_lease")
+    lateness = (started - session.next_run_at).total_seconds() * 1000
+    try:
+        if session.kind == SessionKind.ARBITRAGE:
+            return _arbitrage_run(session, started, lateness)
+        return _pmm_run(session, started, lateness)
+    except ValidationFailed as exc:
+        # Parameters that no longer validate: the session cannot quote; stop placing.
+        _release(session, next_run_at=started + timedelta(seconds=60), error=str(exc))
+        return RunOutcome(session_id=session_id, ran=False, reason="invalid_params")
+
+
+def _lock_claimed(session: StrategySession, now: datetime) -> StrategySession | None:
+    locked = (
+        StrategySession.objects.select_for_update(skip_locked=True)
+        .filter(pk=session.pk, lease_token=session.lease_token, lease_until__gt=now)
+        .first()
+    )
+    if locked is None or locked.state != SessionState.RUNNING:
+        return None
+    return locked
+
+
+@dataclass
+class LiveView:
+    tracked: list[TrackedOrder]  # open
+    places: list[OrderIntent]  # place intents in flight
+    cancelling: set[str]  # client ids with a cancel in flight
+    unsettled: list[TrackedOrder]  # closed, with venue fills not settled yet
+
+    def commitments(self, *, maker_fee: Decimal, hanging_only: bool = False) -> Commitments:
+        return commitments_of(
+            tracked=self.tracked + self.unsettled,
+            places=self.places,
+            maker_fee=maker_fee,
+            hanging_only=hanging_only,
+        )
+
+
+def _live(session: StrategySession) -> LiveView:
+    """Everything the session has on (or on its way to) the venue: two queries."""
+    rows = tracked_for_budget(session=session)
+    intents = list(OrderIntent.objects.filter(session=session, status__in=INTENT_ACTIVE))
+    return LiveView(
+        tracked=[o for o in rows if o.status == TrackedStatus.OPEN],
+        places=[i for i in intents if i.kind == IntentKind.PLACE],
+        cancelling={i.client_order_id for i in intents if i.kind == IntentKind.CANCEL},
+        unsettled=[o for o in rows if o.status != TrackedStatus.OPEN],
+    )
+
+
+def _live_view(
+    session: StrategySession,
+) -> tuple[list[TrackedOrder], list[OrderIntent], set[str]]:
+    """(open tracked orders, active place intents, client ids with an active cancel)."""
+    view = _live(session)
+    return view.tracked, view.places, view.cancelling
+
+
+def _resting(exchange_id: str, symbol: str) -> list[RestingOrder]:
+    """Every order of ours resting (or about to) on the venue and pair, whoever owns it."""
+    tracked = TrackedOrder.objects.filter(
+        exchange_id=exchange_id, symbol=symbol, status=TrackedStatus.OPEN
+    ).values_list("side", "price", "client_order_id")
+    places = OrderIntent.objects.filter(
+        exchange_id=exchange_id, symbol=symbol, kind=IntentKind.PLACE, status__in=INTENT_ACTIVE
+    ).values_list("side", "price", "client_order_id")
+    return [
+        RestingOrder(side=OrderSide(side), price=price, client_order_id=cid)
+        for side, price, cid in [*tracked, *places]
+        if price is not None
+    ]
+
+
+def venue_balances_cached(*, exchange_id: str, account_index: int) -> dict[str, Decimal] | None:
+    """Free balances per currency the tracker last saw on a venue account (budgets of
+    sessions without an order)."""
+    raw = cache.get(f"strategy:bal:{exchange_id}:{account_index}")
+    return None if raw is None else {k: Decimal(v) for k, v in raw.items()}
+
+
+def _cancel_intent(
+    session: StrategySession | None,
+    *,
+    exchange_id: str,
+    account_index: int,
+    symbol: str,
+    cid: str,
+    side: str,
+    reason: str,
+    now: datetime,
+) -> OrderIntent | None:
+    """A cancel intent for one order, unless one is already active (unique constraint)."""
+    if OrderIntent.objects.filter(
+        exchange_id=exchange_id,
+        account_index=account_index,
+        client_order_id=cid,
+        kind=IntentKind.CANCEL,
+        status__in=INTENT_ACTIVE,
+    ).exists():
+        return None
+    return OrderIntent.objects.create(
+        session=session,
+        kind=IntentKind.CANCEL,
+        exchange_id=exchange_id,
+        account_index=account_index,
+        symbol=symbol,
+        client_order_id=cid,
+        side=side,
+        reason=reason,
+        status=IntentStatus.DRY_RUN if settings.STRATEGY_DRY_RUN else IntentStatus.PENDING,
+        next_attempt_at=now,
+    )
+
+
+def session_cancel_all(*, session: StrategySession, reason: str) -> list[int]:
+    """Inside a transaction: cancel intents for every live order of the session; places not
+    sent yet are withdrawn at once. Returns the new intents' ids (to enqueue on commit)."""
+    now = venues.now()
+    tracked, places, cancelling = _live_view(session)
+    ids = []
+    for order in tracked:
+        if order.client_order_id in cancelling:
+            continue
+        intent = _cancel_intent(
+            session,
+            exchange_id=order.exchange_id,
+            account_index=order.account_index,
+            symbol=order.symbol,
+            cid=order.client_order_id,
+            side=order.side,
+            reason=reason,
+            now=now,
+        )
+        if intent is not None:
+            ids.append(intent.pk)
+    for place in places:
+        OrderIntent.objects.filter(pk=place.pk, status=IntentStatus.PENDING).update(
+            status=IntentStatus.CANCELED, last_error=f"superseded: {reason}"
+        )
+    return ids
+
+
+def _enqueue_on_commit(ids: list[int]) -> None:
+    if not ids or settings.STRATEGY_DRY_RUN:
+        return
+    from strategy.executor import intents_enqueue
+
+    transaction.on_commit(lambda: intents_enqueue(intent_ids=ids))
+
+
+def _budget(
+    session: StrategySession,
+    view: LiveView,
+    *,
+    base_symbol: str,
+    quote_symbol: str,
+    maker_fee: Decimal,
+) -> tuple[Decimal, Decimal]:
+    """(base, quote) the session may lock in total: the order's ledger balance, or for a
+    session without an order the venue account's free balance plus what it locks itself."""
+    if session.order_id is not None:
+        return order_budget_available(session=session)
+    free = venue_balances_cached(
+        exchange_id=session.exchange_id, account_index=session.account_index
+    )
+    if free is None:
+        return ZERO, ZERO
+    own = view.commitments(maker_fee=maker_fee)
+    return free.get(base_symbol, ZERO) + own.base, free.get(quote_symbol, ZERO) + own.quote
+
+
+def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> RunOutcome:
+    params = _pmm_params(session.params)
+    refresh = timedelta(milliseconds=params.order_refresh_time_ms)
+    if in_filled_order_delay(params=params, now=started, last_fill_at=session.last_fill_at):
+        # Leave the orders alone during the delay (Hummingbot keeps them; see 0350).
+        assert session.last_fill_at is not None
+        resume = session.last_fill_at + timedelta(milliseconds=params.filled_order_delay_ms)
+        _release(session, next_run_at=min(resume, started + refresh))
+        return RunOutcome(session_id=session.pk, ran=False, reason="filled_order_delay")
+    snap = marketdata.snapshot_get(
+        exchange_id=session.exchange_id,
+        symbol=session.symbol,
+        tick=session.claimed_tick,
+        with_last=params.price_source_type is PriceSourceType.LAST_PRICE,
+    )
+    oracle = None
+    if params.oracle_exchange_name is not None:
+        oracle = marketdata.snapshot_get(
+            exchange_id=params.oracle_exchange_name,
+            symbol=session.symbol,
+            tick=session.claimed_tick,
+        )
+    if snap is None or (params.oracle_exchange_name is not None and oracle is None):
+        _release(session, next_run_at=None, error="market data unavailable this tick")
+        return RunOutcome(session_id=session.pk, ran=False, reason="no_market_data")
+    reference = marketdata.reference_mid(oracle) if oracle is not None else None
+
+    with transaction.atomic():
+        now = venues.now()
+        locked = _lock_claimed(session, now)
+        if locked is None:
+            return RunOutcome(session_id=session.pk, ran=False, reason="lease_lost")
+        session = locked
+        _pair_lock(session.exchange_id, session.symbol)
+        market = snap.market
+        view = _live(session)
+        tracked, places_inflight, cancelling = view.tracked, view.places, view.cancelling
+        by_cid = {o.client_order_id: o for o in tracked}
+        pending_by_cid = {i.client_order_id: i for i in places_inflight}
+
+        live = [
+            LiveOrder(
+                client_order_id=o.client_order_id,
+                side=OrderSide(o.side),
+                level=o.level,
+                price=o.price,
+                amount=o.amount - o.filled,
+                created_at=o.created_at,
+                hanging=o.hanging,
+            )
+            for o in tracked
+            if o.client_order_id not in cancelling
+        ] + [
+            LiveOrder(
+                client_order_id=i.client_order_id,
+                side=OrderSide(i.side),
+                level=i.level,
+                price=i.price or ZERO,
+                amount=i.amount or ZERO,
+                created_at=i.created_at,
+                hanging=i.hanging,
+            )
+            for i in places_inflight
+        ]
+
+        total_base, total_quote = _budget(
+            session,
+            view,
+            base_symbol=market.base,
+            quote_symbol=market.quote,
+            maker_fee=market.maker_fee,
+        )
+        hanging = (
+            view.commitments(maker_fee=market.maker_fee, hanging_only=True)
+            if params.hanging_orders_enabled
+            else None
+        )
+        ref = source_price(
+            params=params, book=snap.book, last_price=snap.last_price, reference_price=reference
+        )
+        desired = build_quotes(
+            params=params,
+            market=market,
+            book=snap.book,
+            last_price=snap.last_price,
+            reference_price=reference,
+            base_balance=total_base,
+            quote_balance=total_quote,
+            budget_base=total_base - (hanging.base if hanging else ZERO),
+            budget_quote=total_quote - (hanging.quote if hanging else ZERO),
+            now=now,
+            last_fill_at=session.last_fill_at,
+        )
+        plan = diff_quotes(
+            desired=desired,
+            live=live,
+            refresh_tolerance_pct=params.order_refresh_tolerance_pct,
+            max_order_age=timedelta(milliseconds=params.max_order_age_ms),
+            now=now,
+            hanging_orders_enabled=params.hanging_orders_enabled,
+            hanging_orders_cancel_pct=params.hanging_orders_cancel_pct,
+            reference_price=ref,
+            minimum_spread=params.minimum_spread,
+        )
+
+        cancel_ids: list[int] = []
+        withdrawn: set[str] = set()
+        for order in plan.cancels:
+            cid = order.client_order_id
+            if cid in pending_by_cid:
+                # Not sent yet: withdraw it; one already being sent is cancelled next run.
+                if OrderIntent.objects.filter(
+                    pk=pending_by_cid[cid].pk, status=IntentStatus.PENDING
+                ).update(status=IntentStatus.CANCELED, last_error="superseded by a newer quote"):
+                    withdrawn.add(cid)
+                continue
+            target = by_cid[cid]
+            intent = _cancel_intent(
+                session,
+                exchange_id=target.exchange_id,
+                account_index=target.account_index,
+                symbol=target.symbol,
+                cid=cid,
+                side=target.side,
+                reason=str(plan.reasons.get(cid, "")),
+                now=now,
+            )
+            if intent is not None:
+                cancel_ids.append(intent.pk)
+
+        halt = risk.halt_for(
+            risk.active_halts(),
+            exchange_id=session.exchange_id,
+            symbol=session.symbol,
+            session_id=session.pk,
+        )
+        places: list[DesiredQuote] = [] if halt is not None else list(plan.places)
+        stp = filter_self_trades(
+            quotes=places,
+            resting=[
+                r
+                for r in _resting(session.exchange_id, session.symbol)
+                if r.client_order_id not in withdrawn
+            ],
+        )
+        kept = {o.client_order_id for o in plan.keeps}
+        keep_orders = [o for o in live if o.client_order_id in kept]
+        checked = risk.risk_filter(
+            places=stp.allowed,
+            live_count=len(keep_orders),
+            live_notional=sum((o.price * o.amount for o in keep_orders), ZERO),
+            reference_price=ref,
+            max_open_orders=session.max_open_orders,
+            max_notional=session.max_notional,
+            max_deviation=settings.STRATEGY_MAX_PRICE_DEVIATION,
+            ceiling_price=params.ceiling_price,
+            floor_price=params.floor_price,
+        )
+
+        # Budget gate: the venue account is shared by many orders, so a place goes out only
+        # if it fits beside everything the session still locks (cancelled orders included,
+        # until their cancel lands). What does not fit waits for the cancels.
+        committed = view.commitments(maker_fee=market.maker_fee)
+        left_base = total_base - committed.base
+        left_quote = total_quote - committed.quote
+        accepted: list[DesiredQuote] = []
+        deferred = False
+        fee = max(market.maker_fee, ZERO)
+        for quote in checked.allowed:
+            if quote.side == OrderSide.BUY:
+                cost = quote.price * quote.amount * (1 + fee)
+                if cost > left_quote:
+                    deferred = True
+                    continue
+                left_quote -= cost
+            else:
+                if quote.amount > left_base:
+                    deferred = True
+                    continue
+                left_base -= quote.amount
+            accepted.append(quote)
+
+        place_ids: list[int] = []
+        generation = session.generation
+        if accepted:
+            generation += 1
+            status = IntentStatus.DRY_RUN if settings.STRATEGY_DRY_RUN else IntentStatus.PENDING
+            created = OrderIntent.objects.bulk_create(
+                [
+                    OrderIntent(
+                        session=session,
+                        kind=IntentKind.PLACE,
+                        exchange_id=session.exchange_id,
+                        account_index=session.account_index,
+                        symbol=session.symbol,
+                        client_order_id=client_order_id(
+                            session_id=session.pk,
+                            generation=generation,
+                            side=q.side,
+                            level=q.level,
+                            kind="h" if q.hanging else "q",
+                        ),
+                        side=q.side,
+                        level=q.level,
+                        hanging=q.hanging,
+                        price=q.price,
+                        amount=q.amount,
+                        generation=generation,
+                        status=status,
+                        next_attempt_at=now,
+                    )
+                    for q in accepted
+                ]
+            )
+            place_ids = [i.pk for i in created]
+            if not all(place_ids):  # backends without RETURNING on bulk insert
+                place_ids = list(
+                    OrderIntent.objects.filter(
+                        session=session, generation=generation, kind=IntentKind.PLACE
+                    ).values_list("pk", flat=True)
+                )
+        notes = []
+        if halt is not None:
+            notes.append(f"halted ({halt.scope}:{halt.key or '*'}): {halt.reason}")
+        notes += [f"{q.side}{q.level}:{why}" for q, why in checked.rejected]
+        StrategySession.objects.filter(pk=session.pk).update(
+            lease_until=None,
+            lease_token="",
+            next_run_at=now + refresh,
+            last_run_at=now,
+            run_count=session.run_count + 1,
+            generation=generation,
+            deferred_places=deferred,
+            last_error="; ".join(notes)[:500],
+        )
+        _enqueue_on_commit(cancel_ids + place_ids)  # cancels first
+    if stp.dropped or checked.rejected or halt:
+        log.info(
+            "strategy_session_places_held",
+            session_id=session.pk,
+            stp_dropped=len(stp.dropped),
+            risk_rejected=len(checked.rejected),
+            halted=halt is not None,
+        )
+    return RunOutcome(
+        session_id=session.pk,
+        ran=True,
+        lateness_ms=lateness,
+        places=len(place_ids),
+        cancels=len(cancel_ids),
+        intent_ids=cancel_ids + place_ids,
+    )
+
+
+def _arbitrage_run(session: StrategySession, started: datetime, lateness: float) -> RunOutcome:
+    """Two venues: leftovers of the previous legs are cancelled, a profitable opportunity
+    (VWAP, net of fees, within both budgets) becomes two limit orders at the worst level
+    touched. Budgets come from the venue accounts' free balances (operator sessions)."""
+    params = ArbitrageParams.from_dto(session.params)
+    snap_a = marketdata.snapshot_get(
+        exchange_id=session.exchange_id, symbol=session.symbol, tick=session.claimed_tick
+    )
+    snap_b = marketdata.snapshot_get(
+        exchange_id=session.exchange_b_id, symbol=session.symbol, tick=session.claimed_tick
+    )
+    if snap_a is None or snap_b is None:
+        _release(session, next_run_at=None, error="market data unavailable this tick")
+        return RunOutcome(session_id=session.pk, ran=False, reason="no_market_data")
+    with transaction.atomic():
+        now = venues.now()
+        locked = _lock_claimed(session, now)
+        if locked is None:
+            return RunOutcome(session_id=session.pk, ran=False, reason="lease_lost")
+        session = locked
+        _pair_lock(session.exchange_id, session.symbol)
+        cancel_ids = session_cancel_all(session=session, reason="arbitrage_leftover")
+        tracked, places_inflight, _ = _live_view(session)
+        halt = risk.halt_for(
+            risk.active_halts(),
+            exchange_id=session.exchange_id,
+            symbol=session.symbol,
+            session_id=session.pk,
+        ) or risk.halt_for(
+            risk.active_halts(),
+            exchange_id=session.exchange_b_id,
+            symbol=session.symbol,
+            session_id=session.pk,
+        )
+        place_ids: list[int] = []
+        generation = session.generation
+        if not tracked and not places_inflight and halt is None:
+            bal_a = (
+                venue_balances_cached(
+                    exchange_id=session.exchange_id, account_index=session.account_index
+                )
+                or {}
+            )
+            bal_b = (
+                venue_balances_cached(
+                    exchange_id=session.exchange_b_id, account_index=session.account_b_index
+                )
+                or {}
+            )
+            ma, mb = snap_a.market, snap_b.market
+            plan = find_arbitrage(
+                book_a=snap_a.book,
+                book_b=snap_b.book,
+                market_a=ma,
+                market_b=mb,
+                fee_a=params.fee_a if params.fee_a is not None else ma.taker_fee,
+                fee_b=params.fee_b if params.fee_b is not None else mb.taker_fee,
+                order_amount=params.amount_to_trade,
+                min_profitability=params.min_profitability,
+                budget_a_base=bal_a.get(ma.base, ZERO),
+                budget_a_quote=bal_a.get(ma.quote, ZERO),
+                budget_b_base=bal_b.get(mb.base, ZERO),
+                budget_b_quote=bal_b.get(mb.quote, ZERO),
+            )
+            if plan is not None:
+                generation += 1
+                legs = _arbitrage_legs(session, plan)
+                for level, (exchange_id, account_index, side, price, amount) in enumerate(legs):
+                    intent = OrderIntent.objects.create(
+                        session=session,
+                        kind=IntentKind.PLACE,
+                        exchange_id=exchange_id,
+                        account_index=account_index,
+                        symbol=session.symbol,
+                        client_order_id=client_order_id(
+                            session_id=session.pk,
+                            generation=generation,
+                            side=OrderSide(side),
+                            level=level,
+                            kind="a",
+                        ),
+                        side=side,
+                        level=level,
+                        price=price,
+                        amount=amount,
+                        generation=generation,
+                        reason="arbitrage",
+                        status=IntentStatus.DRY_RUN
+                        if settings.STRATEGY_DRY_RUN
+                        else IntentStatus.PENDING,
+                        next_attempt_at=now,
+                    )
+                    place_ids.append(intent.pk)
+        StrategySession.objects.filter(pk=session.pk).update(
+            lease_until=None,
+            lease_token="",
+            next_run_at=now + timedelta(seconds=max(settings.STRATEGY_TICK_MS / 1000, 1)),
+            last_run_at=now,
+            run_count=session.run_count + 1,
+            generation=generation,
+            last_error=f"halted: {halt.reason}" if halt else "",
+        )
+        _enqueue_on_commit(cancel_ids + place_ids)
+    return RunOutcome(
+        session_id=session.pk,
+        ran=True,
+        lateness_ms=lateness,
+        places=len(place_ids),
+        cancels=len(cancel_ids),
+        intent_ids=cancel_ids + place_ids,
+    )
+
+
+def _arbitrage_legs(
+    session: StrategySession, plan: ArbitragePlan
+) -> list[tuple[str, int, str, Decimal, Decimal]]:
+    accounts = {
+        "a": (session.exchange_id, session.account_index),
+        "b": (session.exchange_b_id, session.account_b_index),
+    }
+    return [
+        (*accounts[leg.venue], leg.side, leg.limit_price, leg.amount)
+        for leg in (plan.buy, plan.sell)
+    ]
+
+
+def wait_until(deadline: float) -> None:
+    """Sleep until a monotonic deadline (bench and tests driving ticks in a loop)."""
+    delay = deadline - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)

@@ -1,0 +1,77 @@
+"""Thin, id-only, replay-safe Celery tasks of the strategy runtime."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from strategy import executor, runner, services, tracking
+
+
+@shared_task(
+    name="strategy_tick_task", time_limit=30, soft_time_limit=25, acks_late=True, ignore_result=True
+)
+def strategy_tick_task() -> None:
+    """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out."""
+    result = runner.strategy_tick()
+    for batch in result.batches:
+        strategy_sessions_run_task.delay(batch)
+
+
+@shared_task(
+    name="strategy_sessions_run_task",
+    time_limit=60,
+    soft_time_limit=50,
+    acks_late=True,
+    ignore_result=True,
+)
+def strategy_sessions_run_task(session_ids: list[int]) -> None:
+    """Run a batch of claimed sessions (each a no-op without its live lease)."""
+    runner.sessions_run(session_ids=[int(i) for i in session_ids])
+
+
+@shared_task(
+    name="order_intent_execute_task",
+    time_limit=60,
+    soft_time_limit=45,
+    acks_late=True,
+    ignore_result=True,
+)
+def order_intent_execute_task(intent_id: int) -> None:
+    executor.order_intent_execute(intent_id=int(intent_id))
+
+
+@shared_task(
+    name="venue_account_sync_task",
+    time_limit=120,
+    soft_time_limit=100,
+    acks_late=True,
+    ignore_result=True,
+)
+def venue_account_sync_task(exchange_id: str, account_index: int) -> None:
+    """Poll one venue account: own trades (fills settle), open orders, balances."""
+    tracking.venue_account_sync(exchange_id=exchange_id, account_index=int(account_index))
+
+
+@shared_task(
+    name="venue_accounts_sync_task",
+    time_limit=30,
+    soft_time_limit=25,
+    acks_late=True,
+    ignore_result=True,
+)
+def venue_accounts_sync_task() -> None:
+    """Beat: one sync task per venue account with anything live."""
+    for exchange_id, account_index in tracking.venue_accounts_active():
+        venue_account_sync_task.delay(exchange_id, account_index)
+
+
+@shared_task(
+    name="strategy_sweep_task",
+    time_limit=60,
+    soft_time_limit=50,
+    acks_late=True,
+    ignore_result=True,
+)
+def strategy_sweep_task() -> None:
+    """Beat: re-queue intents a lost message or dead worker left; settle unsettled fills."""
+    services.strategy_sweep()
