@@ -29,13 +29,8 @@ _APP_URLCONFS: list[str] = [
     "exchanges.urls",
     "campaigns.urls",
     "ledger.urls",
-_APP_URLCONFS: list[str] = [
-    "exchanges.urls",
-    "campaigns.urls",
-    "ledger.urls",
     "orders.urls",
     "strategy.urls",
-]
 ]
 urlpatterns += [path("", include(module)) for module in _APP_URLCONFS]
 
