@@ -61,7 +61,7 @@ def fills_adapt(records: Iterable[Any]) -> list[Fill]:
 
 def order_fills_since(*, order_id: uuid.UUID | str, since: datetime) -> list[Fill]:
     """Our fills of one order executed at or after `since`, as scoring records."""
-    from strategy.selectors import order_fills  # type: ignore[attr-defined]  # lands with the runtime
+    from strategy.selectors import order_fills
 
     return fills_adapt(order_fills(order_id=order_id, since=since))
 

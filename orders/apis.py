@@ -123,7 +123,7 @@ class OrderExitApi(_OrderControlApi):
 
 
 def _strategy_parts(order_id: Any) -> dict[str, Any]:
-    from strategy.selectors import order_lifecycle_parts  # type: ignore[attr-defined]
+    from strategy.selectors import order_lifecycle_parts
 
     parts: dict[str, Any] = order_lifecycle_parts(order_id=order_id)
     return parts

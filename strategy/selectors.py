@@ -345,3 +345,13 @@ def intents_due(*, now: datetime, stale_before: datetime, limit: int = 1000) -> 
         | Q(status=IntentStatus.SENDING, sending_since__lt=stale_before)
     ).order_by("kind", "id")  # "cancel" sorts before "place": cancels go first
     return list(qs.values_list("pk", flat=True)[:limit])
+
+
+def order_fills(*, order_id: uuid.UUID | str, since: datetime | None = None) -> list[Fill]:
+    """The order's fills (oldest first), optionally those executed at or after `since`;
+    what HuFi scoring reads (`side`, `taker_or_maker`, `amount`, `price`, `quote_amount`,
+    `executed_at`)."""
+    fills = Fill.objects.filter(order_id=as_uuid(order_id))
+    if since is not None:
+        fills = fills.filter(executed_at__gte=since)
+    return list(fills.order_by("executed_at", "id"))

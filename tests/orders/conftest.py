@@ -79,15 +79,3 @@ def play_beat(
         if len(seen) >= 4 and len(set(seen[-4:])) == 1 and order.next_step_at is None:
             break
     return order
-
-
-@pytest.fixture(autouse=True)
-def _strategy_seam_until_runtime(monkeypatch):  # type: ignore[no-untyped-def]
-    """Until the strategy runtime lands, an order that never traded has no live orders."""
-    import strategy.selectors
-
-    if not hasattr(strategy.selectors, "session_live_order_count"):
-        monkeypatch.setattr("orders.services.seams.session_live_order_count", lambda **_: 0)
-        monkeypatch.setattr("orders.services.seams.session_stop", lambda **_: None)
-    if not hasattr(strategy.selectors, "order_lifecycle_parts"):
-        monkeypatch.setattr("orders.apis._strategy_parts", lambda order_id: {})

@@ -4,7 +4,6 @@ intent to running on the paper venue, then exit to exit_complete with the money 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -18,8 +17,12 @@ from tests.orders.conftest import BTC, USDT
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-BEAT_TASKS = ("custody_snapshots_poll_task", "fake_chain_relay_task", "orders_sweep_task",
-              "strategy_tick_task")
+BEAT_TASKS = (
+    "custody_snapshots_poll_task",
+    "fake_chain_relay_task",
+    "orders_sweep_task",
+    "strategy_tick_task",
+)
 
 
 def wait_for(order_id: str, states: set[str], *, seconds: float = 90) -> MarketMakingOrder:
@@ -44,15 +47,26 @@ def test_order_runs_on_the_paper_venue_and_exits_with_the_money_back(
     lifecycle_settings.ORDER_STEP_POLL_SECONDS = 1
     app.conf.task_default_queue = "e2e"  # a private queue: no other worker takes our tasks
     try:
-        with start_worker(app, pool="threads", concurrency=4, queues=["e2e"],
-                          perform_ping_check=False, shutdown_timeout=20):
-            body = user_api.post("/user-orders/market-making/intent",
-                                 {"marketMakingPairId": str(demo.pk)}, format="json").json()
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=4,
+            queues=["e2e"],
+            perform_ping_check=False,
+            shutdown_timeout=20,
+        ):
+            body = user_api.post(
+                "/user-orders/market-making/intent",
+                {"marketMakingPairId": str(demo.pk)},
+                format="json",
+            ).json()
             order_id = body["orderId"]
             call_command("demo_pay", order_id, "--base", "0.02", "--quote", "2000")
             order = wait_for(order_id, {"running", "failed"})
             assert order.state == "running", order.failure_reason
-            assert user_api.post(f"/user-orders/market-making/{order_id}/exit-withdrawal").json()["ok"]
+            assert user_api.post(f"/user-orders/market-making/{order_id}/exit-withdrawal").json()[
+                "ok"
+            ]
             order = wait_for(order_id, {"exit_complete", "failed", "refunded"})
             assert order.state == "exit_complete", order.failure_reason
     finally:
