@@ -118,3 +118,28 @@ def test_pause_racing_exit_gives_one_consistent_outcome(new_order, monkeypatch) 
         ["paused", "exit_requested"] if outcomes["pause"] == "paused" else ["exit_requested"]
     )
     assert events[1:] == expected_tail
+
+
+@pytest.mark.django_db
+def test_fake_chain_relay_task_twice_delivers_once(new_order) -> None:
+    from exchanges.paper.models import PaperDeposit
+
+    order = new_order()
+    pay(order, BTC, "0.01")
+    pay(order, USDT, "100")
+    lifecycle.order_step(order_id=order.pk)  # withdrawals persisted
+    lifecycle.order_step(order_id=order.pk)  # sent and confirmed by the fake custody
+    tasks.fake_chain_relay_task()
+    tasks.fake_chain_relay_task()
+    assert PaperDeposit.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_custody_reconcile_task_twice_is_two_clean_runs(new_order) -> None:
+    from orders.models import ReconciliationRun
+
+    order = new_order()
+    pay(order, BTC, "0.01")
+    tasks.custody_reconcile_task()
+    tasks.custody_reconcile_task()
+    assert list(ReconciliationRun.objects.values_list("ok", "persistent")) == [(True, False)] * 2
