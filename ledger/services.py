@@ -45,7 +45,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ledger import codes, lock_objects
+from ledger import codes, lock_objects, postgres
 from ledger.enums import AccountKind, EntryKind, EntryStatus, FeeKind, FillSide
 from ledger.exceptions import (
     EntryNotFound,
@@ -396,6 +396,58 @@ def _entry_claim(**fields: Any) -> JournalEntry | None:
     return entry
 
 
+def _entry_create_postgres(*, legs: list[_Leg], **fields: Any) -> tuple[JournalEntry, bool]:
+    """The PostgreSQL write: one statement (`ledger.postgres`) claims the key, inserts the
+    postings, locks the accounts in id order and writes the balances where every flag holds.
+
+    Returns `(entry, True)` for a new entry, `(stored entry, False)` for a replay.
+    """
+    deltas: dict[tuple[str, str], list[Decimal]] = {}
+    pending = fields["two_phase"]
+    for leg in legs:
+        d = deltas.setdefault(leg.account_key, [ZERO, ZERO, ZERO, ZERO])
+        if pending:
+            d[2] += leg.debit
+            d[3] += leg.credit
+        else:
+            d[0] += leg.debit
+            d[1] += leg.credit
+    rows = [(leg.spec.code, leg.asset, leg.debit, leg.credit) for leg in legs]
+    created_at = timezone.now()
+    columns = {**fields, "metadata": json.dumps(fields["metadata"]), "created_at": created_at}
+    with transaction.atomic():
+        done = postgres.entry_write(entry=columns, legs=rows, deltas=deltas)
+        if done.accounts_found < len(deltas):
+            # First use of an account: create it (no locks held yet), then write.
+            _accounts_ensure(legs)
+            done = postgres.entry_write(entry=columns, legs=rows, deltas=deltas)
+        if done.entry_id is None:
+            stored = JournalEntry.objects.get(idempotency_key=fields["idempotency_key"])
+            return _replayed(stored, fields["content_hash"]), False
+        if done.postings_inserted != len(legs) or done.accounts_found != len(deltas):
+            raise RuntimeError("ledger: entry write inserted an unexpected number of rows")
+        if done.accounts_written != len(deltas):
+            # A flag would break: say which, from the rows we hold locked; the atomic block
+            # then rolls the entry and its postings back.
+            _refusal_raise(deltas)
+    entry = JournalEntry(id=done.entry_id, created_at=created_at, **fields)
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry, True
+
+
+def _refusal_raise(deltas: dict[tuple[str, str], list[Decimal]]) -> None:
+    """Raise the `InsufficientFunds` the PostgreSQL statement signalled, naming the account."""
+    match = Q()
+    for code, asset in deltas:
+        match |= Q(code=code, asset=asset)
+    for account in Account.objects.filter(match).order_by("id"):
+        for column, delta in zip(_COLUMNS, deltas[(account.code, account.asset)], strict=True):
+            setattr(account, column, getattr(account, column) + delta)
+        _flags_check(account)
+    raise InsufficientFunds("The entry would break a balance flag.")
+
+
 def _replayed(entry: JournalEntry, content_hash: str) -> JournalEntry:
     if entry.content_hash != content_hash:
         raise IdempotencyConflict(
@@ -424,25 +476,47 @@ def ledger_entry_create(
     reference = str(reference)[:128]
     legs = _legs_validate(postings)
     content_hash = _content_hash(kind=kind, reference=reference, two_phase=pending, legs=legs)
-    status = EntryStatus.PENDING if pending else EntryStatus.POSTED
+    fields: dict[str, Any] = {
+        "idempotency_key": key,
+        "content_hash": content_hash,
+        "kind": kind,
+        "reference": reference,
+        "status": EntryStatus.PENDING if pending else EntryStatus.POSTED,
+        "two_phase": pending,
+        "description": description[:255],
+        "metadata": metadata or {},
+    }
+    if connection.vendor == "postgresql":
+        entry, created = _entry_create_postgres(legs=legs, **fields)
+    else:
+        entry, created = _entry_create_portable(legs=legs, **fields)
+    if created:
+        log.info(
+            "ledger_entry_created",
+            entry_id=entry.pk,
+            idempotency_key=key,
+            kind=kind,
+            reference=reference,
+            status=entry.status,
+        )
+    return entry
+
+
+def _entry_create_portable(*, legs: list[_Leg], **fields: Any) -> tuple[JournalEntry, bool]:
+    """The write on SQLite, step by step with the rules in Python (`_balances_apply`).
+
+    Returns `(entry, True)` for a new entry, `(stored entry, False)` for a replay.
+    """
     with transaction.atomic():
         # Accounts first, without locks (creating one while holding row locks could deadlock
         # with a writer creating the same account).
         account_ids = _accounts_ensure(legs)
         # Then claim the key: a concurrent writer of the same key waits here until we commit,
         # then inserts nothing and replays ours.
-        entry = _entry_claim(
-            idempotency_key=key,
-            content_hash=content_hash,
-            kind=kind,
-            reference=reference,
-            status=status,
-            two_phase=pending,
-            description=description[:255],
-            metadata=metadata or {},
-        )
+        entry = _entry_claim(**fields)
         if entry is None:
-            return _replayed(JournalEntry.objects.get(idempotency_key=key), content_hash)
+            stored = JournalEntry.objects.get(idempotency_key=fields["idempotency_key"])
+            return _replayed(stored, fields["content_hash"]), False
         rows = [
             Posting(
                 entry=entry,
@@ -456,18 +530,10 @@ def ledger_entry_create(
         _balances_apply(
             _deltas_for(
                 ((row.account_id, row.debit, row.credit) for row in rows),
-                step="pending" if pending else "posted",
+                step="pending" if fields["two_phase"] else "posted",
             )
         )
-    log.info(
-        "ledger_entry_created",
-        entry_id=entry.pk,
-        idempotency_key=key,
-        kind=kind,
-        reference=reference,
-        status=entry.status,
-    )
-    return entry
+    return entry, True
 
 
 def ledger_transfer_create(
