@@ -36,6 +36,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -79,6 +80,11 @@ def _money_arithmetic(func: Callable[_P, _T]) -> Callable[_P, _T]:
 
     return wrapper
 
+
+# On PostgreSQL a new entry is written by the stored function `ledger_entry_write` in one
+# round trip (ledger.postgres). False selects the step-by-step Python write, the only one on
+# SQLite; the ledger tests run on PostgreSQL through both (tests/ledger/conftest.py).
+POSTGRES_FUNCTION = True
 
 # SQLite stores NUMERIC as a double: exact round trip up to 15 significant digits (DBL_DIG).
 _SQLITE_DIGITS = 15
@@ -397,55 +403,38 @@ def _entry_claim(**fields: Any) -> JournalEntry | None:
 
 
 def _entry_create_postgres(*, legs: list[_Leg], **fields: Any) -> tuple[JournalEntry, bool]:
-    """The PostgreSQL write: one statement (`ledger.postgres`) claims the key, inserts the
-    postings, locks the accounts in id order and writes the balances where every flag holds.
+    """The PostgreSQL write: one call of the stored function (`ledger.postgres`).
 
     Returns `(entry, True)` for a new entry, `(stored entry, False)` for a replay.
     """
-    deltas: dict[tuple[str, str], list[Decimal]] = {}
-    pending = fields["two_phase"]
-    for leg in legs:
-        d = deltas.setdefault(leg.account_key, [ZERO, ZERO, ZERO, ZERO])
-        if pending:
-            d[2] += leg.debit
-            d[3] += leg.credit
-        else:
-            d[0] += leg.debit
-            d[1] += leg.credit
-    rows = [(leg.spec.code, leg.asset, leg.debit, leg.credit) for leg in legs]
     created_at = timezone.now()
-    columns = {**fields, "metadata": json.dumps(fields["metadata"]), "created_at": created_at}
-    with transaction.atomic():
-        done = postgres.entry_write(entry=columns, legs=rows, deltas=deltas)
-        if done.accounts_found < len(deltas):
-            # First use of an account: create it (no locks held yet), then write.
+    rows = [
+        postgres.Leg(code=leg.spec.code, asset=leg.asset, debit=leg.debit, credit=leg.credit)
+        for leg in legs
+    ]
+    done = postgres.entry_write(entry=fields, created_at=created_at, legs=rows)
+    if done.outcome == "accounts_missing":
+        # First use of an account: create it (no locks held), then write. A refused or
+        # conflicting entry takes the new accounts back with it, as on the step-by-step path.
+        with transaction.atomic():
             _accounts_ensure(legs)
-            done = postgres.entry_write(entry=columns, legs=rows, deltas=deltas)
-        if done.entry_id is None:
-            stored = JournalEntry.objects.get(idempotency_key=fields["idempotency_key"])
-            return _replayed(stored, fields["content_hash"]), False
-        if done.postings_inserted != len(legs) or done.accounts_found != len(deltas):
-            raise RuntimeError("ledger: entry write inserted an unexpected number of rows")
-        if done.accounts_written != len(deltas):
-            # A flag would break: say which, from the rows we hold locked; the atomic block
-            # then rolls the entry and its postings back.
-            _refusal_raise(deltas)
+            done = postgres.entry_write(entry=fields, created_at=created_at, legs=rows)
+            return _entry_written(done, fields, created_at)
+    return _entry_written(done, fields, created_at)
+
+
+def _entry_written(
+    done: postgres.Outcome, fields: dict[str, Any], created_at: datetime
+) -> tuple[JournalEntry, bool]:
+    if done.outcome == "exists":
+        stored = JournalEntry.objects.get(idempotency_key=fields["idempotency_key"])
+        return _replayed(stored, fields["content_hash"]), False
+    if done.outcome != "created" or done.entry_id is None:
+        raise RuntimeError(f"ledger_entry_write: unexpected outcome {done.outcome!r}")
     entry = JournalEntry(id=done.entry_id, created_at=created_at, **fields)
     entry._state.adding = False
     entry._state.db = connection.alias
     return entry, True
-
-
-def _refusal_raise(deltas: dict[tuple[str, str], list[Decimal]]) -> None:
-    """Raise the `InsufficientFunds` the PostgreSQL statement signalled, naming the account."""
-    match = Q()
-    for code, asset in deltas:
-        match |= Q(code=code, asset=asset)
-    for account in Account.objects.filter(match).order_by("id"):
-        for column, delta in zip(_COLUMNS, deltas[(account.code, account.asset)], strict=True):
-            setattr(account, column, getattr(account, column) + delta)
-        _flags_check(account)
-    raise InsufficientFunds("The entry would break a balance flag.")
 
 
 def _replayed(entry: JournalEntry, content_hash: str) -> JournalEntry:
@@ -486,7 +475,7 @@ def ledger_entry_create(
         "description": description[:255],
         "metadata": metadata or {},
     }
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and POSTGRES_FUNCTION:
         entry, created = _entry_create_postgres(legs=legs, **fields)
     else:
         entry, created = _entry_create_portable(legs=legs, **fields)
