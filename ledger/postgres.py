@@ -26,12 +26,20 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ledger.exceptions import InsufficientFunds
 
-# SQLSTATE raised by ledger_entry_write when an account would break its balance flag.
+# SQLSTATEs raised by ledger_entry_write: an account would break its balance flag; an
+# account does not exist yet (nothing was written: create it and call again).
 INSUFFICIENT_FUNDS = "LG001"
+ACCOUNTS_MISSING = "LG002"
+
+
+class AccountsMissing(Exception):
+    """Internal: the entry names an account not created yet; nothing was written."""
+
 
 _CALL = (
     "SELECT o_entry_id, o_outcome FROM ledger_entry_write("
@@ -50,15 +58,23 @@ class Leg:
 
 @dataclass(frozen=True)
 class Outcome:
-    """`created` (entry_id is the new entry), `exists` (the key is taken: replay or conflict)
-    or `accounts_missing` (nothing written: create the accounts and call again)."""
+    """`created` (entry_id is the new entry) or `exists` (the key is taken: the caller
+    compares the stored content: replay or conflict)."""
 
     entry_id: int | None
     outcome: str
 
 
+def _array(values: list[str]) -> str:
+    """A PostgreSQL array literal. Only account codes (`codes.account_spec` admits no quote,
+    backslash, comma, brace or space), asset UUIDs and plain decimals reach it; building the
+    literal here is several times cheaper than psycopg's generic list dumper."""
+    return "{" + ",".join(['"' + value + '"' for value in values]) + "}"
+
+
 def entry_write(*, entry: dict[str, Any], created_at: datetime, legs: list[Leg]) -> Outcome:
-    """Call `ledger_entry_write`; raises `InsufficientFunds` when a flag would break."""
+    """Call `ledger_entry_write`; raises `InsufficientFunds` when a flag would break and
+    `AccountsMissing` when an account must be created first (in both cases nothing is kept)."""
     params = [
         entry["idempotency_key"],
         entry["content_hash"],
@@ -69,23 +85,24 @@ def entry_write(*, entry: dict[str, Any], created_at: datetime, legs: list[Leg])
         entry["description"],
         json.dumps(entry["metadata"]),
         created_at,
-        [leg.code for leg in legs],
-        [leg.asset for leg in legs],
-        [leg.debit for leg in legs],
-        [leg.credit for leg in legs],
+        _array([leg.code for leg in legs]),
+        _array([leg.asset for leg in legs]),
+        _array([format(leg.debit, "f") for leg in legs]),
+        _array([format(leg.credit, "f") for leg in legs]),
     ]
-    if connection.in_atomic_block or not connection.get_autocommit():
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.in_atomic_block or not conn.get_autocommit():
         # A savepoint inside the caller's transaction: a refusal undoes only this entry.
         with transaction.atomic():
-            return _call(params)
-    return _call(params)
+            return _call(conn, params)
+    return _call(conn, params)
 
 
-def _call(params: list[Any]) -> Outcome:
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
+def _call(conn: BaseDatabaseWrapper, params: list[Any]) -> Outcome:
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
         try:
-            with psycopg.Cursor(connection.connection) as cursor:
+            with psycopg.Cursor(conn.connection) as cursor:
                 cursor.execute(_CALL, params)
                 row = cursor.fetchone()
         except psycopg.Error as exc:
@@ -95,6 +112,8 @@ def _call(params: list[Any]) -> Outcome:
                     exc.diag.message_primary or "insufficient funds",
                     payload=json.loads(detail) if detail else None,
                 ) from None
+            if exc.sqlstate == ACCOUNTS_MISSING:
+                raise AccountsMissing(exc.diag.message_primary) from None
             raise
     if row is None:  # pragma: no cover - a function call always returns one row
         raise RuntimeError("ledger_entry_write returned no row")

@@ -89,6 +89,7 @@ POSTGRES_FUNCTION = True
 # SQLite stores NUMERIC as a double: exact round trip up to 15 significant digits (DBL_DIG).
 _SQLITE_DIGITS = 15
 _KEY_MAX = 200
+_ENTRY_KINDS = frozenset(EntryKind.values)
 
 
 @dataclass(frozen=True)
@@ -412,10 +413,11 @@ def _entry_create_postgres(*, legs: list[_Leg], **fields: Any) -> tuple[JournalE
         postgres.Leg(code=leg.spec.code, asset=leg.asset, debit=leg.debit, credit=leg.credit)
         for leg in legs
     ]
-    done = postgres.entry_write(entry=fields, created_at=created_at, legs=rows)
-    if done.outcome == "accounts_missing":
-        # First use of an account: create it (no locks held), then write. A refused or
-        # conflicting entry takes the new accounts back with it, as on the step-by-step path.
+    try:
+        done = postgres.entry_write(entry=fields, created_at=created_at, legs=rows)
+    except postgres.AccountsMissing:
+        # First use of an account: create it (no locks held), then write. A refused entry
+        # takes the new accounts back with it, as on the step-by-step path.
         with transaction.atomic():
             _accounts_ensure(legs)
             done = postgres.entry_write(entry=fields, created_at=created_at, legs=rows)
@@ -460,7 +462,7 @@ def ledger_entry_create(
 ) -> JournalEntry:
     """Record one balanced entry (posted, or pending when `pending=True`); idempotent by key."""
     key = _key_check(idempotency_key)
-    if kind not in EntryKind.values:
+    if kind not in _ENTRY_KINDS:
         raise InvalidAccount(f"unknown entry kind {kind!r}.")
     reference = str(reference)[:128]
     legs = _legs_validate(postings)

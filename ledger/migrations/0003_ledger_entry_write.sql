@@ -5,18 +5,20 @@
 -- order, as the Python write path (services._entry_create_portable), which the ledger tests
 -- run against PostgreSQL too (tests/ledger/conftest.py runs every ledger test through both).
 --
--- 1. Account ids per leg. An account is created on first use by the caller (the code alone
---    determines its kind, flag and owners: ledger/codes.py); when one is missing nothing is
---    written and the outcome is 'accounts_missing'.
--- 2. Claim the idempotency key: INSERT ... ON CONFLICT DO NOTHING. A concurrent writer of
+-- 1. Claim the idempotency key: INSERT ... ON CONFLICT DO NOTHING. A concurrent writer of
 --    the same key waits here until the first commits; then the outcome is 'exists' and the
 --    caller compares the stored content (replay or IdempotencyConflict).
--- 3. Insert the postings.
--- 4. Lock the touched accounts FOR UPDATE in ascending id (global order: entry, then
---    accounts by id), then add the column deltas where every balance flag holds on the new
---    values (the same rules as the check constraints on ledger_account and as
---    services._flags_check). If an account would break its flag, raise SQLSTATE LG001
---    (insufficient funds): the whole statement, entry and postings included, rolls back.
+-- 2. One statement: insert the postings (account ids by (code, asset)), lock the touched
+--    accounts FOR UPDATE in ascending id (global order: entry, then accounts by id; LockRows
+--    sits above the Sort), and add the column deltas where every balance flag holds on the
+--    new values (the same rules as the check constraints on ledger_account and as
+--    services._flags_check). After a lock wait READ COMMITTED re-reads the row, so the
+--    deltas apply to the latest committed balances.
+-- 3. If an account does not exist yet, raise SQLSTATE LG002: the caller creates it (the code
+--    alone determines its kind, flag and owners: ledger/codes.py) without holding any lock,
+--    and calls again. If an account would break its flag, raise SQLSTATE LG001 (insufficient
+--    funds), naming the first such account. Raising rolls the whole call back, entry and
+--    postings included (the statement in autocommit, the caller's savepoint otherwise).
 --
 -- Plans: force_generic_plan (below) plans each statement once per connection.
 --
@@ -46,20 +48,12 @@ LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_ids bigint[];
+    v_legs integer := coalesce(array_length(p_codes, 1), 0);
+    v_posted integer;
     v_accounts integer;
     v_written integer;
     v_bad record;
 BEGIN
-    SELECT array_agg(a.id ORDER BY l.n), count(DISTINCT a.id)
-      INTO v_ids, v_accounts
-      FROM unnest(p_codes, p_assets) WITH ORDINALITY AS l(code, asset, n)
-      JOIN ledger_account a ON a.code = l.code AND a.asset = l.asset;
-    IF coalesce(array_length(v_ids, 1), 0) <> coalesce(array_length(p_codes, 1), 0) THEN
-        o_outcome := 'accounts_missing';
-        RETURN;
-    END IF;
-
     INSERT INTO ledger_journal_entry (idempotency_key, content_hash, kind, reference, status,
                                       two_phase, description, metadata, created_at)
     VALUES (p_idempotency_key, p_content_hash, p_kind, p_reference, p_status,
@@ -71,31 +65,52 @@ BEGIN
         RETURN;
     END IF;
 
-    INSERT INTO ledger_posting (entry_id, account_id, debit, credit)
-    SELECT o_entry_id, t.account_id, t.debit, t.credit
-      FROM unnest(v_ids, p_debits, p_credits) AS t(account_id, debit, credit);
+    WITH p AS (
+        INSERT INTO ledger_posting (entry_id, account_id, debit, credit)
+        SELECT o_entry_id, a.id, l.debit, l.credit
+          FROM unnest(p_codes, p_assets, p_debits, p_credits) AS l(code, asset, debit, credit)
+          JOIN ledger_account a ON a.code = l.code AND a.asset = l.asset
+        RETURNING account_id, debit, credit
+    ),
+    d AS (
+        SELECT p.account_id,
+               sum(CASE WHEN p_two_phase THEN 0 ELSE p.debit END) AS dp,
+               sum(CASE WHEN p_two_phase THEN 0 ELSE p.credit END) AS cp,
+               sum(CASE WHEN p_two_phase THEN p.debit ELSE 0 END) AS dpend,
+               sum(CASE WHEN p_two_phase THEN p.credit ELSE 0 END) AS cpend
+          FROM p
+         GROUP BY p.account_id
+    ),
+    l AS (
+        SELECT a.id
+          FROM ledger_account a
+         WHERE a.id IN (SELECT d.account_id FROM d)
+         ORDER BY a.id
+           FOR UPDATE
+    ),
+    u AS (
+        UPDATE ledger_account a
+           SET debits_posted = a.debits_posted + d.dp,
+               credits_posted = a.credits_posted + d.cp,
+               debits_pending = a.debits_pending + d.dpend,
+               credits_pending = a.credits_pending + d.cpend
+          FROM l
+          JOIN d ON d.account_id = l.id
+         WHERE a.id = l.id
+           AND (NOT a.debits_must_not_exceed_credits
+                OR a.debits_posted + d.dp + a.debits_pending + d.dpend <= a.credits_posted + d.cp)
+           AND (NOT a.credits_must_not_exceed_debits
+                OR a.credits_posted + d.cp + a.credits_pending + d.cpend <= a.debits_posted + d.dp)
+        RETURNING a.id
+    )
+    SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM d), (SELECT count(*) FROM u)
+      INTO v_posted, v_accounts, v_written;
 
-    PERFORM 1 FROM ledger_account a WHERE a.id = ANY (v_ids) ORDER BY a.id FOR UPDATE;
-
-    UPDATE ledger_account a
-       SET debits_posted = a.debits_posted + d.dp,
-           credits_posted = a.credits_posted + d.cp,
-           debits_pending = a.debits_pending + d.dpend,
-           credits_pending = a.credits_pending + d.cpend
-      FROM (SELECT t.account_id,
-                   sum(CASE WHEN p_two_phase THEN 0 ELSE t.debit END) AS dp,
-                   sum(CASE WHEN p_two_phase THEN 0 ELSE t.credit END) AS cp,
-                   sum(CASE WHEN p_two_phase THEN t.debit ELSE 0 END) AS dpend,
-                   sum(CASE WHEN p_two_phase THEN t.credit ELSE 0 END) AS cpend
-              FROM unnest(v_ids, p_debits, p_credits) AS t(account_id, debit, credit)
-             GROUP BY t.account_id) AS d
-     WHERE a.id = d.account_id
-       AND (NOT a.debits_must_not_exceed_credits
-            OR a.debits_posted + d.dp + a.debits_pending + d.dpend <= a.credits_posted + d.cp)
-       AND (NOT a.credits_must_not_exceed_debits
-            OR a.credits_posted + d.cp + a.credits_pending + d.cpend <= a.debits_posted + d.dp);
-    GET DIAGNOSTICS v_written = ROW_COUNT;
-
+    IF v_posted <> v_legs THEN
+        RAISE EXCEPTION 'ledger: % of % accounts of entry % do not exist yet',
+            v_legs - v_posted, v_legs, p_idempotency_key
+            USING ERRCODE = 'LG002';
+    END IF;
     IF v_written <> v_accounts THEN
         -- Name the first account (by id) that would break its flag; we hold its lock.
         SELECT a.code, a.asset, a.debits_must_not_exceed_credits AS debit_flag,
@@ -105,13 +120,14 @@ BEGIN
                    AS credit_excess
           INTO v_bad
           FROM ledger_account a
-          JOIN (SELECT t.account_id,
-                       sum(CASE WHEN p_two_phase THEN 0 ELSE t.debit END) AS dp,
-                       sum(CASE WHEN p_two_phase THEN 0 ELSE t.credit END) AS cp,
-                       sum(CASE WHEN p_two_phase THEN t.debit ELSE 0 END) AS dpend,
-                       sum(CASE WHEN p_two_phase THEN t.credit ELSE 0 END) AS cpend
-                  FROM unnest(v_ids, p_debits, p_credits) AS t(account_id, debit, credit)
-                 GROUP BY t.account_id) AS d ON d.account_id = a.id
+          JOIN (SELECT p.account_id,
+                       sum(CASE WHEN p_two_phase THEN 0 ELSE p.debit END) AS dp,
+                       sum(CASE WHEN p_two_phase THEN 0 ELSE p.credit END) AS cp,
+                       sum(CASE WHEN p_two_phase THEN p.debit ELSE 0 END) AS dpend,
+                       sum(CASE WHEN p_two_phase THEN p.credit ELSE 0 END) AS cpend
+                  FROM ledger_posting p
+                 WHERE p.entry_id = o_entry_id
+                 GROUP BY p.account_id) AS d ON d.account_id = a.id
          WHERE (a.debits_must_not_exceed_credits
                 AND a.debits_posted + d.dp + a.debits_pending + d.dpend > a.credits_posted + d.cp)
             OR (a.credits_must_not_exceed_debits
