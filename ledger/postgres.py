@@ -14,7 +14,8 @@ function) rolls the whole statement back. Inside a caller's transaction it runs 
 savepoint, so a refusal rolls back only this entry, as before.
 
 The statement runs on the raw psycopg connection with server-side binding: Django's cursor
-binds client-side and, under DEBUG, records every query.
+binds client-side and, under DEBUG, records every query (so this call does not appear in
+`connection.queries` or `assertNumQueries`).
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ def entry_write(*, entry: dict[str, Any], created_at: datetime, legs: list[Leg])
 
 def _call(conn: BaseDatabaseWrapper, params: list[Any]) -> Outcome:
     conn.ensure_connection()
+    # What Django's cursor checks before every query: no statement in a transaction that is
+    # already marked for rollback.
+    conn.validate_no_broken_transaction()
     with conn.wrap_database_errors:
         try:
             with psycopg.Cursor(conn.connection) as cursor:

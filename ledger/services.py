@@ -9,6 +9,11 @@ Design (DESIGN §3-§4, docs/ledger.md):
   accounts in id order, checks every balance flag on the new values and writes them.
   The account locks are taken last so they are held for the shortest time (hot accounts
   such as `custody:mixin` are the contention point).
+* Two executions of the write. On PostgreSQL, after the Python validation, the stored
+  function `ledger_entry_write` (ledger.postgres, decision 0150) does the claim, postings,
+  locks and flag-checked update in one round trip; `_entry_create_portable` does the same
+  steps one statement at a time with the flag check in Python (`_balances_apply`), and is
+  the only write on SQLite. The ledger tests run both on PostgreSQL (`POSTGRES_FUNCTION`).
 * Composable transactions. The services open `transaction.atomic()` *without*
   `durable=True`: callers in other apps post ledger entries inside their own transaction
   (an order transition and its ledger entry commit together or not at all). Called outside
