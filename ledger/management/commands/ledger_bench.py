@@ -64,6 +64,19 @@ def _process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_cpu_seconds() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat, or None."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # user..steal; guest time is already inside user
+    return (total - idle) / tick, total / tick
+
+
 def _own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -227,11 +240,13 @@ class Command(BaseCommand):
         for p in procs:
             p.start()
         load_before = os.getloadavg()
+        machine_before = _machine_cpu_seconds()
         barrier.wait()
         start = time.perf_counter()
         collected = [results.get() for _ in procs]
         wall = time.perf_counter() - start
         load_after = os.getloadavg()
+        machine_after = _machine_cpu_seconds()
         for p in procs:
             p.join()
 
@@ -260,6 +275,15 @@ class Command(BaseCommand):
             f"{os.cpu_count()} cpus, load average {load_before[0]:.2f} before, "
             f"{load_after[0]:.2f} after (1 min)"
         )
+        if machine_before and machine_after and all(x is not None for x in servers):
+            # The machine's busy CPU during the run minus this run's own (writers + backends):
+            # what other work took, in CPUs (0-2 on a 2-core machine).
+            busy = machine_after[0] - machine_before[0]
+            ours = sum(r[5] for r in collected) + sum(x for x in servers if x is not None)
+            self.stdout.write(
+                f"  machine during the run: {busy / wall:.2f} CPUs busy, "
+                f"{max(busy - ours, 0.0) / wall:.2f} of them other work"
+            )
         report = ledger_verify_report()
         self.stdout.write(
             f"  ledger_verify: {report.entries} entries, {report.accounts} accounts, "
