@@ -233,7 +233,9 @@ def _accounts_ensure(legs: Iterable[_Leg]) -> dict[tuple[str, str], int]:
     """Account ids by (code, asset), creating missing accounts (race-safe: ON CONFLICT DO NOTHING)."""
     wanted = {leg.account_key: leg.spec for leg in legs}
     found = _accounts_find(wanted)
-    missing = [key for key in wanted if key not in found]
+    # Created in one global order (code, asset): two writers creating the same new accounts
+    # wait on each other's unique-index entries in the same order, so they cannot deadlock.
+    missing = sorted(key for key in wanted if key not in found)
     if missing:
         Account.objects.bulk_create(
             [Account(**_account_fields(wanted[key], key[1])) for key in missing],
