@@ -38,11 +38,13 @@ lock: setup
 		--prerelease=if-necessary-or-explicit -o requirements.lock
 
 ## Ledger benchmark: 8 concurrent writers, 20,000 transfers over 1,000 accounts, then ledger_verify.
-## PostgreSQL only; the database is created if missing and migrated. Override BENCH_DATABASE_URL.
+## PostgreSQL only; the database is created if missing and migrated. Override BENCH_DATABASE_URL;
+## BENCH_LEDGER_ARGS=--python-path measures the step-by-step write. DEBUG off, as in production.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrmarket_bench
+BENCH_LEDGER_ARGS ?=
 bench-ledger: setup
-	@DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py ledger_bench --prepare \
-		--writers 8 --transfers 20000 --accounts 1000
+	@DEBUG=false DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py ledger_bench --prepare \
+		--writers 8 --transfers 20000 --accounts 1000 $(BENCH_LEDGER_ARGS)
 
 clean:
 	rm -rf var/broker var/cache var/static

@@ -1,8 +1,10 @@
 """Row locks of the ledger, always taken in one global order so writers never deadlock.
 
 Order: a journal entry first (post/void lock it; create inserts it), then its accounts in
-ascending id. Every ledger write goes through these helpers; nothing else locks ledger rows.
-On SQLite `select_for_update` is a no-op and the IMMEDIATE transaction serialises writers.
+ascending id. Every ledger write goes through these helpers, except a new entry on
+PostgreSQL: the stored function `ledger_entry_write` (migrations/0003) takes the same locks
+in the same order in SQL. Nothing else locks ledger rows. On SQLite `select_for_update` is
+a no-op and the IMMEDIATE transaction serialises writers.
 """
 
 from __future__ import annotations

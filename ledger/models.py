@@ -133,13 +133,15 @@ class AccountBalance(Account):
 
 class JournalEntry(models.Model):
     id = models.BigAutoField(primary_key=True)
-    # Caller-chosen, deterministic (e.g. "deposit:<snapshot_id>"); one entry per key forever.
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Caller-chosen, deterministic (e.g. "deposit:<snapshot_id>"); one entry per key forever
+    # (the unique constraint in Meta: a plain unique index, without the varchar_pattern_ops
+    # twin `unique=True` adds on PostgreSQL, which no query here uses).
+    idempotency_key = models.CharField(max_length=200)
     # sha256 of the entry's money content (kind, reference, two-phase, postings) for replays.
     content_hash = models.CharField(max_length=64)
-    kind = models.CharField(max_length=20, choices=EntryKind.choices, db_index=True)
+    kind = models.CharField(max_length=20, choices=EntryKind.choices)
     # What the entry is about: order id, snapshot id, trade id, campaign id...
-    reference = models.CharField(max_length=128, blank=True, default="", db_index=True)
+    reference = models.CharField(max_length=128, blank=True, default="")
     status = models.CharField(max_length=8, choices=EntryStatus.choices)
     two_phase = models.BooleanField(default=False)
     description = models.CharField(max_length=255, blank=True, default="")
@@ -147,13 +149,28 @@ class JournalEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     # Post or void of a two-phase entry: when, and under which caller key (replays compare it).
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolution_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Unique where set (Meta): the partial index skips the NULL of every one-phase entry.
+    resolution_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL is "unresolved"; many may be unresolved, each set key is unique
 
     class Meta:
         db_table = "ledger_journal_entry"
         verbose_name = "journal entry"
         verbose_name_plural = "journal entries"
+        # Every index is paid on each insert, so only those a query uses (equality lookups
+        # and the console's filters); see docs/ledger.md "Write path".
+        indexes = [
+            models.Index(fields=["kind"], name="ledger_entry_kind"),
+            models.Index(fields=["reference"], name="ledger_entry_reference"),
+        ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="ledger_entry_idempotency_key"
+            ),
+            models.UniqueConstraint(
+                fields=["resolution_key"],
+                condition=Q(resolution_key__isnull=False),
+                name="ledger_entry_resolution_key",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=EntryStatus.values), name="ledger_entry_status_valid"
             ),

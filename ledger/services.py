@@ -9,6 +9,11 @@ Design (DESIGN §3-§4, docs/ledger.md):
   accounts in id order, checks every balance flag on the new values and writes them.
   The account locks are taken last so they are held for the shortest time (hot accounts
   such as `custody:mixin` are the contention point).
+* Two executions of the write. On PostgreSQL, after the Python validation, the stored
+  function `ledger_entry_write` (ledger.postgres, decision 0150) does the claim, postings,
+  locks and flag-checked update in one round trip; `_entry_create_portable` does the same
+  steps one statement at a time with the flag check in Python (`_balances_apply`), and is
+  the only write on SQLite. The ledger tests run both on PostgreSQL (`POSTGRES_FUNCTION`).
 * Composable transactions. The services open `transaction.atomic()` *without*
   `durable=True`: callers in other apps post ledger entries inside their own transaction
   (an order transition and its ledger entry commit together or not at all). Called outside
@@ -36,6 +41,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -45,7 +51,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ledger import codes, lock_objects
+from ledger import codes, lock_objects, postgres
 from ledger.enums import AccountKind, EntryKind, EntryStatus, FeeKind, FillSide
 from ledger.exceptions import (
     EntryNotFound,
@@ -80,9 +86,15 @@ def _money_arithmetic(func: Callable[_P, _T]) -> Callable[_P, _T]:
     return wrapper
 
 
+# On PostgreSQL a new entry is written by the stored function `ledger_entry_write` in one
+# round trip (ledger.postgres). False selects the step-by-step Python write, the only one on
+# SQLite; the ledger tests run on PostgreSQL through both (tests/ledger/conftest.py).
+POSTGRES_FUNCTION = True
+
 # SQLite stores NUMERIC as a double: exact round trip up to 15 significant digits (DBL_DIG).
 _SQLITE_DIGITS = 15
 _KEY_MAX = 200
+_ENTRY_KINDS = frozenset(EntryKind.values)
 
 
 @dataclass(frozen=True)
@@ -221,7 +233,9 @@ def _accounts_ensure(legs: Iterable[_Leg]) -> dict[tuple[str, str], int]:
     """Account ids by (code, asset), creating missing accounts (race-safe: ON CONFLICT DO NOTHING)."""
     wanted = {leg.account_key: leg.spec for leg in legs}
     found = _accounts_find(wanted)
-    missing = [key for key in wanted if key not in found]
+    # Created in one global order (code, asset): two writers creating the same new accounts
+    # wait on each other's unique-index entries in the same order, so they cannot deadlock.
+    missing = sorted(key for key in wanted if key not in found)
     if missing:
         Account.objects.bulk_create(
             [Account(**_account_fields(wanted[key], key[1])) for key in missing],
@@ -396,6 +410,42 @@ def _entry_claim(**fields: Any) -> JournalEntry | None:
     return entry
 
 
+def _entry_create_postgres(*, legs: list[_Leg], **fields: Any) -> tuple[JournalEntry, bool]:
+    """The PostgreSQL write: one call of the stored function (`ledger.postgres`).
+
+    Returns `(entry, True)` for a new entry, `(stored entry, False)` for a replay.
+    """
+    created_at = timezone.now()
+    rows = [
+        postgres.Leg(code=leg.spec.code, asset=leg.asset, debit=leg.debit, credit=leg.credit)
+        for leg in legs
+    ]
+    try:
+        done = postgres.entry_write(entry=fields, created_at=created_at, legs=rows)
+    except postgres.AccountsMissing:
+        # First use of an account: create it (no locks held), then write. A refused entry
+        # takes the new accounts back with it, as on the step-by-step path.
+        with transaction.atomic():
+            _accounts_ensure(legs)
+            done = postgres.entry_write(entry=fields, created_at=created_at, legs=rows)
+            return _entry_written(done, fields, created_at)
+    return _entry_written(done, fields, created_at)
+
+
+def _entry_written(
+    done: postgres.Outcome, fields: dict[str, Any], created_at: datetime
+) -> tuple[JournalEntry, bool]:
+    if done.outcome == "exists":
+        stored = JournalEntry.objects.get(idempotency_key=fields["idempotency_key"])
+        return _replayed(stored, fields["content_hash"]), False
+    if done.outcome != "created" or done.entry_id is None:
+        raise RuntimeError(f"ledger_entry_write: unexpected outcome {done.outcome!r}")
+    entry = JournalEntry(id=done.entry_id, created_at=created_at, **fields)
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry, True
+
+
 def _replayed(entry: JournalEntry, content_hash: str) -> JournalEntry:
     if entry.content_hash != content_hash:
         raise IdempotencyConflict(
@@ -419,30 +469,52 @@ def ledger_entry_create(
 ) -> JournalEntry:
     """Record one balanced entry (posted, or pending when `pending=True`); idempotent by key."""
     key = _key_check(idempotency_key)
-    if kind not in EntryKind.values:
+    if kind not in _ENTRY_KINDS:
         raise InvalidAccount(f"unknown entry kind {kind!r}.")
     reference = str(reference)[:128]
     legs = _legs_validate(postings)
     content_hash = _content_hash(kind=kind, reference=reference, two_phase=pending, legs=legs)
-    status = EntryStatus.PENDING if pending else EntryStatus.POSTED
+    fields: dict[str, Any] = {
+        "idempotency_key": key,
+        "content_hash": content_hash,
+        "kind": kind,
+        "reference": reference,
+        "status": EntryStatus.PENDING if pending else EntryStatus.POSTED,
+        "two_phase": pending,
+        "description": description[:255],
+        "metadata": metadata or {},
+    }
+    if connection.vendor == "postgresql" and POSTGRES_FUNCTION:
+        entry, created = _entry_create_postgres(legs=legs, **fields)
+    else:
+        entry, created = _entry_create_portable(legs=legs, **fields)
+    if created:
+        log.info(
+            "ledger_entry_created",
+            entry_id=entry.pk,
+            idempotency_key=key,
+            kind=kind,
+            reference=reference,
+            status=entry.status,
+        )
+    return entry
+
+
+def _entry_create_portable(*, legs: list[_Leg], **fields: Any) -> tuple[JournalEntry, bool]:
+    """The write on SQLite, step by step with the rules in Python (`_balances_apply`).
+
+    Returns `(entry, True)` for a new entry, `(stored entry, False)` for a replay.
+    """
     with transaction.atomic():
         # Accounts first, without locks (creating one while holding row locks could deadlock
         # with a writer creating the same account).
         account_ids = _accounts_ensure(legs)
         # Then claim the key: a concurrent writer of the same key waits here until we commit,
         # then inserts nothing and replays ours.
-        entry = _entry_claim(
-            idempotency_key=key,
-            content_hash=content_hash,
-            kind=kind,
-            reference=reference,
-            status=status,
-            two_phase=pending,
-            description=description[:255],
-            metadata=metadata or {},
-        )
+        entry = _entry_claim(**fields)
         if entry is None:
-            return _replayed(JournalEntry.objects.get(idempotency_key=key), content_hash)
+            stored = JournalEntry.objects.get(idempotency_key=fields["idempotency_key"])
+            return _replayed(stored, fields["content_hash"]), False
         rows = [
             Posting(
                 entry=entry,
@@ -456,18 +528,10 @@ def ledger_entry_create(
         _balances_apply(
             _deltas_for(
                 ((row.account_id, row.debit, row.credit) for row in rows),
-                step="pending" if pending else "posted",
+                step="pending" if fields["two_phase"] else "posted",
             )
         )
-    log.info(
-        "ledger_entry_created",
-        entry_id=entry.pk,
-        idempotency_key=key,
-        kind=kind,
-        reference=reference,
-        status=entry.status,
-    )
-    return entry
+    return entry, True
 
 
 def ledger_transfer_create(

@@ -231,3 +231,26 @@ def test_balance_check_constraints_refuse_a_negative_liability_written_directly(
         transaction.atomic(),
     ):
         custody.update(credits_posted=D(5))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_creating_the_same_new_accounts_in_any_order_all_succeed() -> None:
+    asset = new_asset()
+    users = [codes.user_available(uuid.uuid4()) for _ in range(3)]
+
+    def deposit(i: int) -> object:
+        # half the writers name the accounts in the reverse order (custody last)
+        postings = [ledger.debit(M, asset, D(3))] + [
+            ledger.credit(code, asset, D(1)) for code in users
+        ]
+        return ledger.ledger_entry_create(
+            idempotency_key=f"multi-{i}",
+            kind="deposit",
+            postings=postings if i % 2 else postings[::-1],
+        )
+
+    results = _race(12, deposit)
+    assert all(isinstance(r, JournalEntry) for r in results), results
+    assert Account.objects.filter(asset=asset).count() == 4
+    assert all(posted(code, asset) == D(12) for code in users)
+    assert_ledger_ok()

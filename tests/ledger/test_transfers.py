@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 
 from ledger import codes
 from ledger.enums import EntryKind, EntryStatus
@@ -380,3 +381,17 @@ def test_postgres_keeps_eighteen_decimals_exactly(asset, alice) -> None:
     )
     assert posted(alice, asset) == Decimal("99999999999.123456789012345679")
     assert_ledger_ok()
+
+
+def test_a_transaction_marked_for_rollback_takes_no_entry(asset, alice) -> None:
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        with pytest.raises(TransactionManagementError):
+            ledger_transfer_create(
+                idempotency_key="late",
+                debit_account=M,
+                credit_account=alice,
+                asset=asset,
+                amount=Decimal(1),
+            )
+    assert not JournalEntry.objects.filter(idempotency_key="late").exists()

@@ -9,13 +9,21 @@ Transfers pick two distinct user accounts at random; with probability `--hot-sha
 side is one of the `--hot` hot accounts, which is where row-lock contention lives. Amounts
 are small against the funding, so nearly all transfers are affordable; the refused ones
 (insufficient funds) are counted separately and are not failures. Any other error is.
+
+Besides throughput and latency it prints the machine's load average around the timed run
+(the figures mean little on a busy machine) and the CPU time per transfer spent in the
+writers (Python) and, when PostgreSQL runs on this host, in their server backends (read
+from /proc). `--python-path` runs the step-by-step Python write instead of the stored
+function, for comparison.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import random
+import resource
 import statistics
 import time
 import uuid
@@ -31,11 +39,47 @@ from psycopg import conninfo as pg_conninfo
 from psycopg import sql as pg_sql
 
 from ledger import codes
+from ledger import services as ledger_services
 from ledger.exceptions import InsufficientFunds
 from ledger.selectors import ledger_verify_report
 from ledger.services import deposit_credit, ledger_transfer_create
 
 Transfer = tuple[str, str, str, str]  # key, debit code, credit code, amount
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a local process from /proc, or None (not Linux, or not on this host)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_cpu_seconds() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat, or None."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # user..steal; guest time is already inside user
+    return (total - idle) / tick, total / tick
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _database_create_if_missing() -> None:
@@ -55,15 +99,26 @@ def _database_create_if_missing() -> None:
             conn.execute(pg_sql.SQL("CREATE DATABASE {}").format(pg_sql.Identifier(db["NAME"])))
 
 
-def _writer(transfers: list[Transfer], asset: str, barrier: Any, results: Any, quiet: bool) -> None:
+def _writer(
+    transfers: list[Transfer],
+    asset: str,
+    barrier: Any,
+    results: Any,
+    quiet: bool,
+    python_path: bool,
+) -> None:
     # The parent closed its connections before forking: this child opens its own.
     if quiet:
         logging.getLogger("ledger").setLevel(logging.WARNING)
+    ledger_services.POSTGRES_FUNCTION = not python_path
     latencies: list[float] = []
     ok = refused = errors = 0
     first_error = ""
     connection.ensure_connection()
+    backend = _backend_pid()
     barrier.wait()
+    server_start = _process_cpu_seconds(backend)
+    client_start = _own_cpu_seconds()
     for key, debit_code, credit_code, amount in transfers:
         start = time.perf_counter()
         try:
@@ -81,8 +136,13 @@ def _writer(transfers: list[Transfer], asset: str, barrier: Any, results: Any, q
             errors += 1
             first_error = first_error or f"{type(exc).__name__}: {exc}"
         latencies.append(time.perf_counter() - start)
+    client_cpu = _own_cpu_seconds() - client_start
+    server_end = _process_cpu_seconds(backend)
+    server_cpu = (
+        server_end - server_start if server_start is not None and server_end is not None else None
+    )
     connections.close_all()
-    results.put((ok, refused, errors, first_error, latencies))
+    results.put((ok, refused, errors, first_error, latencies, client_cpu, server_cpu))
 
 
 class Command(BaseCommand):
@@ -106,6 +166,11 @@ class Command(BaseCommand):
             help="Create the PostgreSQL database if missing and migrate it first.",
         )
         parser.add_argument("--log-entries", action="store_true", help="Keep per-entry INFO logs.")
+        parser.add_argument(
+            "--python-path",
+            action="store_true",
+            help="Write through the step-by-step Python path instead of the stored function.",
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
         if settings.PRODUCTION:
@@ -126,9 +191,11 @@ class Command(BaseCommand):
             codes.user_available(uuid.UUID(int=rng.getrandbits(128))) for _ in range(o["accounts"])
         ]
         hot = users[: o["hot"]]
+        path = "python (step by step)" if o["python_path"] else "stored function"
         self.stdout.write(
             f"ledger_bench: run {run}, {o['accounts']} accounts ({len(hot)} hot, "
-            f"{o['hot_share']:.0%} of transfers), {o['transfers']} transfers, {o['writers']} writers"
+            f"{o['hot_share']:.0%} of transfers), {o['transfers']} transfers, "
+            f"{o['writers']} writers, write path: {path}"
         )
         fund_start = time.perf_counter()
         for i, code in enumerate(users):
@@ -159,16 +226,27 @@ class Command(BaseCommand):
         procs = [
             ctx.Process(
                 target=_writer,
-                args=(transfers[w :: o["writers"]], asset, barrier, results, quiet),
+                args=(
+                    transfers[w :: o["writers"]],
+                    asset,
+                    barrier,
+                    results,
+                    quiet,
+                    o["python_path"],
+                ),
             )
             for w in range(o["writers"])
         ]
         for p in procs:
             p.start()
+        load_before = os.getloadavg()
+        machine_before = _machine_cpu_seconds()
         barrier.wait()
         start = time.perf_counter()
         collected = [results.get() for _ in procs]
         wall = time.perf_counter() - start
+        load_after = os.getloadavg()
+        machine_after = _machine_cpu_seconds()
         for p in procs:
             p.join()
 
@@ -185,6 +263,27 @@ class Command(BaseCommand):
             f"  throughput: {len(latencies) / wall:,.0f} transfers/s; "
             f"latency p50 {p50:.2f} ms, p99 {p99:.2f} ms"
         )
+        client_ms = sum(r[5] for r in collected) / len(latencies) * 1000
+        servers = [r[6] for r in collected]
+        server = (
+            f"{sum(servers) / len(latencies) * 1000:.3f} ms"
+            if all(x is not None for x in servers)
+            else "n/a (server not on this host)"
+        )
+        self.stdout.write(
+            f"  cpu per transfer: writers {client_ms:.3f} ms, server backends {server}; "
+            f"{os.cpu_count()} cpus, load average {load_before[0]:.2f} before, "
+            f"{load_after[0]:.2f} after (1 min)"
+        )
+        if machine_before and machine_after and all(x is not None for x in servers):
+            # The machine's busy CPU during the run minus this run's own (writers + backends):
+            # what other work took, in CPUs (0-2 on a 2-core machine).
+            busy = machine_after[0] - machine_before[0]
+            ours = sum(r[5] for r in collected) + sum(x for x in servers if x is not None)
+            self.stdout.write(
+                f"  machine during the run: {busy / wall:.2f} CPUs busy, "
+                f"{max(busy - ours, 0.0) / wall:.2f} of them other work"
+            )
         report = ledger_verify_report()
         self.stdout.write(
             f"  ledger_verify: {report.entries} entries, {report.accounts} accounts, "
