@@ -27,6 +27,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ledger.constraints import ExactCheckConstraint
 from ledger.enums import AccountKind, EntryKind, EntryStatus
 
 ZERO = Decimal(0)
@@ -85,13 +86,13 @@ class Account(models.Model):
                 name="ledger_account_one_flag",
             ),
             # A liability (or income) never goes below zero, pending debits included.
-            models.CheckConstraint(
+            ExactCheckConstraint(
                 condition=Q(debits_must_not_exceed_credits=False)
                 | Q(debits_posted__lte=F("credits_posted") - F("debits_pending")),
                 name="ledger_account_debits_within_credits",
             ),
             # Custody never sends more than it holds, pending credits included.
-            models.CheckConstraint(
+            ExactCheckConstraint(
                 condition=Q(credits_must_not_exceed_debits=False)
                 | Q(credits_posted__lte=F("debits_posted") - F("credits_pending")),
                 name="ledger_account_credits_within_debits",

@@ -121,6 +121,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # The filesystem transport takes one message per poll: at the default 1 s it falls
+        # behind a 1 s strategy tick. 50 ms keeps up at negligible cost.
+        "polling_interval": 0.05,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
     # Longer than the longest task time limit, so a late-acked task is not redelivered early.
@@ -431,6 +434,8 @@ ORDER_DEFAULT_BID_SPREAD = env_str("ORDER_DEFAULT_BID_SPREAD", "0.002")
 ORDER_DEFAULT_ASK_SPREAD = env_str("ORDER_DEFAULT_ASK_SPREAD", "0.002")
 ORDER_DEFAULT_LAYERS = env_int("ORDER_DEFAULT_LAYERS", 2)
 ORDER_DEFAULT_REFRESH_MS = env_int("ORDER_DEFAULT_REFRESH_MS", 10_000)
+# Default per-level order size, in USD at the asset registry's price.
+ORDER_DEFAULT_ORDER_VALUE_USD = env_decimal("ORDER_DEFAULT_ORDER_VALUE_USD", "20")
 CELERY_BEAT_SCHEDULE["custody-snapshots-poll"] = {
     "task": "custody_snapshots_poll_task",
     "schedule": float(ORDER_INTAKE_POLL_SECONDS),

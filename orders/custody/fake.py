@@ -25,7 +25,6 @@ from decimal import Decimal, localcontext
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from orders.custody.base import (
@@ -83,9 +82,17 @@ def _to_transaction(row: FakeCustodyTransaction) -> CustodyTransaction:
     )
 
 
-def _credit(*, asset_id: str, amount: Decimal) -> None:
+def _locked_balance(asset_id: str) -> FakeCustodyBalance:
     FakeCustodyBalance.objects.get_or_create(asset_id=asset_id)
-    FakeCustodyBalance.objects.filter(asset_id=asset_id).update(balance=F("balance") + amount)
+    return FakeCustodyBalance.objects.select_for_update().get(asset_id=asset_id)
+
+
+def _credit(*, asset_id: str, amount: Decimal) -> None:
+    # Arithmetic in Python under the row lock, not `F() + x` in SQL: SQLite would do it in
+    # binary floating point and the wallet would drift from the ledger by 1e-17s.
+    row = _locked_balance(asset_id)
+    row.balance = Decimal(row.balance) + amount
+    row.save(update_fields=["balance"])
 
 
 def fake_custody_pay(*, user_id: str, asset_id: str, amount: Decimal, memo_text: str) -> Snapshot:
@@ -323,9 +330,11 @@ class FakeCustody:
                     ) from None
                 log.info("fake_custody_send_replayed", request_id=request_id)
                 return self.transaction(request_id=request_id) or _to_transaction(existing)
-            debited = FakeCustodyBalance.objects.filter(
-                asset_id=asset_id, balance__gte=amount + fee
-            ).update(balance=F("balance") - (amount + fee))
+            wallet = _locked_balance(asset_id)
+            debited = Decimal(wallet.balance) >= amount + fee
+            if debited:
+                wallet.balance = Decimal(wallet.balance) - (amount + fee)
+                wallet.save(update_fields=["balance"])
             if not debited:
                 # Raising rolls the transaction row back too: nothing was sent.
                 raise InsufficientBalance(f"wallet holds less than {amount + fee} of {asset_id}")

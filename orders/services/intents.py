@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 import structlog
@@ -33,14 +33,27 @@ from strategy.params import PureMarketMakingParams
 log = structlog.get_logger(__name__)
 
 
+def default_order_amount(*, pair: MarketMakingPair) -> Decimal:
+    """Per-level size worth about `ORDER_DEFAULT_ORDER_VALUE_USD` at the registry's price (so it
+    clears venues' minimum notional), never below the pair's minimum order amount."""
+    floor = Decimal(pair.min_order_amount or 0)
+    price = Decimal(pair.base_asset.price_usd or 0)
+    if price <= 0:
+        return floor or Decimal("0.001")
+    amount = (settings.ORDER_DEFAULT_ORDER_VALUE_USD / price).quantize(
+        Decimal("1e-8"), rounding=ROUND_UP
+    )
+    return max(amount, floor)
+
+
 def default_strategy_dto(*, pair: MarketMakingPair) -> dict[str, Any]:
-    """Parameters of an order whose intent names none (settings; amount from the pair)."""
+    """Parameters of an order whose intent names none (settings; size from the pair's price)."""
     return {
         "pair": pair.symbol,
         "exchangeName": pair.exchange.exchange_id,
         "bidSpread": settings.ORDER_DEFAULT_BID_SPREAD,
         "askSpread": settings.ORDER_DEFAULT_ASK_SPREAD,
-        "orderAmount": str(pair.min_order_amount or Decimal("0.001")),
+        "orderAmount": str(default_order_amount(pair=pair)),
         "orderRefreshTime": settings.ORDER_DEFAULT_REFRESH_MS,
         "numberOfLayers": settings.ORDER_DEFAULT_LAYERS,
         "priceSourceType": "mid_price",

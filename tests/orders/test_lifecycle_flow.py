@@ -238,3 +238,9 @@ def test_a_rejected_payment_queues_no_step(
     assert sent_tasks == []
     order.refresh_from_db()
     assert order.state == "payment_pending"
+
+
+def test_default_order_size_is_worth_about_twenty_dollars(new_order) -> None:
+    order = new_order()
+    # BTC at 95,000 USD in the registry: 20 / 95000 rounded up to 1e-8
+    assert order.strategy_params["orderAmount"] == "0.00021053"
