@@ -266,6 +266,21 @@ def _join_attempt(
     return "joined", tokens.call(join, timeout=timeout)
 
 
+def read_only_key_for(*, venue: str) -> ExchangeReadOnlyKey | None:
+    """The read-only key an operator stored for this venue (a `VenueAccount` marked read-only),
+    which HuFi needs to read our trades; None when there is none."""
+    from exchanges.models import VenueAccount
+    from exchanges.services import venue_credentials_get
+
+    for account in VenueAccount.objects.filter(
+        read_only=True, enabled=True, exchange__enable=True
+    ).select_related("exchange"):
+        if normalize_exchange_name(account.exchange.exchange_id) == venue:
+            credentials = venue_credentials_get(account=account)
+            return ExchangeReadOnlyKey(api_key=credentials.api_key, secret=credentials.secret)
+    return None
+
+
 def campaign_join(
     *,
     campaign: Campaign,
@@ -322,6 +337,8 @@ def campaign_join(
     deadline = time.monotonic() + deadline_s
     error = "deadline reached before HuFi answered"
     attempts = 0
+    if read_only_key is None:
+        read_only_key = read_only_key_for(venue=venue)
     keys_sent = read_only_key is None
     while attempts < max_attempts:
         remaining = deadline - time.monotonic()

@@ -149,3 +149,24 @@ def test_a_hanging_oracle_cannot_hold_the_caller_past_the_deadline(hufi) -> None
     result = campaign_join(campaign=campaign_make(), exchange_name="mexc", deadline_seconds=1.0)
     assert result.status == "failed" and "Timeout" in result.error
     assert time.monotonic() - started < 2.5
+
+
+def test_the_operators_read_only_key_for_the_venue_is_registered_when_joining(hufi) -> None:
+    from exchanges.services import venue_account_create
+    from tests.exchanges.factories import ExchangeFactory
+
+    _, oracle = hufi
+    campaign = campaign_make(exchange_name="gate")
+    oracle.register_campaign(chain_id=137, address=campaign.address, exchange_name="gate")
+    exchange = ExchangeFactory(exchange_id="gate")
+    venue_account_create(
+        exchange=exchange,
+        name="hufi reader",
+        api_key="ro-gate",
+        api_secret="ro-secret",
+        read_only=True,
+        actor=None,
+    )
+    result = campaign_join(campaign=campaign, exchange_name="gate")
+    assert result.status == "joined", result.error
+    assert oracle.api_keys[(WALLET_ADDRESS.lower(), "gate")] == ("ro-gate", "ro-secret")
