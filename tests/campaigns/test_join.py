@@ -158,7 +158,7 @@ def test_the_operators_read_only_key_for_the_venue_is_registered_when_joining(hu
     _, oracle = hufi
     campaign = campaign_make(exchange_name="gate")
     oracle.register_campaign(chain_id=137, address=campaign.address, exchange_name="gate")
-    exchange = ExchangeFactory(exchange_id="gate")
+    exchange = ExchangeFactory.create(exchange_id="gate")
     venue_account_create(
         exchange=exchange,
         name="hufi reader",

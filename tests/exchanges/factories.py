@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import types
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,27 +18,6 @@ from exchanges.venues.base import (
     Ticker,
     VenueError,
 )
-
-
-def install_factory_shim() -> None:
-    """Until the venue factory lands in this branch, give `exchanges.venues.factory` its contract."""
-    try:
-        import exchanges.venues.factory  # noqa: F401
-    except ModuleNotFoundError:
-        module = types.ModuleType("exchanges.venues.factory")
-
-        @dataclass(frozen=True)
-        class VenueCredentials:
-            api_key: str
-            secret: str
-            password: str = ""
-
-        def build_gateway(**kwargs: Any) -> Any:
-            raise AssertionError("surface tests replace exchanges.services.build_gateway_for")
-
-        module.VenueCredentials = VenueCredentials  # type: ignore[attr-defined]
-        module.build_gateway = build_gateway  # type: ignore[attr-defined]
-        sys.modules["exchanges.venues.factory"] = module
 
 
 class ExchangeFactory(factory.django.DjangoModelFactory[Exchange]):
@@ -212,7 +188,6 @@ def patch_gateways(monkeypatch: Any) -> dict[str, FakeGateway]:
     """Routes `venue_gateway_get` to FakeGateways (one per exchange, kept in the returned dict)."""
     from exchanges import services
 
-    install_factory_shim()
     services.gateway_cache_clear()
     built: dict[str, FakeGateway] = {}
 

@@ -15,7 +15,6 @@ from tests.exchanges.factories import (
     AssetFactory,
     ExchangeFactory,
     MarketMakingPairFactory,
-    install_factory_shim,
 )
 from tests.factories import UserFactory
 
@@ -52,7 +51,6 @@ def test_every_exchanges_console_page_renders(console: Client) -> None:
 def test_adding_an_account_in_the_console_encrypts_and_never_shows_the_secret(
     console: Client, caplog
 ) -> None:  # type: ignore[no-untyped-def]
-    install_factory_shim()
     caplog.set_level(logging.DEBUG)
     exchange = ExchangeFactory.create(exchange_id="binance")
 
@@ -87,7 +85,6 @@ def test_adding_an_account_in_the_console_encrypts_and_never_shows_the_secret(
 
 
 def test_editing_an_account_keeps_secrets_unless_retyped(console: Client) -> None:
-    install_factory_shim()
     account = services.venue_account_create(
         exchange=ExchangeFactory.create(), name="a", api_key=API_KEY, api_secret=SECRET, actor=None
     )

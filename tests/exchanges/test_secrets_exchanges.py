@@ -15,7 +15,7 @@ from exchanges.exceptions import SealedSecretInvalid, SecretDecryptionFailed
 from exchanges.models import VenueAccount
 from mrmarket.enums import AuditOutcome
 from mrmarket.models import AuditEvent
-from tests.exchanges.factories import ExchangeFactory, install_factory_shim
+from tests.exchanges.factories import ExchangeFactory
 
 SECRET = "s3cr3t-Value-that-must-never-leak-9f8e7d"
 API_KEY = "AKIA-public-key-identifier-1234"
@@ -107,7 +107,6 @@ def test_rotation_old_keys_still_decrypt_and_unknown_keys_fail_loudly() -> None:
 
 @pytest.mark.django_db
 def test_rotate_service_re_encrypts_every_account_under_the_current_key() -> None:
-    install_factory_shim()
     with override_settings(FIELD_ENCRYPTION_KEY=KEY_A, FIELD_ENCRYPTION_OLD_KEYS=[]):
         account = services.venue_account_create(
             exchange=ExchangeFactory.create(),
@@ -150,7 +149,6 @@ def test_key_endpoints_need_an_admin_jwt(api, user_api) -> None:  # type: ignore
 
 @pytest.mark.django_db
 def test_adding_a_sealed_key_stores_it_encrypted_and_never_shows_it(admin_api, caplog) -> None:  # type: ignore[no-untyped-def]
-    install_factory_shim()
     caplog.set_level(logging.DEBUG)
     ExchangeFactory.create(exchange_id="binance")
     public = admin_api.get("/admin/exchanges/key-pair").json()["publicKey"]

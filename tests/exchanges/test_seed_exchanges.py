@@ -22,7 +22,7 @@ from exchanges.models import (
     VenueAccount,
 )
 from mrmarket.models import AuditEvent
-from tests.exchanges.factories import ExchangeFactory, install_factory_shim
+from tests.exchanges.factories import ExchangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,6 @@ def _snapshot() -> tuple[int, ...]:
 
 
 def test_seed_creates_the_paper_venue_and_is_idempotent() -> None:
-    install_factory_shim()
     lines = demo.seed()
     first = _snapshot()
     again = demo.seed()
@@ -77,7 +76,6 @@ def test_seed_creates_the_paper_venue_and_is_idempotent() -> None:
 
 
 def test_seeded_prices_are_plausible_and_chains_consistent() -> None:
-    install_factory_shim()
     demo.seed()
     usd = {a.symbol: a.price_usd or Decimal(-1) for a in Asset.objects.all()}
     assert usd["USDT"] == 1 and 10_000 < usd["BTC"] < 500_000 and 100 < usd["ETH"] < 20_000
@@ -88,7 +86,6 @@ def test_seeded_prices_are_plausible_and_chains_consistent() -> None:
 
 
 def test_seed_demo_command_prints_the_paper_venue() -> None:
-    install_factory_shim()
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     assert "paper venue    : exchange_id=paper, account paper:0" in out.getvalue()
@@ -98,7 +95,6 @@ def test_seed_demo_command_prints_the_paper_venue() -> None:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_key_adds_without_an_index_get_distinct_indexes() -> None:
-    install_factory_shim()
     exchange = ExchangeFactory.create(exchange_id="binance")
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
