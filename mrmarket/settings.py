@@ -254,6 +254,8 @@ MIXIN_OAUTH_CLIENT_SECRET = env_str("MIXIN_OAUTH_CLIENT_SECRET", required=PRODUC
 MIXIN_SESSION_ID = env_str("MIXIN_SESSION_ID", "")
 MIXIN_SERVER_PUBLIC_KEY = env_str("MIXIN_SERVER_PUBLIC_KEY", "")
 MIXIN_SESSION_PRIVATE_KEY = env_str("MIXIN_SESSION_PRIVATE_KEY", "")
+# Safe spend private key (hex Ed25519 seed); Mixin custody transfers need it, without it they refuse.
+MIXIN_SPEND_PRIVATE_KEY = env_str("MIXIN_SPEND_PRIVATE_KEY", "")
 # HTTP timeout for Mixin calls, seconds.
 MIXIN_HTTP_TIMEOUT = float(env_str("MIXIN_HTTP_TIMEOUT", "10"))
 

@@ -7,6 +7,15 @@ Mixin's 401 error body on HTTP 202. Snapshots page ASC by `offset` = created_at,
 (the conservative reading: the client must cope with repeats). Faults can be injected:
 an error body on 202 for the next N calls, an HTTP status, or a delay (for timeouts).
 
+Sends (`POST /safe/keys`, `/safe/transaction/requests`, `/safe/transactions`) are verified
+as far as a loopback can: the raw decodes (and re-encodes identically) with the kernel codec,
+every input is an unspent output of the bot, all in one asset, outputs sum to the inputs,
+every script output uses keys this emulator issued, request ids are unique (a repeat with the
+same raw answers the first request; another raw is 10002), the signed raw is the requested
+raw plus signatures, and each input's Ed25519 signature verifies against the one-time key the
+emulator derived for that output (key = view·G + the bot's spend public key, the view being
+what the request answered). Change outputs to the bot become new unspent outputs.
+
 Deposit entries are deterministic per (chain, members, threshold), as Mixin answers the same
 entry on every call, and signed like Mixin's (Ed25519 over sha3-256 of `destination[:tag]`)
 but with the emulator's own key, `entry_public_key`, which tests hand to the client.
@@ -23,15 +32,24 @@ from decimal import Decimal
 from typing import Any
 
 import jwt
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from nacl import bindings as sodium
 
 from mrmarket.testing.loopback import LoopbackRequest, LoopbackResponse, LoopbackServer
 from orders.custody.base import format_timestamp, parse_timestamp
 from orders.custody.mixin.auth import verify_token
 from orders.custody.mixin.client import deposit_entry_message, members_hash
+from orders.custody.mixin.kernel import (
+    OUTPUT_TYPE_SCRIPT,
+    KernelEncodingError,
+    decode_transaction,
+    encode_transaction,
+    transaction_hash,
+)
 
 # Namespace of the emulator's deterministic entry ids.
 _ENTRY_NAMESPACE = uuid.UUID("0b6f3c1e-27d4-4a59-8c1b-5e9a2d7f4c60")
@@ -52,18 +70,51 @@ class _Fault:
     delay: float = 0.0
 
 
+def _random_scalar() -> bytes:
+    return bytes(sodium.crypto_core_ed25519_scalar_reduce(uuid.uuid4().bytes * 4))
+
+
+def _random_point() -> bytes:
+    return bytes(sodium.crypto_scalarmult_ed25519_base_noclamp(_random_scalar()))
+
+
+def kernel_asset(asset_id: str) -> str:
+    """The emulator's kernel asset hash of an asset id (the client reads it, never derives it)."""
+    return hashlib.sha256(asset_id.encode()).hexdigest()
+
+
 @dataclass
 class EmulatedOutput:
     sequence: int
     asset: str
     amount: Decimal
     output_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    transaction_hash: str = field(default_factory=lambda: uuid.uuid4().hex * 2)
+    output_index: int = 0
+    keys: tuple[str, ...] = ()
+    mask: str = ""
+    view: bytes = b""  # the scalar x with key = x·G + spend public key
+    state: str = "unspent"
 
 
 class MixinSafeEmulator(LoopbackServer):
-    def __init__(self, *, user_id: str, session_id: str, public_key: Ed25519PublicKey) -> None:
+    def __init__(
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        public_key: Ed25519PublicKey,
+        spend_public_key: bytes | None = None,
+    ) -> None:
         super().__init__()
         self.user_id = user_id
+        # The bot's spend public key; without it outputs carry keys nobody can sign for.
+        self.spend_public_key = spend_public_key
+        self.bot_keys: dict[str, bytes] = {}  # issued one-time key of the bot -> its view
+        self.issued_keys: set[str] = set()  # every key /safe/keys handed out
+        self.requests_by_id: dict[str, dict[str, Any]] = {}
+        self.fail_submits = 0  # answer HTTP 500 to this many `POST /safe/transactions`
+        self.tamper_submit = False  # flip a bit of the last signature before verifying
         self.session_id = session_id
         self.public_key = public_key
         self.snapshots: list[dict[str, Any]] = []
@@ -84,6 +135,9 @@ class MixinSafeEmulator(LoopbackServer):
         self.add_route("GET", "/safe/transactions/{request_id}", self._guard(self._transaction))
         self.add_route("GET", "/safe/outputs", self._guard(self._outputs))
         self.add_route("POST", "/safe/deposit/entries", self._guard(self._deposit_entries))
+        self.add_route("POST", "/safe/keys", self._guard(self._keys))
+        self.add_route("POST", "/safe/transaction/requests", self._guard(self._tx_requests))
+        self.add_route("POST", "/safe/transactions", self._guard(self._tx_submit))
 
     # ------------------------------------------------------------------ test controls
 
@@ -100,6 +154,11 @@ class MixinSafeEmulator(LoopbackServer):
             self.secondary_entry_chains.clear()
             self.entry_overrides.clear()
             self.requests.clear()
+            self.bot_keys.clear()
+            self.issued_keys.clear()
+            self.requests_by_id.clear()
+            self.fail_submits = 0
+            self.tamper_submit = False
 
     def add_snapshot(
         self,
@@ -150,10 +209,26 @@ class MixinSafeEmulator(LoopbackServer):
             "price_usd": price_usd,
         }
 
+    def _bot_key(self) -> tuple[str, bytes]:
+        """A fresh one-time key of the bot: view·G + spend public key."""
+        view = _random_scalar()
+        if self.spend_public_key is None:
+            return _random_point().hex(), view
+        point = sodium.crypto_core_ed25519_add(
+            sodium.crypto_scalarmult_ed25519_base_noclamp(view), self.spend_public_key
+        )
+        return bytes(point).hex(), view
+
     def add_output(self, *, asset: str, amount: str) -> EmulatedOutput:
+        key, view = self._bot_key()
         with self.lock:
             out = EmulatedOutput(
-                sequence=len(self.outputs) + 1, asset=asset, amount=Decimal(amount)
+                sequence=len(self.outputs) + 1,
+                asset=asset,
+                amount=Decimal(amount),
+                keys=(key,),
+                mask=_random_point().hex(),
+                view=view,
             )
             self.outputs.append(out)
         return out
@@ -265,7 +340,11 @@ class MixinSafeEmulator(LoopbackServer):
         asset = request.query.get("asset")
         with self.lock:
             rows = [
-                o for o in self.outputs if o.sequence >= offset and (not asset or o.asset == asset)
+                o
+                for o in self.outputs
+                if o.sequence >= offset
+                and (not asset or o.asset == asset)
+                and o.state == (request.query.get("state") or o.state)
             ]
         now = format_timestamp(datetime.now(UTC))
         data = [
@@ -274,8 +353,16 @@ class MixinSafeEmulator(LoopbackServer):
                 "output_id": o.output_id,
                 "sequence": o.sequence,
                 "asset": o.asset,
+                "asset_id": o.asset,
+                "kernel_asset_id": kernel_asset(o.asset),
+                "transaction_hash": o.transaction_hash,
+                "output_index": o.output_index,
+                "keys": list(o.keys),
+                "mask": o.mask,
+                "receivers": [self.user_id],
+                "receivers_threshold": 1,
                 "amount": str(o.amount),
-                "state": "unspent",
+                "state": o.state,
                 "created_at": now,
             }
             for o in rows[:limit]
@@ -342,3 +429,165 @@ class MixinSafeEmulator(LoopbackServer):
             "signature": signature.hex(),
             "is_primary": primary,
         }
+
+    # ------------------------------------------------------------------ sends
+
+    def _keys(self, request: LoopbackRequest) -> LoopbackResponse:
+        try:
+            body = request.json()
+        except ValueError:
+            return mixin_error(10002, "The request data has invalid field.")
+        if not isinstance(body, list) or not body:
+            return mixin_error(10002, "The request data has invalid field.")
+        answer = []
+        for item in body:
+            receivers = item.get("receivers") if isinstance(item, dict) else None
+            if not isinstance(receivers, list) or not receivers or not item.get("hint"):
+                return mixin_error(10002, "The request data has invalid field.")
+            keys = []
+            for receiver in receivers:
+                if receiver == self.user_id:
+                    key, view = self._bot_key()
+                    with self.lock:
+                        self.bot_keys[key] = view
+                else:
+                    key = _random_point().hex()
+                keys.append(key)
+            with self.lock:
+                self.issued_keys.update(keys)
+            answer.append({"type": "ghost_key", "mask": _random_point().hex(), "keys": keys})
+        return LoopbackResponse(200, {"data": answer})
+
+    def _find_output(self, tx_hash: str, index: int) -> EmulatedOutput | None:
+        return next(
+            (o for o in self.outputs if o.transaction_hash == tx_hash and o.output_index == index),
+            None,
+        )
+
+    def _tx_requests(self, request: LoopbackRequest) -> LoopbackResponse:
+        try:
+            body = request.json()
+            item = body[0]
+            request_id, raw = str(item["request_id"]), bytes.fromhex(item["raw"])
+            tx = decode_transaction(raw)
+        except (ValueError, KeyError, IndexError, TypeError, KernelEncodingError):
+            return mixin_error(10002, "The request data has invalid field.")
+        if len(body) != 1 or encode_transaction(tx) != raw or tx.signatures:
+            return mixin_error(10002, "The request data has invalid field.")
+        with self.lock:
+            known = self.requests_by_id.get(request_id)
+            if known is not None:
+                if known["raw_transaction"] != raw.hex():
+                    return mixin_error(10002, "The request data has invalid field.")
+                return LoopbackResponse(200, {"data": [known]})
+            problem = self._check_request(tx)
+            if problem:
+                return mixin_error(10002, problem)
+            spent = [self._find_output(i.hash.hex(), i.index) for i in tx.inputs]
+            paid = [
+                o
+                for o in tx.outputs
+                if not (o.keys and all(k.hex() in self.bot_keys for k in o.keys))
+            ]
+            row = {
+                "type": "transaction_request",
+                "request_id": request_id,
+                "transaction_hash": transaction_hash(tx).hex(),
+                "asset_id": spent[0].asset if spent[0] else "",
+                "amount": str(sum((o.amount for o in paid), Decimal(0))),
+                "raw_transaction": raw.hex(),
+                "views": [o.view.hex() for o in spent if o is not None],
+                "state": "unspent",
+            }
+            self.requests_by_id[request_id] = row
+            self.transactions[request_id] = row
+        return LoopbackResponse(200, {"data": [row]})
+
+    def _check_request(self, tx: Any) -> str:
+        """Why Mixin would refuse this unsigned transaction ('' if it would not)."""
+        spent = [self._find_output(i.hash.hex(), i.index) for i in tx.inputs]
+        if not spent or any(o is None or o.state != "unspent" for o in spent):
+            return "input is not an unspent output of the bot"
+        if len({(i.hash, i.index) for i in tx.inputs}) != len(tx.inputs):
+            return "input spent twice"
+        assets = {o.asset for o in spent if o is not None}
+        if len(assets) != 1 or tx.asset.hex() != kernel_asset(next(iter(assets))):
+            return "inputs and transaction disagree on the asset"
+        total_in = sum((o.amount for o in spent if o is not None), Decimal(0))
+        if sum((o.amount for o in tx.outputs), Decimal(0)) != total_in:
+            return "outputs do not sum to the inputs"
+        for out in tx.outputs:
+            if out.type == OUTPUT_TYPE_SCRIPT and (
+                not out.keys or any(k.hex() not in self.issued_keys for k in out.keys)
+            ):
+                return "output key was not issued by /safe/keys"
+        return ""
+
+    def _tx_submit(self, request: LoopbackRequest) -> LoopbackResponse:
+        with self.lock:
+            if self.fail_submits:
+                self.fail_submits -= 1
+                return LoopbackResponse(500, {"error": "injected"})
+        try:
+            body = request.json()
+            item = body[0]
+            request_id, raw = str(item["request_id"]), bytes.fromhex(item["raw"])
+            if self.tamper_submit:
+                raw = raw[:-1] + bytes([raw[-1] ^ 1])
+            tx = decode_transaction(raw)
+        except (ValueError, KeyError, IndexError, TypeError, KernelEncodingError):
+            return mixin_error(10002, "The request data has invalid field.")
+        with self.lock:
+            known = self.requests_by_id.get(request_id)
+            if known is None:
+                return mixin_error(404, "The endpoint is not found.")
+            if known["state"] == "spent":
+                return LoopbackResponse(200, {"data": [known]})
+            if encode_transaction(tx, signed=False).hex() != known["raw_transaction"]:
+                return mixin_error(10002, "signed raw differs from the requested raw")
+            problem = self._check_request(tx) or self._check_signatures(tx)
+            if problem:
+                return mixin_error(10002, problem)
+            for item_in in tx.inputs:
+                out = self._find_output(item_in.hash.hex(), item_in.index)
+                assert out is not None
+                out.state = "spent"
+                asset = out.asset
+            tx_hash = transaction_hash(tx).hex()
+            for index, out_new in enumerate(tx.outputs):
+                keys = [k.hex() for k in out_new.keys]
+                if keys and all(k in self.bot_keys for k in keys):
+                    self.outputs.append(
+                        EmulatedOutput(
+                            sequence=len(self.outputs) + 1,
+                            asset=asset,
+                            amount=out_new.amount,
+                            transaction_hash=tx_hash,
+                            output_index=index,
+                            keys=tuple(keys),
+                            mask=out_new.mask.hex(),
+                            view=self.bot_keys[keys[0]],
+                        )
+                    )
+            known["state"] = "spent"
+            known["snapshot_id"] = str(uuid.uuid4())
+        return LoopbackResponse(200, {"data": [known]})
+
+    def _check_signatures(self, tx: Any) -> str:
+        if len(tx.signatures) != len(tx.inputs):
+            return "one signature map per input is required"
+        message = transaction_hash(tx)
+        for item_in, sig_map in zip(tx.inputs, tx.signatures, strict=True):
+            out = self._find_output(item_in.hash.hex(), item_in.index)
+            if out is None or len(sig_map) != 1:
+                return "bad signature map"
+            ((index, signature),) = sig_map.items()
+            if index >= len(out.keys):
+                return "signature index out of range"
+            try:
+                Ed25519PublicKey.from_public_bytes(bytes.fromhex(out.keys[index])).verify(
+                    signature, message
+                )
+            except InvalidSignature:
+                return "input signature does not verify"
+        return ""

@@ -7,18 +7,24 @@ transaction lookup by request id (`GET /safe/transactions/{request_id}`), the wa
 deposit address (`POST /safe/deposit/entries` for the asset's chain; every entry's Safe
 signature is checked, as Mixin's own apps do, before an address is handed out).
 
-Not implemented: signing a Safe transaction. Sending needs unspent-output selection, ghost
-keys (`POST /safe/keys`), the Mixin kernel's binary transaction encoding, per-input signing
-with the spend key, then `POST /safe/transaction/requests` and `POST /safe/transactions`.
-No library in this project does that (mixinsdk 0.2.1 speaks only the legacy PIN transfer
-API), so `transfer` and `withdraw` first look the request id up — a send made elsewhere
-with our request id is reported as is — and otherwise raise `CustodySendUnsupported`, a
-final error, instead of pretending.
+Transfers (refunds) are real when a spend key is configured: look the request id up first
+(`GET /safe/transactions/{id}`; an existing request that was never signed is resumed from its
+own raw, so a crash between request and submit neither stalls nor pays twice), else pick
+unspent outputs oldest first, ask ghost keys for the receiver and for our change
+(`POST /safe/keys`), build the version-5 kernel transaction (kernel.py), register it under the
+deterministic request id (`POST /safe/transaction/requests`, which answers one view per input),
+sign every input with view + spend key and submit (`POST /safe/transactions`).
+
+Not implemented: withdrawals. A Safe withdrawal is a withdrawal-submit output plus a second
+transaction paying the fee (in the fee asset, referencing the first) to Mixin's fee receiver;
+that part is unverified here, so `withdraw` only reports a send made elsewhere under our
+request id and otherwise raises `CustodySendUnsupported` (final) instead of pretending.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,12 +37,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from orders.custody.base import (
     AssetInfo,
     CustodyDepositAddress,
+    CustodyInvalidRequest,
     CustodyNotFound,
     CustodyRejected,
     CustodySendUnsupported,
     CustodyTransaction,
     CustodyUnavailable,
     DepositAddressUnverified,
+    InsufficientBalance,
     RequestIdConflict,
     Snapshot,
     SnapshotPage,
@@ -46,11 +54,37 @@ from orders.custody.base import (
 )
 from orders.custody.mixin.auth import MixinSession
 from orders.custody.mixin.http import MixinHttp
+from orders.custody.mixin.kernel import (
+    OUTPUT_TYPE_SCRIPT,
+    Input,
+    KernelEncodingError,
+    Output,
+    Transaction,
+    decode_transaction,
+    encode_transaction,
+    sign_transaction,
+    threshold_script,
+)
 
 log = structlog.get_logger(__name__)
 
 # Mixin's largest page for snapshots and outputs.
 MAX_PAGE = 500
+# The kernel takes at most 256 inputs per transaction (bot-api-go-client's limit); one less
+# keeps a margin. More dust than that needs a consolidation first.
+MAX_INPUTS = 255
+# Namespace of ghost-key hints: deterministic per (request id, output index), so a retried
+# send asks for the same keys.
+_HINT_NAMESPACE = uuid.UUID("7d3f0a52-9c41-4b8e-a6d2-31f5c0e9b874")
+
+
+def load_spend_private_key(value: str) -> bytes:
+    """The Safe spend key as keystores carry it: hex of the 32-byte seed or of seed||public."""
+    raw = bytes.fromhex(value.strip())
+    if len(raw) not in (32, 64):
+        raise ValueError("spend private key must be hex of a 32- or 64-byte Ed25519 key")
+    return raw[:32]
+
 
 # Safe transaction request states -> ours. "spent": the kernel accepted it (final).
 _STATES = {
@@ -99,11 +133,18 @@ class MixinSafeCustody:
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         entry_public_keys: Sequence[Ed25519PublicKey] | None = None,
+        spend_private_key: str | None = None,
     ) -> None:
         self._http = MixinHttp(
             base_url=base_url, session=session, timeout=timeout, transport=transport
         )
         self._user_id = session.user_id
+        if spend_private_key is None:
+            # custody_gateway() builds the client without it; the setting is the source.
+            from django.conf import settings
+
+            spend_private_key = getattr(settings, "MIXIN_SPEND_PRIVATE_KEY", "")
+        self._spend_seed = load_spend_private_key(spend_private_key) if spend_private_key else None
         # Only tests (the emulator signs with its own key) ever pass other keys.
         self._entry_keys = tuple(
             entry_public_keys
@@ -158,10 +199,18 @@ class MixinSafeCustody:
     # ------------------------------------------------------------------ sends
 
     def transaction(self, *, request_id: str) -> CustodyTransaction | None:
+        data = self._transaction_row(request_id)
+        return None if data is None else self._custody_transaction(data, request_id)
+
+    def _transaction_row(self, request_id: str) -> dict[str, Any] | None:
         try:
             data = self._http.request("GET", f"/safe/transactions/{request_id}")
         except CustodyNotFound:
             return None
+        return dict(data)
+
+    @staticmethod
+    def _custody_transaction(data: dict[str, Any], request_id: str) -> CustodyTransaction:
         state = str(data.get("state") or "")
         status = _STATES.get(state)
         if status is None:
@@ -200,9 +249,158 @@ class MixinSafeCustody:
         opponent_id: str,
         memo: str = "",
     ) -> CustodyTransaction:
-        return self._existing_or_unsupported(
-            request_id=request_id, asset_id=asset_id, amount=amount, what="transfer"
+        if self._spend_seed is None:
+            return self._existing_or_unsupported(
+                request_id=request_id, asset_id=asset_id, amount=amount, what="transfer"
+            )
+        row = self._transaction_row(request_id)
+        if row is not None:
+            existing = self._custody_transaction(row, request_id)
+            self._check_same(existing, request_id=request_id, asset_id=asset_id, amount=amount)
+            if row.get("state") == "unspent" and row.get("raw_transaction") and row.get("views"):
+                # Requested by an earlier attempt that never signed: finish that one.
+                return self._sign_and_submit(
+                    request_id=request_id,
+                    raw=str(row["raw_transaction"]),
+                    views=list(row["views"]),
+                    asset_id=asset_id,
+                )
+            return existing
+        return self._send_transfer(
+            request_id=request_id,
+            asset_id=asset_id,
+            amount=amount,
+            opponent_id=opponent_id,
+            memo=memo,
         )
+
+    @staticmethod
+    def _check_same(
+        existing: CustodyTransaction, *, request_id: str, asset_id: str, amount: Decimal
+    ) -> None:
+        if (existing.asset_id is not None and existing.asset_id != asset_id) or (
+            existing.amount is not None and existing.amount != amount
+        ):
+            raise RequestIdConflict(f"request {request_id} was used for a different send")
+
+    def _send_transfer(
+        self, *, request_id: str, asset_id: str, amount: Decimal, opponent_id: str, memo: str
+    ) -> CustodyTransaction:
+        if amount <= 0:
+            raise CustodyInvalidRequest("a transfer amount must be positive")
+        chosen: list[dict[str, Any]] = []
+        total = Decimal(0)
+        for row in self._unspent_outputs(asset_id):
+            if len(chosen) == MAX_INPUTS:
+                break
+            chosen.append(row)
+            total += _decimal(row["amount"], "output amount")
+            if total >= amount:
+                break
+        if total < amount:
+            raise InsufficientBalance(
+                f"unspent outputs of {asset_id} ({len(chosen)} inputs) hold {total} < {amount}"
+            )
+        change = total - amount
+        receivers = [[opponent_id]] + ([[self._user_id]] if change else [])
+        ghosts = self._http.request(
+            "POST",
+            "/safe/keys",
+            body=[
+                {
+                    "receivers": members,
+                    "index": index,
+                    "hint": str(uuid.uuid5(_HINT_NAMESPACE, f"{request_id}:{index}")),
+                }
+                for index, members in enumerate(receivers)
+            ],
+        )
+        if not isinstance(ghosts, list) or len(ghosts) != len(receivers):
+            raise CustodyUnavailable("mixin answered the wrong number of ghost keys")
+        amounts = [amount] + ([change] if change else [])
+        try:
+            tx = Transaction(
+                asset=bytes.fromhex(str(chosen[0]["kernel_asset_id"])),
+                inputs=tuple(
+                    Input(
+                        hash=bytes.fromhex(str(r["transaction_hash"])), index=int(r["output_index"])
+                    )
+                    for r in chosen
+                ),
+                outputs=tuple(
+                    Output(
+                        type=OUTPUT_TYPE_SCRIPT,
+                        amount=value,
+                        keys=tuple(bytes.fromhex(str(k)) for k in ghost["keys"]),
+                        mask=bytes.fromhex(str(ghost["mask"])),
+                        script=threshold_script(1),
+                    )
+                    for value, ghost in zip(amounts, ghosts, strict=True)
+                ),
+                extra=memo.encode(),
+            )
+            if {str(r["kernel_asset_id"]) for r in chosen} != {tx.asset.hex()}:
+                raise CustodyUnavailable("mixin listed outputs of several kernel assets")
+            raw = encode_transaction(tx).hex()
+        except (KernelEncodingError, KeyError, ValueError, TypeError) as exc:
+            raise CustodyUnavailable(f"cannot build the transaction: {exc}") from exc
+        answer = self._http.request(
+            "POST", "/safe/transaction/requests", body=[{"request_id": request_id, "raw": raw}]
+        )
+        row = dict(answer[0])
+        if row.get("raw_transaction") not in (None, raw):
+            # The request id already holds another transaction (a racing attempt): its
+            # content decides, never ours.
+            return self.transfer(
+                request_id=request_id,
+                asset_id=asset_id,
+                amount=amount,
+                opponent_id=opponent_id,
+                memo=memo,
+            )
+        return self._sign_and_submit(
+            request_id=request_id, raw=raw, views=list(row["views"]), asset_id=asset_id
+        )
+
+    def _sign_and_submit(
+        self, *, request_id: str, raw: str, views: list[Any], asset_id: str
+    ) -> CustodyTransaction:
+        assert self._spend_seed is not None
+        try:
+            tx = decode_transaction(bytes.fromhex(raw))
+        except (KernelEncodingError, ValueError) as exc:
+            raise CustodyUnavailable(f"request {request_id} holds an unreadable raw") from exc
+        keys = {
+            (str(r["transaction_hash"]), int(r["output_index"])): tuple(
+                bytes.fromhex(str(k)) for k in r.get("keys") or ()
+            )
+            for r in self._unspent_outputs(asset_id)
+        }
+        try:
+            input_keys = [keys[(i.hash.hex(), i.index)] for i in tx.inputs]
+            signed = sign_transaction(
+                tx,
+                views=[bytes.fromhex(str(v)) for v in views],
+                input_keys=input_keys,
+                spend_seed=self._spend_seed,
+            )
+        except KeyError as exc:
+            raise CustodyUnavailable(f"an input of request {request_id} is not unspent") from exc
+        except (KernelEncodingError, ValueError) as exc:
+            raise CustodyUnavailable(f"cannot sign request {request_id}: {exc}") from exc
+        answer = self._http.request(
+            "POST",
+            "/safe/transactions",
+            body=[{"request_id": request_id, "raw": encode_transaction(signed).hex()}],
+        )
+        result = self._custody_transaction(dict(answer[0]), request_id)
+        log.info(
+            "mixin_transfer_submitted",
+            request_id=request_id,
+            inputs=len(tx.inputs),
+            status=result.status.value,
+        )
+        return result
 
     def withdraw(
         self,
@@ -233,7 +431,14 @@ class MixinSafeCustody:
         )
 
     def wallet_balance(self, *, asset_id: str) -> Decimal:
-        total = Decimal(0)
+        return sum(
+            (_decimal(row["amount"], "output amount") for row in self._unspent_outputs(asset_id)),
+            Decimal(0),
+        )
+
+    def _unspent_outputs(self, asset_id: str) -> list[dict[str, Any]]:
+        """The bot's unspent outputs of one asset, oldest (lowest sequence) first."""
+        found: list[dict[str, Any]] = []
         seen: set[str] = set()
         offset: int | None = None
         hashed = members_hash([self._user_id])
@@ -254,11 +459,12 @@ class MixinSafeCustody:
             rows = list(data or [])
             for row in rows:
                 key = str(row.get("output_id") or row.get("utxo_id") or row["sequence"])
-                if key not in seen and row.get("asset", asset_id) == asset_id:
+                own = row.get("asset_id") or row.get("asset", asset_id)
+                if key not in seen and own == asset_id and row.get("state", "unspent") == "unspent":
                     seen.add(key)
-                    total += _decimal(row["amount"], "output amount")
+                    found.append(row)
             if len(rows) < MAX_PAGE:
-                return total
+                return found
             # offset is the outputs' sequence number; step past the last one we have.
             offset = int(rows[-1]["sequence"]) + 1
 

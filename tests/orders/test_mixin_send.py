@@ -1,0 +1,201 @@
+"""Real Safe transfers against the emulator, which verifies the raw, the inputs, the sums,
+the ghost keys and every input's signature against the one-time keys it derived."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from orders.custody.base import (
+    CustodyInvalidRequest,
+    CustodySendUnsupported,
+    CustodyUnavailable,
+    InsufficientBalance,
+    RequestIdConflict,
+    TransactionStatus,
+)
+from orders.custody.emulator import MixinSafeEmulator
+from orders.custody.mixin.auth import MixinSession
+from orders.custody.mixin.client import MixinSafeCustody
+from orders.custody.mixin.kernel import decode_transaction
+
+BOT = str(uuid.uuid4())
+SESSION = str(uuid.uuid4())
+USER = str(uuid.uuid4())
+BTC = "c6d0c728-2624-429b-8e0d-d9d19b6592fa"
+SPEND_SEED = bytes(range(32))
+
+
+@pytest.fixture(scope="module")
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(scope="module")
+def _server(key: Ed25519PrivateKey) -> Iterator[MixinSafeEmulator]:
+    spend_public = (
+        Ed25519PrivateKey.from_private_bytes(SPEND_SEED)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+    emu = MixinSafeEmulator(
+        user_id=BOT, session_id=SESSION, public_key=key.public_key(), spend_public_key=spend_public
+    )
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def emulator(_server: MixinSafeEmulator) -> MixinSafeEmulator:
+    _server.reset()
+    _server.add_asset(asset_id=BTC, symbol="BTC", chain_id=BTC)
+    return _server
+
+
+def _client(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey, spend: str | None = None
+) -> MixinSafeCustody:
+    session = MixinSession(user_id=BOT, session_id=SESSION, private_key=key)
+    return MixinSafeCustody(
+        base_url=emulator.base_url,
+        session=session,
+        spend_private_key=SPEND_SEED.hex() if spend is None else spend,
+    )
+
+
+def _paths(emulator: MixinSafeEmulator, method: str, path: str) -> int:
+    return sum(1 for r in emulator.requests if r.method == method and r.path == path)
+
+
+def test_transfer_spends_oldest_outputs_and_returns_change(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="0.3")
+    emulator.add_output(asset=BTC, amount="0.5")
+    emulator.add_output(asset=BTC, amount="9")
+    client = _client(emulator, key)
+    rid = str(uuid.uuid4())
+    tx = client.transfer(
+        request_id=rid, asset_id=BTC, amount=Decimal("0.7"), opponent_id=USER, memo="refund"
+    )
+    assert tx.status is TransactionStatus.CONFIRMED
+    assert tx.amount == Decimal("0.7")
+    raw = decode_transaction(bytes.fromhex(emulator.requests_by_id[rid]["raw_transaction"]))
+    assert len(raw.inputs) == 2
+    assert [o.amount for o in raw.outputs] == [Decimal("0.7"), Decimal("0.1")]
+    assert raw.extra == b"refund"
+    # 0.3 + 0.5 spent, 0.1 change back as a new output the bot can spend again.
+    assert client.wallet_balance(asset_id=BTC) == Decimal("9.1")
+    again = client.transfer(
+        request_id=str(uuid.uuid4()),
+        asset_id=BTC,
+        amount=Decimal("9.1"),
+        opponent_id=USER,
+    )
+    assert again.status is TransactionStatus.CONFIRMED
+    assert client.wallet_balance(asset_id=BTC) == Decimal(0)
+
+
+def test_exact_amount_has_no_change_output(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="1")
+    rid = str(uuid.uuid4())
+    _client(emulator, key).transfer(
+        request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER
+    )
+    raw = decode_transaction(bytes.fromhex(emulator.requests_by_id[rid]["raw_transaction"]))
+    assert len(raw.outputs) == 1
+
+
+def test_same_request_id_twice_pays_once(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="2")
+    client = _client(emulator, key)
+    rid = str(uuid.uuid4())
+    first = client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
+    second = client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
+    assert first == second
+    assert client.wallet_balance(asset_id=BTC) == Decimal("1")
+    assert _paths(emulator, "POST", "/safe/transactions") == 1
+    with pytest.raises(RequestIdConflict):
+        client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("0.5"), opponent_id=USER)
+
+
+def test_crash_after_request_before_submit_resumes_the_same_transaction(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="2")
+    client = _client(emulator, key)
+    rid = str(uuid.uuid4())
+    # The submit fails retryably (as if the worker died after requesting).
+    emulator.fail_submits = 1
+    with pytest.raises(CustodyUnavailable):
+        client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
+    assert client.transaction(request_id=rid).status is TransactionStatus.PENDING  # type: ignore[union-attr]
+    requested = emulator.requests_by_id[rid]["raw_transaction"]
+    tx = client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
+    assert tx.status is TransactionStatus.CONFIRMED
+    assert emulator.requests_by_id[rid]["raw_transaction"] == requested
+    assert _paths(emulator, "POST", "/safe/transaction/requests") == 1
+    assert client.wallet_balance(asset_id=BTC) == Decimal("1")
+
+
+def test_insufficient_outputs_send_nothing(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="0.5")
+    with pytest.raises(InsufficientBalance):
+        _client(emulator, key).transfer(
+            request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
+        )
+    assert _paths(emulator, "POST", "/safe/keys") == 0
+
+
+def test_wrong_spend_key_is_refused_before_anything_is_submitted(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="1")
+    with pytest.raises(Exception, match="cannot sign"):
+        _client(emulator, key, spend="11" * 32).transfer(
+            request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
+        )
+    assert _paths(emulator, "POST", "/safe/transactions") == 0
+
+
+def test_emulator_refuses_a_bad_signature(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    """The emulator really verifies each input's signature: a flipped bit is refused."""
+    emulator.add_output(asset=BTC, amount="1")
+    emulator.tamper_submit = True
+    with pytest.raises(CustodyInvalidRequest):
+        _client(emulator, key).transfer(
+            request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
+        )
+    assert emulator.outputs[0].state == "unspent"
+
+
+def test_withdraw_is_still_unsupported(emulator: MixinSafeEmulator, key: Ed25519PrivateKey) -> None:
+    emulator.add_output(asset=BTC, amount="1")
+    with pytest.raises(CustodySendUnsupported):
+        _client(emulator, key).withdraw(
+            request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), destination="bc1q"
+        )
+
+
+def test_without_spend_key_transfer_stays_unsupported(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="1")
+    with pytest.raises(CustodySendUnsupported):
+        _client(emulator, key, spend="").transfer(
+            request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
+        )
