@@ -160,6 +160,13 @@ def _step_payment_complete(order: MarketMakingOrder) -> None:
         MarketMakingOrder.objects.filter(pk=order.pk).update(next_step_at=None)
         log.info("order_withdrawal_not_queued", order_id=str(order.pk))
         return
+    from orders.services.reconcile import custody_drift_persists
+
+    if custody_drift_persists():
+        # Sending more out of a wallet whose books disagree with it increases the risk.
+        log.warning("order_withdrawal_held_for_drift", order_id=str(order.pk))
+        _poll_later(order)
+        return
     if not settings.ORDER_WITHDRAW_SEND:
         _transition(
             order.pk,

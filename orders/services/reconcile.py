@@ -86,7 +86,38 @@ def custody_reconcile() -> ReconciliationRun:
     )
     if drifts:
         log.warning("custody_drift", count=len(drifts), persistent=persistent)
+    _halt_drifting_venues(run)
     return run
+
+
+def _halt_drifting_venues(run: ReconciliationRun) -> None:
+    """A venue whose books and balances disagree persistently takes no new orders (cancels
+    still go out) until an operator has looked and released its kill switch."""
+    from strategy.enums import KillScope
+    from strategy.models import KillSwitch
+    from strategy.services import kill_switch_set
+
+    for venue in sorted(persistent_drift_venues(run)):
+        if KillSwitch.objects.filter(scope=KillScope.VENUE, key=venue, active=True).exists():
+            continue
+        kill_switch_set(
+            scope=KillScope.VENUE,
+            key=venue,
+            active=True,
+            actor=None,
+            reason=f"custody drift persists (reconciliation run {run.pk})",
+        )
+
+
+def custody_drift_persists() -> bool:
+    """Whether the custody wallet itself disagrees with the ledger (last run, persistently):
+    withdrawals to venues wait until it is resolved."""
+    run = ReconciliationRun.objects.order_by("-id").first()
+    return bool(
+        run
+        and run.persistent
+        and any(d["account"] == ledger_codes.CUSTODY_MIXIN for d in run.drifts)
+    )
 
 
 def _keys(rows: list[Any]) -> set[tuple[str, str]]:

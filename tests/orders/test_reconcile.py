@@ -42,3 +42,31 @@ def test_a_drift_seen_twice_is_persistent_and_shows_in_system_status(new_order, 
     assert [i["component"] for i in issues if i["component"] == "reconciliation"] == [
         "reconciliation"
     ]
+
+
+def test_a_persistent_venue_drift_halts_the_venue_and_custody_drift_holds_withdrawals(
+    new_order,
+) -> None:
+    from exchanges.paper.models import PaperBalance
+    from orders.services import lifecycle
+    from strategy.models import KillSwitch
+
+    order = new_order()
+    pay(order, BTC, "0.01")
+    pay(order, USDT, "1000")
+    play_beat(order, until={"created"})
+    PaperBalance.objects.filter(asset="BTC").update(free=F("free") - Decimal("0.001"))
+    custody_reconcile()
+    custody_reconcile()
+    halt = KillSwitch.objects.get(scope="venue", key="paper")
+    assert halt.active and "custody drift" in halt.reason
+    # a wallet drift holds the next paid order in payment_complete
+    FakeCustodyBalance.objects.filter(asset_id=USDT).update(balance=F("balance") + Decimal(1))
+    custody_reconcile()
+    custody_reconcile()
+    second = new_order()
+    pay(second, BTC, "0.01")
+    pay(second, USDT, "100")
+    lifecycle.order_step(order_id=second.pk)
+    second.refresh_from_db()
+    assert second.state == "payment_complete"
