@@ -87,8 +87,11 @@ class StrategyExecutePureMarketMakingApi(APIView):
         return Response({"ok": True, "session": selectors.session_payload(session)})
 
 
-class StrategyStopMarketMakingApi(APIView):
+class _DtoSessionStopApi(APIView):
+    """`GET /strategy/stop-*?userId=&clientId=`: stop the caller's session of one kind."""
+
     permission_classes = [IsUser]
+    kind: str = ""
 
     @extend_schema(
         parameters=[s.StrategyStopQuerySerializer],
@@ -101,9 +104,13 @@ class StrategyStopMarketMakingApi(APIView):
         services.dto_session_stop(
             user=request.user,  # type: ignore[arg-type]
             client_id=query.validated_data["clientId"],
-            kind=SessionKind.PURE_MARKET_MAKING,
+            kind=self.kind,
         )
         return Response({"ok": True})
+
+
+class StrategyStopMarketMakingApi(_DtoSessionStopApi):
+    kind = SessionKind.PURE_MARKET_MAKING
 
 
 class StrategyExecuteArbitrageApi(APIView):
@@ -120,23 +127,8 @@ class StrategyExecuteArbitrageApi(APIView):
         return Response({"ok": True, "session": selectors.session_payload(session)})
 
 
-class StrategyStopArbitrageApi(APIView):
-    permission_classes = [IsUser]
-
-    @extend_schema(
-        parameters=[s.StrategyStopQuerySerializer],
-        responses={200: OkOutputSerializer, **_ERRORS},
-        tags=["strategy"],
-    )
-    def get(self, request: Request) -> Response:
-        query = s.StrategyStopQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        services.dto_session_stop(
-            user=request.user,  # type: ignore[arg-type]
-            client_id=query.validated_data["clientId"],
-            kind=SessionKind.ARBITRAGE,
-        )
-        return Response({"ok": True})
+class StrategyStopArbitrageApi(_DtoSessionStopApi):
+    kind = SessionKind.ARBITRAGE
 
 
 class AdminStrategyStartApi(APIView):
