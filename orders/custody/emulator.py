@@ -15,6 +15,12 @@ same raw answers the first request; another raw is 10002), the signed raw is the
 raw plus signatures, and each input's Ed25519 signature verifies against the one-time key the
 emulator derived for that output (key = view·G + the bot's spend public key, the view being
 what the request answered). Change outputs to the bot become new unspent outputs.
+Withdrawals: a request or submit call may carry several transactions and is applied all or
+nothing; a transaction with a withdrawal output must pay the fee listed for its asset to
+Mixin's fee receiver (`MIXIN_FEE_USER_ID`, known by the keys /safe/keys issued for it),
+either in itself (fee in the asset) or by exactly one transaction of the same call whose
+references hold its hash; every reference must name a known transaction. Submitted
+withdrawal outputs and fee payments are recorded in `withdrawals` / `fee_payments`.
 
 Deposit entries are deterministic per (chain, members, threshold), as Mixin answers the same
 entry on every call, and signed like Mixin's (Ed25519 over sha3-256 of `destination[:tag]`)
@@ -42,7 +48,7 @@ from nacl import bindings as sodium
 from mrmarket.testing.loopback import LoopbackRequest, LoopbackResponse, LoopbackServer
 from orders.custody.base import format_timestamp, parse_timestamp
 from orders.custody.mixin.auth import verify_token
-from orders.custody.mixin.client import deposit_entry_message, members_hash
+from orders.custody.mixin.client import MIXIN_FEE_USER_ID, deposit_entry_message, members_hash
 from orders.custody.mixin.kernel import (
     OUTPUT_TYPE_SCRIPT,
     KernelEncodingError,
@@ -112,6 +118,10 @@ class MixinSafeEmulator(LoopbackServer):
         self.spend_public_key = spend_public_key
         self.bot_keys: dict[str, bytes] = {}  # issued one-time key of the bot -> its view
         self.issued_keys: set[str] = set()  # every key /safe/keys handed out
+        self.key_receivers: dict[str, str] = {}  # issued key -> the user it was issued for
+        # Submitted withdrawal outputs and fee payments, for tests to count.
+        self.withdrawals: list[dict[str, Any]] = []
+        self.fee_payments: list[dict[str, Any]] = []
         self.requests_by_id: dict[str, dict[str, Any]] = {}
         self.fail_submits = 0  # answer HTTP 500 to this many `POST /safe/transactions`
         self.tamper_submit = False  # flip a bit of the last signature before verifying
@@ -156,6 +166,9 @@ class MixinSafeEmulator(LoopbackServer):
             self.requests.clear()
             self.bot_keys.clear()
             self.issued_keys.clear()
+            self.key_receivers.clear()
+            self.withdrawals.clear()
+            self.fee_payments.clear()
             self.requests_by_id.clear()
             self.fail_submits = 0
             self.tamper_submit = False
@@ -455,6 +468,7 @@ class MixinSafeEmulator(LoopbackServer):
                 keys.append(key)
             with self.lock:
                 self.issued_keys.update(keys)
+                self.key_receivers.update(zip(keys, map(str, receivers), strict=True))
             answer.append({"type": "ghost_key", "mask": _random_point().hex(), "keys": keys})
         return LoopbackResponse(200, {"data": answer})
 
@@ -464,44 +478,114 @@ class MixinSafeEmulator(LoopbackServer):
             None,
         )
 
-    def _tx_requests(self, request: LoopbackRequest) -> LoopbackResponse:
+    @staticmethod
+    def _batch(request: LoopbackRequest, *, signed: bool) -> list[tuple[str, bytes, Any]] | None:
+        """(request id, raw, decoded) per item, or None if any item is malformed."""
         try:
             body = request.json()
-            item = body[0]
-            request_id, raw = str(item["request_id"]), bytes.fromhex(item["raw"])
-            tx = decode_transaction(raw)
-        except (ValueError, KeyError, IndexError, TypeError, KernelEncodingError):
-            return mixin_error(10002, "The request data has invalid field.")
-        if len(body) != 1 or encode_transaction(tx) != raw or tx.signatures:
+            items = []
+            for item in body:
+                request_id, raw = str(item["request_id"]), bytes.fromhex(item["raw"])
+                items.append((request_id, raw, decode_transaction(raw)))
+        except (ValueError, KeyError, TypeError, KernelEncodingError):
+            return None
+        if not items or len({i[0] for i in items}) != len(items):
+            return None
+        if not signed and any(
+            encode_transaction(tx) != raw or tx.signatures for _, raw, tx in items
+        ):
+            return None
+        return items
+
+    def _tx_requests(self, request: LoopbackRequest) -> LoopbackResponse:
+        items = self._batch(request, signed=False)
+        if items is None:
             return mixin_error(10002, "The request data has invalid field.")
         with self.lock:
-            known = self.requests_by_id.get(request_id)
-            if known is not None:
-                if known["raw_transaction"] != raw.hex():
+            known = [self.requests_by_id.get(rid) for rid, _, _ in items]
+            found = [k for k in known if k is not None]
+            if len(found) == len(items):
+                # A repeat answers the first requests, if it carries the same raws.
+                if any(
+                    k["raw_transaction"] != raw.hex()
+                    for k, (_, raw, _) in zip(found, items, strict=True)
+                ):
                     return mixin_error(10002, "The request data has invalid field.")
-                return LoopbackResponse(200, {"data": [known]})
-            problem = self._check_request(tx)
+                return LoopbackResponse(200, {"data": found})
+            if any(k is not None for k in known):
+                return mixin_error(10002, "The request data has invalid field.")
+            # All or nothing: every transaction of the batch is checked before any is stored.
+            problem = next((p for _, _, tx in items if (p := self._check_request(tx))), "")
+            problem = problem or self._check_fees([tx for _, _, tx in items])
             if problem:
                 return mixin_error(10002, problem)
-            spent = [self._find_output(i.hash.hex(), i.index) for i in tx.inputs]
-            paid = [
-                o
+            rows = []
+            for request_id, raw, tx in items:
+                spent = [self._find_output(i.hash.hex(), i.index) for i in tx.inputs]
+                withdrawn = [o for o in tx.outputs if o.withdrawal is not None]
+                paid = withdrawn or [
+                    o
+                    for o in tx.outputs
+                    if not (o.keys and all(k.hex() in self.bot_keys for k in o.keys))
+                ]
+                row = {
+                    "type": "transaction_request",
+                    "request_id": request_id,
+                    "transaction_hash": transaction_hash(tx).hex(),
+                    "asset_id": spent[0].asset if spent[0] else "",
+                    "amount": str(sum((o.amount for o in paid), Decimal(0))),
+                    "raw_transaction": raw.hex(),
+                    "views": [o.view.hex() for o in spent if o is not None],
+                    "state": "unspent",
+                }
+                self.requests_by_id[request_id] = row
+                self.transactions[request_id] = row
+                rows.append(row)
+        return LoopbackResponse(200, {"data": rows})
+
+    def _pays_fee(self, tx: Any) -> Decimal:
+        """What a transaction pays Mixin's fee receiver (outputs all of whose keys are its)."""
+        return sum(
+            (
+                o.amount
                 for o in tx.outputs
-                if not (o.keys and all(k.hex() in self.bot_keys for k in o.keys))
-            ]
-            row = {
-                "type": "transaction_request",
-                "request_id": request_id,
-                "transaction_hash": transaction_hash(tx).hex(),
-                "asset_id": spent[0].asset if spent[0] else "",
-                "amount": str(sum((o.amount for o in paid), Decimal(0))),
-                "raw_transaction": raw.hex(),
-                "views": [o.view.hex() for o in spent if o is not None],
-                "state": "unspent",
-            }
-            self.requests_by_id[request_id] = row
-            self.transactions[request_id] = row
-        return LoopbackResponse(200, {"data": [row]})
+                if o.keys
+                and all(self.key_receivers.get(k.hex()) == MIXIN_FEE_USER_ID for k in o.keys)
+            ),
+            Decimal(0),
+        )
+
+    def _asset_of(self, tx: Any) -> str:
+        out = self._find_output(tx.inputs[0].hash.hex(), tx.inputs[0].index)
+        return out.asset if out is not None else ""
+
+    def _check_fees(self, txs: list[Any]) -> str:
+        """Every withdrawal pays a listed fee: in its own transaction when the fee is in its
+        asset, else by a transaction of the batch that references its hash; every reference
+        names a withdrawal of the batch or one already requested."""
+        by_hash = {transaction_hash(tx): tx for tx in txs}
+        requested = {bytes.fromhex(r["transaction_hash"]) for r in self.requests_by_id.values()}
+        for tx in txs:
+            for ref in tx.references:
+                if ref not in by_hash and ref not in requested:
+                    return "reference to an unknown transaction"
+                if not self._pays_fee(tx):
+                    return "a referencing transaction must pay the fee receiver"
+            if not any(o.withdrawal is not None for o in tx.outputs):
+                continue
+            asset = self._asset_of(tx)
+            listed = {f["asset_id"]: Decimal(f["amount"]) for f in self.fees.get(asset, [])}
+            own = self._pays_fee(tx)
+            if own:
+                if listed.get(asset) != own:
+                    return "withdrawal fee in the asset differs from the listed fee"
+                continue
+            payers = [t for t in txs if transaction_hash(tx) in t.references]
+            if len(payers) != 1 or listed.get(self._asset_of(payers[0])) != self._pays_fee(
+                payers[0]
+            ):
+                return "withdrawal fee is not paid by a referencing fee transaction"
+        return ""
 
     def _check_request(self, tx: Any) -> str:
         """Why Mixin would refuse this unsigned transaction ('' if it would not)."""
@@ -528,50 +612,80 @@ class MixinSafeEmulator(LoopbackServer):
             if self.fail_submits:
                 self.fail_submits -= 1
                 return LoopbackResponse(500, {"error": "injected"})
-        try:
-            body = request.json()
-            item = body[0]
-            request_id, raw = str(item["request_id"]), bytes.fromhex(item["raw"])
-            if self.tamper_submit:
-                raw = raw[:-1] + bytes([raw[-1] ^ 1])
-            tx = decode_transaction(raw)
-        except (ValueError, KeyError, IndexError, TypeError, KernelEncodingError):
+        items = self._batch(request, signed=True)
+        if items is None:
             return mixin_error(10002, "The request data has invalid field.")
+        if self.tamper_submit:
+            request_id, raw, _ = items[-1]
+            raw = raw[:-1] + bytes([raw[-1] ^ 1])
+            items[-1] = (request_id, raw, decode_transaction(raw))
         with self.lock:
-            known = self.requests_by_id.get(request_id)
-            if known is None:
-                return mixin_error(404, "The endpoint is not found.")
-            if known["state"] == "spent":
-                return LoopbackResponse(200, {"data": [known]})
-            if encode_transaction(tx, signed=False).hex() != known["raw_transaction"]:
-                return mixin_error(10002, "signed raw differs from the requested raw")
-            problem = self._check_request(tx) or self._check_signatures(tx)
-            if problem:
-                return mixin_error(10002, problem)
-            for item_in in tx.inputs:
-                out = self._find_output(item_in.hash.hex(), item_in.index)
-                assert out is not None
-                out.state = "spent"
-                asset = out.asset
-            tx_hash = transaction_hash(tx).hex()
-            for index, out_new in enumerate(tx.outputs):
-                keys = [k.hex() for k in out_new.keys]
-                if keys and all(k in self.bot_keys for k in keys):
-                    self.outputs.append(
-                        EmulatedOutput(
-                            sequence=len(self.outputs) + 1,
-                            asset=asset,
-                            amount=out_new.amount,
-                            transaction_hash=tx_hash,
-                            output_index=index,
-                            keys=tuple(keys),
-                            mask=out_new.mask.hex(),
-                            view=self.bot_keys[keys[0]],
-                        )
+            rows = []
+            pending = []
+            for request_id, _, tx in items:
+                known = self.requests_by_id.get(request_id)
+                if known is None:
+                    return mixin_error(404, "The endpoint is not found.")
+                rows.append(known)
+                if known["state"] == "spent":
+                    continue
+                if encode_transaction(tx, signed=False).hex() != known["raw_transaction"]:
+                    return mixin_error(10002, "signed raw differs from the requested raw")
+                problem = self._check_request(tx) or self._check_signatures(tx)
+                if problem:
+                    return mixin_error(10002, problem)
+                pending.append((request_id, tx, known))
+            # All or nothing: a withdrawal and its fee transaction are accepted together.
+            for request_id, tx, known in pending:
+                self._apply(request_id, tx)
+                known["state"] = "spent"
+                known["snapshot_id"] = str(uuid.uuid4())
+        return LoopbackResponse(200, {"data": rows})
+
+    def _apply(self, request_id: str, tx: Any) -> None:
+        asset = self._asset_of(tx)
+        for item_in in tx.inputs:
+            out = self._find_output(item_in.hash.hex(), item_in.index)
+            assert out is not None
+            out.state = "spent"
+        tx_hash = transaction_hash(tx).hex()
+        fee = self._pays_fee(tx)
+        if fee:
+            self.fee_payments.append(
+                {
+                    "request_id": request_id,
+                    "asset": asset,
+                    "amount": fee,
+                    "references": [r.hex() for r in tx.references],
+                }
+            )
+        for index, out_new in enumerate(tx.outputs):
+            if out_new.withdrawal is not None:
+                self.withdrawals.append(
+                    {
+                        "request_id": request_id,
+                        "asset": asset,
+                        "amount": out_new.amount,
+                        "destination": out_new.withdrawal.address,
+                        "tag": out_new.withdrawal.tag,
+                        "transaction_hash": tx_hash,
+                    }
+                )
+                continue
+            keys = [k.hex() for k in out_new.keys]
+            if keys and all(k in self.bot_keys for k in keys):
+                self.outputs.append(
+                    EmulatedOutput(
+                        sequence=len(self.outputs) + 1,
+                        asset=asset,
+                        amount=out_new.amount,
+                        transaction_hash=tx_hash,
+                        output_index=index,
+                        keys=tuple(keys),
+                        mask=out_new.mask.hex(),
+                        view=self.bot_keys[keys[0]],
                     )
-            known["state"] = "spent"
-            known["snapshot_id"] = str(uuid.uuid4())
-        return LoopbackResponse(200, {"data": [known]})
+                )
 
     def _check_signatures(self, tx: Any) -> str:
         if len(tx.signatures) != len(tx.inputs):

@@ -183,10 +183,12 @@ def test_emulator_refuses_a_bad_signature(
     assert emulator.outputs[0].state == "unspent"
 
 
-def test_withdraw_is_still_unsupported(emulator: MixinSafeEmulator, key: Ed25519PrivateKey) -> None:
+def test_without_spend_key_withdraw_stays_unsupported(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
     emulator.add_output(asset=BTC, amount="1")
     with pytest.raises(CustodySendUnsupported):
-        _client(emulator, key).withdraw(
+        _client(emulator, key, spend="").withdraw(
             request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), destination="bc1q"
         )
 

@@ -1,4 +1,4 @@
-"""The custody gateway over Mixin's Safe API (reads for real; sends only by lookup).
+"""The custody gateway over Mixin's Safe API: reads, transfers and withdrawals.
 
 Real: snapshots (`GET /safe/snapshots`, ASC from an `offset` = created_at), asset info
 (`GET /safe/assets/{id}`), withdrawal fees (`GET /safe/assets/{id}/fees?destination=`),
@@ -15,10 +15,12 @@ unspent outputs oldest first, ask ghost keys for the receiver and for our change
 deterministic request id (`POST /safe/transaction/requests`, which answers one view per input),
 sign every input with view + spend key and submit (`POST /safe/transactions`).
 
-Not implemented: withdrawals. A Safe withdrawal is a withdrawal-submit output plus a second
-transaction paying the fee (in the fee asset, referencing the first) to Mixin's fee receiver;
-that part is unverified here, so `withdraw` only reports a send made elsewhere under our
-request id and otherwise raises `CustodySendUnsupported` (final) instead of pretending.
+Withdrawals (decision 0321, bot-api-go-client `withdrawalTransaction`): a withdrawal-submit
+output plus Mixin's fee to `MIXIN_FEE_USER_ID` — in the same transaction when the fee is in
+the asset, else in a second transaction of the fee asset that references the first's hash,
+under `fee_request_id(request_id)`; both are requested, signed and submitted together, and a
+crash between request and submit is finished from the stored raws. Without a spend key,
+transfers and withdrawals only report a send made elsewhere, else `CustodySendUnsupported`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -56,14 +59,17 @@ from orders.custody.mixin.auth import MixinSession
 from orders.custody.mixin.http import MixinHttp
 from orders.custody.mixin.kernel import (
     OUTPUT_TYPE_SCRIPT,
+    OUTPUT_TYPE_WITHDRAWAL_SUBMIT,
     Input,
     KernelEncodingError,
     Output,
     Transaction,
+    Withdrawal,
     decode_transaction,
     encode_transaction,
     sign_transaction,
     threshold_script,
+    transaction_hash,
 )
 
 log = structlog.get_logger(__name__)
@@ -76,6 +82,21 @@ MAX_INPUTS = 255
 # Namespace of ghost-key hints: deterministic per (request id, output index), so a retried
 # send asks for the same keys.
 _HINT_NAMESPACE = uuid.UUID("7d3f0a52-9c41-4b8e-a6d2-31f5c0e9b874")
+# Mixin's withdrawal fee receiver (bot-api-go-client `MixinFeeUserId`, safe_withdrawal.go).
+MIXIN_FEE_USER_ID = "674d6776-d600-4346-af46-58e77d8df185"
+
+
+def unique_object_id(*args: str) -> str:
+    """bot-api-go-client `UniqueObjectId`: md5 of the concatenation, as a version-3 uuid."""
+    digest = bytearray(hashlib.md5("".join(args).encode()).digest())  # noqa: S324 - an id
+    digest[6] = (digest[6] & 0x0F) | 0x30
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(digest)))
+
+
+def fee_request_id(request_id: str) -> str:
+    """The fee transaction's request id, derived as the Go SDK does: UniqueObjectId(id, "FEE")."""
+    return unique_object_id(request_id, "FEE")
 
 
 def load_spend_private_key(value: str) -> bytes:
@@ -283,11 +304,8 @@ class MixinSafeCustody:
         ):
             raise RequestIdConflict(f"request {request_id} was used for a different send")
 
-    def _send_transfer(
-        self, *, request_id: str, asset_id: str, amount: Decimal, opponent_id: str, memo: str
-    ) -> CustodyTransaction:
-        if amount <= 0:
-            raise CustodyInvalidRequest("a transfer amount must be positive")
+    def _select(self, asset_id: str, amount: Decimal) -> tuple[list[dict[str, Any]], Decimal]:
+        """Unspent outputs of one asset, oldest first, covering `amount`; and the change."""
         chosen: list[dict[str, Any]] = []
         total = Decimal(0)
         for row in self._unspent_outputs(asset_id):
@@ -301,24 +319,59 @@ class MixinSafeCustody:
             raise InsufficientBalance(
                 f"unspent outputs of {asset_id} ({len(chosen)} inputs) hold {total} < {amount}"
             )
-        change = total - amount
-        receivers = [[opponent_id]] + ([[self._user_id]] if change else [])
+        return chosen, total - amount
+
+    def _ghosts(self, request_id: str, receivers: dict[int, list[str]]) -> dict[int, Any]:
+        """Ghost keys per output index (`POST /safe/keys`), hinted by (request id, index)."""
+        indexes = sorted(receivers)
         ghosts = self._http.request(
             "POST",
             "/safe/keys",
             body=[
                 {
-                    "receivers": members,
+                    "receivers": receivers[index],
                     "index": index,
                     "hint": str(uuid.uuid5(_HINT_NAMESPACE, f"{request_id}:{index}")),
                 }
-                for index, members in enumerate(receivers)
+                for index in indexes
             ],
         )
-        if not isinstance(ghosts, list) or len(ghosts) != len(receivers):
+        if not isinstance(ghosts, list) or len(ghosts) != len(indexes):
             raise CustodyUnavailable("mixin answered the wrong number of ghost keys")
-        amounts = [amount] + ([change] if change else [])
+        return dict(zip(indexes, ghosts, strict=True))
+
+    def _build(
+        self,
+        *,
+        request_id: str,
+        chosen: list[dict[str, Any]],
+        outputs: list[tuple[Decimal, list[str] | Withdrawal]],
+        memo: str,
+        references: tuple[bytes, ...] = (),
+    ) -> Transaction:
+        """A v5 transaction spending `chosen`; an output goes to members or is a withdrawal."""
+        ghosts = self._ghosts(
+            request_id,
+            {i: target for i, (_, target) in enumerate(outputs) if isinstance(target, list)},
+        )
         try:
+            built = []
+            for index, (value, target) in enumerate(outputs):
+                if isinstance(target, Withdrawal):
+                    built.append(
+                        Output(type=OUTPUT_TYPE_WITHDRAWAL_SUBMIT, amount=value, withdrawal=target)
+                    )
+                    continue
+                ghost = ghosts[index]
+                built.append(
+                    Output(
+                        type=OUTPUT_TYPE_SCRIPT,
+                        amount=value,
+                        keys=tuple(bytes.fromhex(str(k)) for k in ghost["keys"]),
+                        mask=bytes.fromhex(str(ghost["mask"])),
+                        script=threshold_script(1),
+                    )
+                )
             tx = Transaction(
                 asset=bytes.fromhex(str(chosen[0]["kernel_asset_id"])),
                 inputs=tuple(
@@ -327,23 +380,28 @@ class MixinSafeCustody:
                     )
                     for r in chosen
                 ),
-                outputs=tuple(
-                    Output(
-                        type=OUTPUT_TYPE_SCRIPT,
-                        amount=value,
-                        keys=tuple(bytes.fromhex(str(k)) for k in ghost["keys"]),
-                        mask=bytes.fromhex(str(ghost["mask"])),
-                        script=threshold_script(1),
-                    )
-                    for value, ghost in zip(amounts, ghosts, strict=True)
-                ),
+                outputs=tuple(built),
                 extra=memo.encode(),
+                references=references,
             )
             if {str(r["kernel_asset_id"]) for r in chosen} != {tx.asset.hex()}:
                 raise CustodyUnavailable("mixin listed outputs of several kernel assets")
-            raw = encode_transaction(tx).hex()
+            encode_transaction(tx)  # refuse now what could not be encoded later
         except (KernelEncodingError, KeyError, ValueError, TypeError) as exc:
             raise CustodyUnavailable(f"cannot build the transaction: {exc}") from exc
+        return tx
+
+    def _send_transfer(
+        self, *, request_id: str, asset_id: str, amount: Decimal, opponent_id: str, memo: str
+    ) -> CustodyTransaction:
+        if amount <= 0:
+            raise CustodyInvalidRequest("a transfer amount must be positive")
+        chosen, change = self._select(asset_id, amount)
+        outputs: list[tuple[Decimal, list[str] | Withdrawal]] = [(amount, [opponent_id])]
+        if change:
+            outputs.append((change, [self._user_id]))
+        tx = self._build(request_id=request_id, chosen=chosen, outputs=outputs, memo=memo)
+        raw = encode_transaction(tx).hex()
         answer = self._http.request(
             "POST", "/safe/transaction/requests", body=[{"request_id": request_id, "raw": raw}]
         )
@@ -362,9 +420,8 @@ class MixinSafeCustody:
             request_id=request_id, raw=raw, views=list(row["views"]), asset_id=asset_id
         )
 
-    def _sign_and_submit(
-        self, *, request_id: str, raw: str, views: list[Any], asset_id: str
-    ) -> CustodyTransaction:
+    def _sign(self, *, request_id: str, raw: str, views: list[Any], asset_id: str) -> str:
+        """The signed raw of a requested transaction (every input: view + spend key)."""
         assert self._spend_seed is not None
         try:
             tx = decode_transaction(bytes.fromhex(raw))
@@ -388,18 +445,17 @@ class MixinSafeCustody:
             raise CustodyUnavailable(f"an input of request {request_id} is not unspent") from exc
         except (KernelEncodingError, ValueError) as exc:
             raise CustodyUnavailable(f"cannot sign request {request_id}: {exc}") from exc
+        return encode_transaction(signed).hex()
+
+    def _sign_and_submit(
+        self, *, request_id: str, raw: str, views: list[Any], asset_id: str
+    ) -> CustodyTransaction:
+        signed = self._sign(request_id=request_id, raw=raw, views=views, asset_id=asset_id)
         answer = self._http.request(
-            "POST",
-            "/safe/transactions",
-            body=[{"request_id": request_id, "raw": encode_transaction(signed).hex()}],
+            "POST", "/safe/transactions", body=[{"request_id": request_id, "raw": signed}]
         )
         result = self._custody_transaction(dict(answer[0]), request_id)
-        log.info(
-            "mixin_transfer_submitted",
-            request_id=request_id,
-            inputs=len(tx.inputs),
-            status=result.status.value,
-        )
+        log.info("mixin_transfer_submitted", request_id=request_id, status=result.status.value)
         return result
 
     def withdraw(
@@ -411,9 +467,169 @@ class MixinSafeCustody:
         destination: str,
         tag: str | None = None,
     ) -> CustodyTransaction:
-        return self._existing_or_unsupported(
-            request_id=request_id, asset_id=asset_id, amount=amount, what="withdrawal"
+        if self._spend_seed is None:
+            return self._existing_or_unsupported(
+                request_id=request_id, asset_id=asset_id, amount=amount, what="withdrawal"
+            )
+        target = Withdrawal(address=destination, tag=tag or "")
+        row = self._transaction_row(request_id)
+        if row is not None:
+            existing = self._custody_transaction(row, request_id)
+            self._check_same_withdrawal(
+                row,
+                existing,
+                request_id=request_id,
+                target=target,
+                asset_id=asset_id,
+                amount=amount,
+            )
+            if row.get("state") == "unspent" and row.get("raw_transaction") and row.get("views"):
+                # Requested by an earlier attempt that never signed: finish it (and its fee).
+                return self._finish_withdrawal(request_id=request_id, row=row, amount=amount)
+            return replace(existing, amount=amount)
+        return self._send_withdrawal(
+            request_id=request_id, asset_id=asset_id, amount=amount, target=target
         )
+
+    def _check_same_withdrawal(
+        self,
+        row: dict[str, Any],
+        existing: CustodyTransaction,
+        *,
+        request_id: str,
+        target: Withdrawal,
+        asset_id: str,
+        amount: Decimal,
+    ) -> None:
+        """The stored raw decides: same asset, one withdrawal output of this amount to here."""
+        conflict = RequestIdConflict(f"request {request_id} was used for a different send")
+        if existing.asset_id is not None and existing.asset_id != asset_id:
+            raise conflict
+        raw = row.get("raw_transaction")
+        if not raw:
+            return
+        try:
+            tx = decode_transaction(bytes.fromhex(str(raw)))
+        except (KernelEncodingError, ValueError) as exc:
+            raise CustodyUnavailable(f"request {request_id} holds an unreadable raw") from exc
+        outs = [o for o in tx.outputs if o.withdrawal is not None]
+        if len(outs) != 1 or outs[0].withdrawal != target or outs[0].amount != amount:
+            raise conflict
+
+    def _send_withdrawal(
+        self, *, request_id: str, asset_id: str, amount: Decimal, target: Withdrawal
+    ) -> CustodyTransaction:
+        if amount <= 0:
+            raise CustodyInvalidRequest("a withdrawal amount must be positive")
+        fee = self.withdrawal_fee(asset_id=asset_id, destination=target.address)
+        fee_user: list[str] = [MIXIN_FEE_USER_ID]
+        bot: list[str] = [self._user_id]
+        requests: list[tuple[str, str, str]] = []  # (request id, unsigned raw, asset id)
+        if fee.asset_id == asset_id:
+            # One transaction: withdrawal, fee to Mixin's fee receiver, change (Go SDK).
+            chosen, change = self._select(asset_id, amount + fee.amount)
+            outputs: list[tuple[Decimal, list[str] | Withdrawal]] = [(amount, target)]
+            if fee.amount > 0:
+                outputs.append((fee.amount, fee_user))
+            if change:
+                outputs.append((change, bot))
+            main = self._build(request_id=request_id, chosen=chosen, outputs=outputs, memo="")
+            requests.append((request_id, encode_transaction(main).hex(), asset_id))
+        else:
+            # Both selections before anything is posted: a short fee asset refuses here.
+            chosen, change = self._select(asset_id, amount)
+            fee_chosen, fee_change = self._select(fee.asset_id, fee.amount)
+            outputs = [(amount, target)] + ([(change, bot)] if change else [])
+            main = self._build(request_id=request_id, chosen=chosen, outputs=outputs, memo="")
+            fee_id = fee_request_id(request_id)
+            fee_outputs: list[tuple[Decimal, list[str] | Withdrawal]] = [(fee.amount, fee_user)]
+            if fee_change:
+                fee_outputs.append((fee_change, bot))
+            fee_tx = self._build(
+                request_id=fee_id,
+                chosen=fee_chosen,
+                outputs=fee_outputs,
+                memo="",
+                references=(transaction_hash(main),),
+            )
+            requests.append((request_id, encode_transaction(main).hex(), asset_id))
+            requests.append((fee_id, encode_transaction(fee_tx).hex(), fee.asset_id))
+        answer = self._http.request(
+            "POST",
+            "/safe/transaction/requests",
+            body=[{"request_id": rid, "raw": raw} for rid, raw, _ in requests],
+        )
+        rows = {str(r.get("request_id")): dict(r) for r in answer or []}
+        if any(rid not in rows for rid, _, _ in requests):
+            raise CustodyUnavailable(f"mixin did not answer every request of {request_id}")
+        if any(rows[rid].get("raw_transaction") not in (None, raw) for rid, raw, _ in requests):
+            # A racing attempt holds these ids with another raw: resume that one instead.
+            return self.withdraw(
+                request_id=request_id,
+                asset_id=asset_id,
+                amount=amount,
+                destination=target.address,
+                tag=target.tag or None,
+            )
+        signed = [
+            (
+                rid,
+                self._sign(request_id=rid, raw=raw, views=list(rows[rid]["views"]), asset_id=asset),
+            )
+            for rid, raw, asset in requests
+        ]
+        return self._submit_withdrawal(request_id=request_id, signed=signed, amount=amount)
+
+    def _finish_withdrawal(
+        self, *, request_id: str, row: dict[str, Any], amount: Decimal
+    ) -> CustodyTransaction:
+        """Sign and submit a requested withdrawal and, when it has one, its fee transaction.
+
+        Both were requested in one call, so a fee request exists exactly when the withdrawal
+        pays its fee in another asset; only an unsigned ("unspent") one is signed again.
+        """
+        parts = [row]
+        fee_row = self._transaction_row(fee_request_id(request_id))
+        if (
+            fee_row is not None
+            and fee_row.get("state") == "unspent"
+            and fee_row.get("raw_transaction")
+            and fee_row.get("views")
+        ):
+            parts.append(fee_row)
+        signed = [
+            (
+                str(part["request_id"]),
+                self._sign(
+                    request_id=str(part["request_id"]),
+                    raw=str(part["raw_transaction"]),
+                    views=list(part["views"]),
+                    asset_id=str(part["asset_id"]),
+                ),
+            )
+            for part in parts
+        ]
+        return self._submit_withdrawal(request_id=request_id, signed=signed, amount=amount)
+
+    def _submit_withdrawal(
+        self, *, request_id: str, signed: list[tuple[str, str]], amount: Decimal
+    ) -> CustodyTransaction:
+        answer = self._http.request(
+            "POST",
+            "/safe/transactions",
+            body=[{"request_id": rid, "raw": raw} for rid, raw in signed],
+        )
+        main = next((dict(r) for r in answer or [] if str(r.get("request_id")) == request_id), None)
+        if main is None:
+            raise CustodyUnavailable(f"mixin did not answer the submit of {request_id}")
+        result = replace(self._custody_transaction(main, request_id), amount=amount)
+        log.info(
+            "mixin_withdrawal_submitted",
+            request_id=request_id,
+            transactions=len(signed),
+            status=result.status.value,
+        )
+        return result
 
     # ------------------------------------------------------------------ reads
 
