@@ -32,7 +32,7 @@ import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from exchanges.venues.base import OrderSide
 from mrmarket.exceptions import ValidationFailed
@@ -143,18 +143,39 @@ def _release(session: StrategySession, *, next_run_at: datetime | None, error: s
 
 
 def sessions_run(*, session_ids: list[int]) -> list[RunOutcome]:
-    outcomes = []
+    """Run a batch: pure market-making sessions of one (venue, pair) share one transaction
+    (row locks, the pair lock, kill switches, resting orders and live views read once, a
+    savepoint per session); arbitrage sessions run one by one."""
+    outcomes: dict[int, RunOutcome] = {}
     # One read for the batch; each run re-checks its row under lock before writing.
     prefetched = StrategySession.objects.in_bulk(session_ids)
+    groups: dict[tuple[str, str], list[StrategySession]] = defaultdict(list)
     for session_id in session_ids:
+        session = prefetched.get(session_id)
+        if session is not None and session.kind == SessionKind.PURE_MARKET_MAKING:
+            groups[(session.exchange_id, session.symbol)].append(session)
+            continue
+        outcomes[session_id] = _run_guarded(session_id, session)
+    for (exchange_id, symbol), sessions in groups.items():
         try:
-            outcomes.append(
-                session_run(session_id=session_id, prefetched=prefetched.get(session_id))
-            )
-        except Exception:  # one broken session must not starve the rest of its batch
-            log.exception("strategy_session_run_crashed", session_id=session_id)
-            outcomes.append(RunOutcome(session_id=session_id, ran=False, reason="crashed"))
-    return outcomes
+            outcomes.update(_pmm_group_run(exchange_id, symbol, sessions))
+        except Exception:  # the shared transaction failed: fall back to one run at a time
+            log.exception("strategy_group_run_crashed", venue=exchange_id, symbol=symbol)
+            for session in sessions:
+                outcomes[session.pk] = _run_guarded(session.pk, session)
+    return [outcomes[i] for i in session_ids if i in outcomes] + [
+        RunOutcome(session_id=i, ran=False, reason="not_running")
+        for i in session_ids
+        if i not in outcomes
+    ]
+
+
+def _run_guarded(session_id: int, session: StrategySession | None) -> RunOutcome:
+    try:
+        return session_run(session_id=session_id, prefetched=session)
+    except Exception:  # one broken session must not starve the rest of its batch
+        log.exception("strategy_session_run_crashed", session_id=session_id)
+        return RunOutcome(session_id=session_id, ran=False, reason="crashed")
 
 
 _PARAMS: dict[str, PureMarketMakingParams] = {}
@@ -221,6 +242,26 @@ def _live(session: StrategySession) -> LiveView:
     """Everything the session has on (or on its way to) the venue: two queries."""
     rows = tracked_for_budget(session=session)
     intents = list(OrderIntent.objects.filter(session=session, status__in=INTENT_ACTIVE))
+    return _view_of(rows, intents)
+
+
+def _live_many(sessions: list[StrategySession]) -> dict[int, LiveView]:
+    """`_live` of many sessions in two queries (the runs of one pair transaction)."""
+    ids = [s.pk for s in sessions]
+    rows: dict[int, list[TrackedOrder]] = defaultdict(list)
+    for order in TrackedOrder.objects.filter(session_id__in=ids).filter(
+        Q(status=TrackedStatus.OPEN) | Q(venue_filled__gt=F("filled"))
+    ):
+        assert order.session_id is not None
+        rows[order.session_id].append(order)
+    intents: dict[int, list[OrderIntent]] = defaultdict(list)
+    for intent in OrderIntent.objects.filter(session_id__in=ids, status__in=INTENT_ACTIVE):
+        assert intent.session_id is not None
+        intents[intent.session_id].append(intent)
+    return {pk: _view_of(rows[pk], intents[pk]) for pk in ids}
+
+
+def _view_of(rows: list[TrackedOrder], intents: list[OrderIntent]) -> LiveView:
     return LiveView(
         tracked=[o for o in rows if o.status == TrackedStatus.OPEN],
         places=[i for i in intents if i.kind == IntentKind.PLACE],
@@ -350,7 +391,15 @@ def _budget(
     return free.get(base_symbol, ZERO) + own.base, free.get(quote_symbol, ZERO) + own.quote
 
 
-def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> RunOutcome:
+@dataclass
+class _Prepared:
+    params: PureMarketMakingParams
+    snap: marketdata.MarketSnapshot
+    reference: Decimal | None
+
+
+def _pmm_prepare(session: StrategySession, started: datetime) -> _Prepared | RunOutcome:
+    """Outside any transaction: the filled-order delay and the tick's market data."""
     params = _pmm_params(session.params)
     refresh = timedelta(milliseconds=params.order_refresh_time_ms)
     if in_filled_order_delay(params=params, now=started, last_fill_at=session.last_fill_at):
@@ -376,216 +425,348 @@ def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> Ru
         _release(session, next_run_at=None, error="market data unavailable this tick")
         return RunOutcome(session_id=session.pk, ran=False, reason="no_market_data")
     reference = marketdata.reference_mid(oracle) if oracle is not None else None
+    return _Prepared(params=params, snap=snap, reference=reference)
 
+
+def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> RunOutcome:
+    prepared = _pmm_prepare(session, started)
+    if isinstance(prepared, RunOutcome):
+        return prepared
     with transaction.atomic():
         now = venues.now()
         locked = _lock_claimed(session, now)
         if locked is None:
             return RunOutcome(session_id=session.pk, ran=False, reason="lease_lost")
-        session = locked
-        _pair_lock(session.exchange_id, session.symbol)
-        market = snap.market
-        view = _live(session)
-        tracked, places_inflight, cancelling = view.tracked, view.places, view.cancelling
-        by_cid = {o.client_order_id: o for o in tracked}
-        pending_by_cid = {i.client_order_id: i for i in places_inflight}
+        _pair_lock(locked.exchange_id, locked.symbol)
+        ctx = _PairContext.load(locked.exchange_id, locked.symbol, [locked])
+        return _pmm_decide_and_write(locked, prepared, ctx, now=now, lateness=lateness)
 
-        live = [
-            LiveOrder(
-                client_order_id=o.client_order_id,
-                side=OrderSide(o.side),
-                level=o.level,
-                price=o.price,
-                amount=o.amount - o.filled,
-                created_at=o.created_at,
-                hanging=o.hanging,
+
+def _pmm_group_run(
+    exchange_id: str, symbol: str, sessions: list[StrategySession]
+) -> dict[int, RunOutcome]:
+    """The pure market-making sessions of one (venue, pair) in one transaction: their rows
+    locked at once (SKIP LOCKED, lease token checked per row), the pair lock taken once,
+    kill switches, resting orders and live views read once; each session's writes in a
+    savepoint so one failure loses only its own run. Places written by an earlier session
+    join the shared resting list, so self-trade prevention still sees every order."""
+    outcomes: dict[int, RunOutcome] = {}
+    ready: list[tuple[StrategySession, _Prepared, float]] = []
+    for session in sessions:
+        started = venues.now()
+        if session.state != SessionState.RUNNING:
+            outcomes[session.pk] = RunOutcome(
+                session_id=session.pk, ran=False, reason="not_running"
             )
-            for o in tracked
-            if o.client_order_id not in cancelling
-        ] + [
-            LiveOrder(
-                client_order_id=i.client_order_id,
-                side=OrderSide(i.side),
-                level=i.level,
-                price=i.price or ZERO,
-                amount=i.amount or ZERO,
-                created_at=i.created_at,
-                hanging=i.hanging,
-            )
-            for i in places_inflight
-        ]
-
-        total_base, total_quote = _budget(
-            session,
-            view,
-            base_symbol=market.base,
-            quote_symbol=market.quote,
-            maker_fee=market.maker_fee,
+            continue
+        if session.lease_until is None or session.lease_until <= started:
+            outcomes[session.pk] = RunOutcome(session_id=session.pk, ran=False, reason="no_lease")
+            continue
+        lateness = (started - session.next_run_at).total_seconds() * 1000
+        try:
+            prepared = _pmm_prepare(session, started)
+        except ValidationFailed as exc:
+            _release(session, next_run_at=started + timedelta(seconds=60), error=str(exc))
+            prepared = RunOutcome(session_id=session.pk, ran=False, reason="invalid_params")
+        if isinstance(prepared, RunOutcome):
+            outcomes[session.pk] = prepared
+            continue
+        ready.append((session, prepared, lateness))
+    if not ready:
+        return outcomes
+    with transaction.atomic():
+        now = venues.now()
+        rows = StrategySession.objects.select_for_update(skip_locked=True).filter(
+            pk__in=[s.pk for s, _, _ in ready], lease_until__gt=now
         )
-        hanging = (
-            view.commitments(maker_fee=market.maker_fee, hanging_only=True)
-            if params.hanging_orders_enabled
-            else None
-        )
-        ref = source_price(
-            params=params, book=snap.book, last_price=snap.last_price, reference_price=reference
-        )
-        desired = build_quotes(
-            params=params,
-            market=market,
-            book=snap.book,
-            last_price=snap.last_price,
-            reference_price=reference,
-            base_balance=total_base,
-            quote_balance=total_quote,
-            budget_base=total_base - (hanging.base if hanging else ZERO),
-            budget_quote=total_quote - (hanging.quote if hanging else ZERO),
-            now=now,
-            last_fill_at=session.last_fill_at,
-        )
-        plan = diff_quotes(
-            desired=desired,
-            live=live,
-            refresh_tolerance_pct=params.order_refresh_tolerance_pct,
-            max_order_age=timedelta(milliseconds=params.max_order_age_ms),
-            now=now,
-            hanging_orders_enabled=params.hanging_orders_enabled,
-            hanging_orders_cancel_pct=params.hanging_orders_cancel_pct,
-            reference_price=ref,
-            minimum_spread=params.minimum_spread,
-        )
-
-        cancel_ids: list[int] = []
-        withdrawn: set[str] = set()
-        for order in plan.cancels:
-            cid = order.client_order_id
-            if cid in pending_by_cid:
-                # Not sent yet: withdraw it; one already being sent is cancelled next run.
-                if OrderIntent.objects.filter(
-                    pk=pending_by_cid[cid].pk, status=IntentStatus.PENDING
-                ).update(status=IntentStatus.CANCELED, last_error="superseded by a newer quote"):
-                    withdrawn.add(cid)
+        locked = {row.pk: row for row in rows}
+        held: list[tuple[StrategySession, _Prepared, float]] = []
+        for session, prepared, lateness in ready:
+            row = locked.get(session.pk)
+            if (
+                row is None
+                or row.lease_token != session.lease_token
+                or row.state != SessionState.RUNNING
+            ):
+                outcomes[session.pk] = RunOutcome(
+                    session_id=session.pk, ran=False, reason="lease_lost"
+                )
                 continue
-            target = by_cid[cid]
-            intent = _cancel_intent(
-                session,
-                exchange_id=target.exchange_id,
-                account_index=target.account_index,
-                symbol=target.symbol,
-                cid=cid,
-                side=target.side,
-                reason=str(plan.reasons.get(cid, "")),
-                now=now,
-            )
-            if intent is not None:
-                cancel_ids.append(intent.pk)
+            held.append((row, prepared, lateness))
+        if not held:
+            return outcomes
+        _pair_lock(exchange_id, symbol)
+        ctx = _PairContext.load(exchange_id, symbol, [row for row, _, _ in held])
+        for row, prepared, lateness in held:
+            try:
+                with transaction.atomic():  # savepoint: a failure loses only this run
+                    outcomes[row.pk] = _pmm_decide_and_write(
+                        row, prepared, ctx, now=venues.now(), lateness=lateness
+                    )
+            except Exception:
+                log.exception("strategy_session_run_crashed", session_id=row.pk)
+                ctx.rollback(row.pk)
+                outcomes[row.pk] = RunOutcome(session_id=row.pk, ran=False, reason="crashed")
+    return outcomes
 
-        halt = risk.halt_for(
-            risk.active_halts(),
-            exchange_id=session.exchange_id,
-            symbol=session.symbol,
-            session_id=session.pk,
-        )
-        places: list[DesiredQuote] = [] if halt is not None else list(plan.places)
-        stp = filter_self_trades(
-            quotes=places,
-            resting=[
-                r
-                for r in _resting(session.exchange_id, session.symbol)
-                if r.client_order_id not in withdrawn
-            ],
-        )
-        kept = {o.client_order_id for o in plan.keeps}
-        keep_orders = [o for o in live if o.client_order_id in kept]
-        checked = risk.risk_filter(
-            places=stp.allowed,
-            live_count=len(keep_orders),
-            live_notional=sum((o.price * o.amount for o in keep_orders), ZERO),
-            reference_price=ref,
-            max_open_orders=session.max_open_orders,
-            max_notional=session.max_notional,
-            max_deviation=settings.STRATEGY_MAX_PRICE_DEVIATION,
-            ceiling_price=params.ceiling_price,
-            floor_price=params.floor_price,
+
+@dataclass
+class _PairContext:
+    """What every run of one (venue, pair) transaction reads, read once under the pair lock.
+
+    Fresh enough: the pair lock keeps other runs from writing places on the pair until this
+    transaction commits, the runs of the transaction add their own places (and drop their
+    withdrawals) here, and kill switches are read at its start — a transaction holds a
+    batch of one pair for a few milliseconds per session."""
+
+    halts: list[risk.Halt]
+    resting: list[RestingOrder]
+    views: dict[int, LiveView]
+    pending: dict[int, tuple[set[str], list[RestingOrder]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, exchange_id: str, symbol: str, sessions: list[StrategySession]) -> _PairContext:
+        return cls(
+            halts=risk.active_halts(),
+            resting=_resting(exchange_id, symbol),
+            views=_live_many(sessions),
         )
 
-        # Budget gate: the venue account is shared by many orders, so a place goes out only
-        # if it fits beside everything the session still locks (cancelled orders included,
-        # until their cancel lands). What does not fit waits for the cancels.
-        committed = view.commitments(maker_fee=market.maker_fee)
-        left_base = total_base - committed.base
-        left_quote = total_quote - committed.quote
-        accepted: list[DesiredQuote] = []
-        deferred = False
-        fee = max(market.maker_fee, ZERO)
-        for quote in checked.allowed:
-            if quote.side == OrderSide.BUY:
-                cost = quote.price * quote.amount * (1 + fee)
-                if cost > left_quote:
-                    deferred = True
-                    continue
-                left_quote -= cost
-            else:
-                if quote.amount > left_base:
-                    deferred = True
-                    continue
-                left_base -= quote.amount
-            accepted.append(quote)
+    def apply(self, session_id: int, *, withdrawn: set[str], added: list[RestingOrder]) -> None:
+        """A run's effect on the pair: withdrawn places leave, new places join."""
+        if withdrawn:
+            self.resting = [r for r in self.resting if r.client_order_id not in withdrawn]
+        self.resting.extend(added)
+        self.pending[session_id] = (withdrawn, added)
 
-        place_ids: list[int] = []
-        generation = session.generation
-        if accepted:
-            generation += 1
-            status = IntentStatus.DRY_RUN if settings.STRATEGY_DRY_RUN else IntentStatus.PENDING
-            created = OrderIntent.objects.bulk_create(
-                [
-                    OrderIntent(
-                        session=session,
-                        kind=IntentKind.PLACE,
-                        exchange_id=session.exchange_id,
-                        account_index=session.account_index,
-                        symbol=session.symbol,
-                        client_order_id=client_order_id(
-                            session_id=session.pk,
-                            generation=generation,
-                            side=q.side,
-                            level=q.level,
-                            kind="h" if q.hanging else "q",
-                        ),
+    def rollback(self, session_id: int) -> None:
+        """The run's savepoint rolled back: its places never existed (withdrawals only
+        shrank the list, which stays conservative for self-trade prevention)."""
+        _, added = self.pending.pop(session_id, (set(), []))
+        gone = {r.client_order_id for r in added}
+        if gone:
+            self.resting = [r for r in self.resting if r.client_order_id not in gone]
+
+
+def _pmm_decide_and_write(
+    session: StrategySession,
+    prepared: _Prepared,
+    ctx: _PairContext,
+    *,
+    now: datetime,
+    lateness: float,
+) -> RunOutcome:
+    """Inside the caller's transaction, with the session row and the pair lock held."""
+    params, snap, reference = prepared.params, prepared.snap, prepared.reference
+    refresh = timedelta(milliseconds=params.order_refresh_time_ms)
+    market = snap.market
+    view = ctx.views[session.pk]
+    tracked, places_inflight, cancelling = view.tracked, view.places, view.cancelling
+    by_cid = {o.client_order_id: o for o in tracked}
+    pending_by_cid = {i.client_order_id: i for i in places_inflight}
+
+    live = [
+        LiveOrder(
+            client_order_id=o.client_order_id,
+            side=OrderSide(o.side),
+            level=o.level,
+            price=o.price,
+            amount=o.amount - o.filled,
+            created_at=o.created_at,
+            hanging=o.hanging,
+        )
+        for o in tracked
+        if o.client_order_id not in cancelling
+    ] + [
+        LiveOrder(
+            client_order_id=i.client_order_id,
+            side=OrderSide(i.side),
+            level=i.level,
+            price=i.price or ZERO,
+            amount=i.amount or ZERO,
+            created_at=i.created_at,
+            hanging=i.hanging,
+        )
+        for i in places_inflight
+    ]
+
+    total_base, total_quote = _budget(
+        session,
+        view,
+        base_symbol=market.base,
+        quote_symbol=market.quote,
+        maker_fee=market.maker_fee,
+    )
+    hanging = (
+        view.commitments(maker_fee=market.maker_fee, hanging_only=True)
+        if params.hanging_orders_enabled
+        else None
+    )
+    ref = source_price(
+        params=params, book=snap.book, last_price=snap.last_price, reference_price=reference
+    )
+    desired = build_quotes(
+        params=params,
+        market=market,
+        book=snap.book,
+        last_price=snap.last_price,
+        reference_price=reference,
+        base_balance=total_base,
+        quote_balance=total_quote,
+        budget_base=total_base - (hanging.base if hanging else ZERO),
+        budget_quote=total_quote - (hanging.quote if hanging else ZERO),
+        now=now,
+        last_fill_at=session.last_fill_at,
+    )
+    plan = diff_quotes(
+        desired=desired,
+        live=live,
+        refresh_tolerance_pct=params.order_refresh_tolerance_pct,
+        max_order_age=timedelta(milliseconds=params.max_order_age_ms),
+        now=now,
+        hanging_orders_enabled=params.hanging_orders_enabled,
+        hanging_orders_cancel_pct=params.hanging_orders_cancel_pct,
+        reference_price=ref,
+        minimum_spread=params.minimum_spread,
+    )
+
+    cancel_ids: list[int] = []
+    withdrawn: set[str] = set()
+    for order in plan.cancels:
+        cid = order.client_order_id
+        if cid in pending_by_cid:
+            # Not sent yet: withdraw it; one already being sent is cancelled next run.
+            if OrderIntent.objects.filter(
+                pk=pending_by_cid[cid].pk, status=IntentStatus.PENDING
+            ).update(status=IntentStatus.CANCELED, last_error="superseded by a newer quote"):
+                withdrawn.add(cid)
+            continue
+        target = by_cid[cid]
+        intent = _cancel_intent(
+            session,
+            exchange_id=target.exchange_id,
+            account_index=target.account_index,
+            symbol=target.symbol,
+            cid=cid,
+            side=target.side,
+            reason=str(plan.reasons.get(cid, "")),
+            now=now,
+        )
+        if intent is not None:
+            cancel_ids.append(intent.pk)
+
+    halt = risk.halt_for(
+        ctx.halts,
+        exchange_id=session.exchange_id,
+        symbol=session.symbol,
+        session_id=session.pk,
+    )
+    places: list[DesiredQuote] = [] if halt is not None else list(plan.places)
+    stp = filter_self_trades(
+        quotes=places,
+        resting=[r for r in ctx.resting if r.client_order_id not in withdrawn],
+    )
+    kept = {o.client_order_id for o in plan.keeps}
+    keep_orders = [o for o in live if o.client_order_id in kept]
+    checked = risk.risk_filter(
+        places=stp.allowed,
+        live_count=len(keep_orders),
+        live_notional=sum((o.price * o.amount for o in keep_orders), ZERO),
+        reference_price=ref,
+        max_open_orders=session.max_open_orders,
+        max_notional=session.max_notional,
+        max_deviation=settings.STRATEGY_MAX_PRICE_DEVIATION,
+        ceiling_price=params.ceiling_price,
+        floor_price=params.floor_price,
+    )
+
+    # Budget gate: the venue account is shared by many orders, so a place goes out only
+    # if it fits beside everything the session still locks (cancelled orders included,
+    # until their cancel lands). What does not fit waits for the cancels.
+    committed = view.commitments(maker_fee=market.maker_fee)
+    left_base = total_base - committed.base
+    left_quote = total_quote - committed.quote
+    accepted: list[DesiredQuote] = []
+    deferred = False
+    fee = max(market.maker_fee, ZERO)
+    for quote in checked.allowed:
+        if quote.side == OrderSide.BUY:
+            cost = quote.price * quote.amount * (1 + fee)
+            if cost > left_quote:
+                deferred = True
+                continue
+            left_quote -= cost
+        else:
+            if quote.amount > left_base:
+                deferred = True
+                continue
+            left_base -= quote.amount
+        accepted.append(quote)
+
+    place_ids: list[int] = []
+    created: list[OrderIntent] = []
+    generation = session.generation
+    if accepted:
+        generation += 1
+        status = IntentStatus.DRY_RUN if settings.STRATEGY_DRY_RUN else IntentStatus.PENDING
+        created = OrderIntent.objects.bulk_create(
+            [
+                OrderIntent(
+                    session=session,
+                    kind=IntentKind.PLACE,
+                    exchange_id=session.exchange_id,
+                    account_index=session.account_index,
+                    symbol=session.symbol,
+                    client_order_id=client_order_id(
+                        session_id=session.pk,
+                        generation=generation,
                         side=q.side,
                         level=q.level,
-                        hanging=q.hanging,
-                        price=q.price,
-                        amount=q.amount,
-                        generation=generation,
-                        status=status,
-                        next_attempt_at=now,
-                    )
-                    for q in accepted
-                ]
-            )
-            place_ids = [i.pk for i in created]
-            if not all(place_ids):  # backends without RETURNING on bulk insert
-                place_ids = list(
-                    OrderIntent.objects.filter(
-                        session=session, generation=generation, kind=IntentKind.PLACE
-                    ).values_list("pk", flat=True)
+                        kind="h" if q.hanging else "q",
+                    ),
+                    side=q.side,
+                    level=q.level,
+                    hanging=q.hanging,
+                    price=q.price,
+                    amount=q.amount,
+                    generation=generation,
+                    status=status,
+                    next_attempt_at=now,
                 )
-        notes = []
-        if halt is not None:
-            notes.append(f"halted ({halt.scope}:{halt.key or '*'}): {halt.reason}")
-        notes += [f"{q.side}{q.level}:{why}" for q, why in checked.rejected]
-        StrategySession.objects.filter(pk=session.pk).update(
-            lease_until=None,
-            lease_token="",
-            next_run_at=now + refresh,
-            last_run_at=now,
-            run_count=session.run_count + 1,
-            generation=generation,
-            deferred_places=deferred,
-            last_error="; ".join(notes)[:500],
+                for q in accepted
+            ]
         )
-        _enqueue_on_commit(cancel_ids + place_ids)  # cancels first
+        place_ids = [i.pk for i in created]
+        if not all(place_ids):  # backends without RETURNING on bulk insert
+            place_ids = list(
+                OrderIntent.objects.filter(
+                    session=session, generation=generation, kind=IntentKind.PLACE
+                ).values_list("pk", flat=True)
+            )
+    notes = []
+    if halt is not None:
+        notes.append(f"halted ({halt.scope}:{halt.key or '*'}): {halt.reason}")
+    notes += [f"{q.side}{q.level}:{why}" for q, why in checked.rejected]
+    StrategySession.objects.filter(pk=session.pk).update(
+        lease_until=None,
+        lease_token="",
+        next_run_at=now + refresh,
+        last_run_at=now,
+        run_count=session.run_count + 1,
+        generation=generation,
+        deferred_places=deferred,
+        last_error="; ".join(notes)[:500],
+    )
+    ctx.apply(
+        session.pk,
+        withdrawn=withdrawn,
+        added=[
+            RestingOrder(side=OrderSide(i.side), price=i.price, client_order_id=i.client_order_id)
+            for i in created
+            if i.price is not None
+        ],
+    )
+    _enqueue_on_commit(cancel_ids + place_ids)  # cancels first
     if stp.dropped or checked.rejected or halt:
         log.info(
             "strategy_session_places_held",
