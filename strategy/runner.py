@@ -101,9 +101,23 @@ def strategy_tick() -> TickResult:
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for pk, exchange_id, symbol in rows:
         groups[(exchange_id, symbol)].append(pk)
+    # Batches hold whole pairs where they fit (a pair's runs share reads and one lock), and
+    # several pairs each, so a short tick does not fan out one message per pair.
     size = max(settings.STRATEGY_TICK_BATCH_SIZE, 1)
-    for ids in groups.values():
-        result.batches += [ids[i : i + size] for i in range(0, len(ids), size)]
+    current: list[int] = []
+    for pair in sorted(groups):
+        ids = groups[pair]
+        if current and len(current) + len(ids) > size:
+            result.batches.append(current)
+            current = []
+        for i in range(0, len(ids), size):
+            chunk = ids[i : i + size]
+            if len(current) + len(chunk) > size:
+                result.batches.append(current)
+                current = []
+            current += chunk
+    if current:
+        result.batches.append(current)
     result.claimed = len(rows)
     if rows:
         log.info("strategy_tick_claimed", tick=tick, claimed=len(rows), batches=len(result.batches))
@@ -128,10 +142,14 @@ def _pair_lock(exchange_id: str, symbol: str) -> None:
     """Serialize runs of one (venue, pair) inside their transaction (PostgreSQL)."""
     if connection.vendor != "postgresql":
         return  # SQLite: IMMEDIATE transactions are serialized already
-    digest = hashlib.sha256(f"strategy:{exchange_id}:{symbol}".encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_pair_key((exchange_id, symbol))])
+
+
+def _pair_key(pair: tuple[str, str]) -> int:
+    """The advisory lock key of a (venue, pair); batches take several in this order."""
+    digest = hashlib.sha256(f"strategy:{pair[0]}:{pair[1]}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _release(session: StrategySession, *, next_run_at: datetime | None, error: str = "") -> None:
@@ -143,25 +161,25 @@ def _release(session: StrategySession, *, next_run_at: datetime | None, error: s
 
 
 def sessions_run(*, session_ids: list[int]) -> list[RunOutcome]:
-    """Run a batch: pure market-making sessions of one (venue, pair) share one transaction
-    (row locks, the pair lock, kill switches, resting orders and live views read once, a
-    savepoint per session); arbitrage sessions run one by one."""
+    """Run a batch: its pure market-making sessions share one transaction (row locks, the
+    pair locks, kill switches, resting orders and live views read once, a savepoint per
+    session); arbitrage sessions run one by one."""
     outcomes: dict[int, RunOutcome] = {}
     # One read for the batch; each run re-checks its row under lock before writing.
     prefetched = StrategySession.objects.in_bulk(session_ids)
-    groups: dict[tuple[str, str], list[StrategySession]] = defaultdict(list)
+    pmm: list[StrategySession] = []
     for session_id in session_ids:
         session = prefetched.get(session_id)
         if session is not None and session.kind == SessionKind.PURE_MARKET_MAKING:
-            groups[(session.exchange_id, session.symbol)].append(session)
+            pmm.append(session)
             continue
         outcomes[session_id] = _run_guarded(session_id, session)
-    for (exchange_id, symbol), sessions in groups.items():
+    if pmm:
         try:
-            outcomes.update(_pmm_group_run(exchange_id, symbol, sessions))
+            outcomes.update(_pmm_batch_run(pmm))
         except Exception:  # the shared transaction failed: fall back to one run at a time
-            log.exception("strategy_group_run_crashed", venue=exchange_id, symbol=symbol)
-            for session in sessions:
+            log.exception("strategy_batch_run_crashed", sessions=len(pmm))
+            for session in pmm:
                 outcomes[session.pk] = _run_guarded(session.pk, session)
     return [outcomes[i] for i in session_ids if i in outcomes] + [
         RunOutcome(session_id=i, ran=False, reason="not_running")
@@ -291,6 +309,28 @@ def _resting(exchange_id: str, symbol: str) -> list[RestingOrder]:
         for side, price, cid in [*tracked, *places]
         if price is not None
     ]
+
+
+def _resting_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], list[RestingOrder]]:
+    """`_resting` of several pairs in two queries."""
+    wanted = set(pairs)
+    venues_, symbols = {p[0] for p in pairs}, {p[1] for p in pairs}
+    tracked = TrackedOrder.objects.filter(
+        exchange_id__in=venues_, symbol__in=symbols, status=TrackedStatus.OPEN
+    ).values_list("exchange_id", "symbol", "side", "price", "client_order_id")
+    places = OrderIntent.objects.filter(
+        exchange_id__in=venues_,
+        symbol__in=symbols,
+        kind=IntentKind.PLACE,
+        status__in=INTENT_ACTIVE,
+    ).values_list("exchange_id", "symbol", "side", "price", "client_order_id")
+    out: dict[tuple[str, str], list[RestingOrder]] = defaultdict(list)
+    for exchange_id, symbol, side, price, cid in [*tracked, *places]:
+        if price is not None and (exchange_id, symbol) in wanted:
+            out[(exchange_id, symbol)].append(
+                RestingOrder(side=OrderSide(side), price=price, client_order_id=cid)
+            )
+    return out
 
 
 def venue_balances_cached(*, exchange_id: str, account_index: int) -> dict[str, Decimal] | None:
@@ -442,14 +482,13 @@ def _pmm_run(session: StrategySession, started: datetime, lateness: float) -> Ru
         return _pmm_decide_and_write(locked, prepared, ctx, now=now, lateness=lateness)
 
 
-def _pmm_group_run(
-    exchange_id: str, symbol: str, sessions: list[StrategySession]
-) -> dict[int, RunOutcome]:
-    """The pure market-making sessions of one (venue, pair) in one transaction: their rows
-    locked at once (SKIP LOCKED, lease token checked per row), the pair lock taken once,
-    kill switches, resting orders and live views read once; each session's writes in a
-    savepoint so one failure loses only its own run. Places written by an earlier session
-    join the shared resting list, so self-trade prevention still sees every order."""
+def _pmm_batch_run(sessions: list[StrategySession]) -> dict[int, RunOutcome]:
+    """Pure market-making sessions of a batch in one transaction: their rows locked at once
+    (SKIP LOCKED, lease token checked per row), the lock of every (venue, pair) involved
+    taken in key order (no deadlock between batches sharing pairs), kill switches, resting
+    orders and live views read once; each session's writes in a savepoint so one failure
+    loses only its own run. Places written by an earlier session of the batch join its
+    pair's resting list, so self-trade prevention still sees every order."""
     outcomes: dict[int, RunOutcome] = {}
     ready: list[tuple[StrategySession, _Prepared, float]] = []
     for session in sessions:
@@ -495,13 +534,19 @@ def _pmm_group_run(
             held.append((row, prepared, lateness))
         if not held:
             return outcomes
-        _pair_lock(exchange_id, symbol)
-        ctx = _PairContext.load(exchange_id, symbol, [row for row, _, _ in held])
-        for row, prepared, lateness in held:
+        pairs = sorted({(row.exchange_id, row.symbol) for row, _, _ in held}, key=_pair_key)
+        for exchange_id, symbol in pairs:
+            _pair_lock(exchange_id, symbol)
+        contexts = _PairContext.load_many(pairs, [row for row, _, _ in held])
+        for row, prepared, _ in held:
+            ctx = contexts[(row.exchange_id, row.symbol)]
+            # Lateness from the moment this session's own run starts (not the batch's).
+            now = venues.now()
+            lateness = (now - row.next_run_at).total_seconds() * 1000
             try:
                 with transaction.atomic():  # savepoint: a failure loses only this run
                     outcomes[row.pk] = _pmm_decide_and_write(
-                        row, prepared, ctx, now=venues.now(), lateness=lateness
+                        row, prepared, ctx, now=now, lateness=lateness
                     )
             except Exception:
                 log.exception("strategy_session_run_crashed", session_id=row.pk)
@@ -531,6 +576,23 @@ class _PairContext:
             resting=_resting(exchange_id, symbol),
             views=_live_many(sessions),
         )
+
+    @classmethod
+    def load_many(
+        cls, pairs: list[tuple[str, str]], sessions: list[StrategySession]
+    ) -> dict[tuple[str, str], _PairContext]:
+        """Contexts of several pairs: five queries whatever the number of pairs."""
+        halts = risk.active_halts()
+        resting = _resting_many(pairs)
+        views = _live_many(sessions)
+        return {
+            pair: cls(
+                halts=halts,
+                resting=resting.get(pair, []),
+                views={s.pk: views[s.pk] for s in sessions if (s.exchange_id, s.symbol) == pair},
+            )
+            for pair in pairs
+        }
 
     def apply(self, session_id: int, *, withdrawn: set[str], added: list[RestingOrder]) -> None:
         """A run's effect on the pair: withdrawn places leave, new places join."""

@@ -151,6 +151,12 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=int, default=40)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument(
+            "--tick-ms",
+            type=int,
+            default=None,
+            help="tick period (default STRATEGY_TICK_MS); lateness includes up to one tick",
+        )
+        parser.add_argument(
             "--prepare", action="store_true", help="create and migrate the database"
         )
 
@@ -164,6 +170,8 @@ class Command(BaseCommand):
             _database_create_if_missing()
             call_command("migrate", verbosity=0)
         settings.STRATEGY_DRY_RUN = True
+        if o["tick_ms"]:
+            settings.STRATEGY_TICK_MS = o["tick_ms"]  # before the fork: workers share it
         _setup(o["sessions"], o["pairs"], o["refresh_ms"])
         connections.close_all()
 
