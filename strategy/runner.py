@@ -610,6 +610,18 @@ class _PairContext:
             self.resting = [r for r in self.resting if r.client_order_id not in gone]
 
 
+def next_due(*, due: datetime, now: datetime, refresh: timedelta) -> datetime:
+    """When a session that was due at `due` and runs at `now` is due next.
+
+    One refresh after it was *due*, not after it ran: otherwise every run inherits the
+    tick's quantization (due between two ticks, claimed at the next) and the session drifts
+    to one run per refresh + one tick, always about one tick late (0550). A run later than
+    half a refresh restarts the cadence from now, so a backlog never turns into a burst of
+    runs close together."""
+    scheduled = due + refresh
+    return scheduled if scheduled >= now + refresh / 2 else now + refresh
+
+
 def _pmm_decide_and_write(
     session: StrategySession,
     prepared: _Prepared,
@@ -812,7 +824,7 @@ def _pmm_decide_and_write(
     StrategySession.objects.filter(pk=session.pk).update(
         lease_until=None,
         lease_token="",
-        next_run_at=now + refresh,
+        next_run_at=next_due(due=session.next_run_at, now=now, refresh=refresh),
         last_run_at=now,
         run_count=session.run_count + 1,
         generation=generation,

@@ -3,6 +3,7 @@ yet each session keeps its own guarantees (lease, self-trade prevention, isolati
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -120,3 +121,24 @@ def test_ticks_shorter_than_the_slot_share_one_market_snapshot(settings: Any) ->
     assert marketdata.slot_of(4004) == 1001
     settings.STRATEGY_TICK_MS = 1000
     assert marketdata.slot_of(7) == 7
+
+
+def test_a_late_run_keeps_the_cadence_and_a_very_late_one_restarts_it() -> None:
+    due = datetime(2026, 1, 1, tzinfo=UTC)
+    refresh = timedelta(seconds=10)
+    assert runner.next_due(due=due, now=due + timedelta(seconds=0.9), refresh=refresh) == (
+        due + refresh
+    )
+    late = due + timedelta(seconds=6)
+    assert runner.next_due(due=due, now=late, refresh=refresh) == late + refresh
+
+
+def test_run_schedules_one_refresh_after_it_was_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    market, ids = _sessions(monkeypatch, 1)
+    session = StrategySession.objects.get(pk=ids[0])
+    due = session.next_run_at
+    market.clock.advance(0.7)  # claimed one tick after it was due
+    result = committed(strategy_tick)
+    assert committed(sessions_run, session_ids=result.batches[0])[0].ran
+    session.refresh_from_db()
+    assert session.next_run_at == due + timedelta(seconds=10)
