@@ -57,8 +57,11 @@ bench-ratelimit: setup
 
 ## Strategy tick benchmark: 1,000 sessions (2 layers, 10 s refresh) over 20 paper pairs on
 ## PostgreSQL + Redis (database created if missing). Override BENCH_TICK_DATABASE_URL/REDIS_URL.
+## Tick every 250 ms (STRATEGY_TICK_MS): lateness includes up to one tick of quantization.
 BENCH_TICK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrmarket_bench_tick
 BENCH_TICK_REDIS_URL ?= redis://127.0.0.1:6379/0
+BENCH_TICK_MS ?= 250
 bench-tick: setup
 	@DATABASE_URL=$(BENCH_TICK_DATABASE_URL) REDIS_URL=$(BENCH_TICK_REDIS_URL) \
-		CACHE_KEY_PREFIX=benchtick $(BIN)/python manage.py strategy_bench_tick --prepare
+		CACHE_KEY_PREFIX=benchtick $(BIN)/python manage.py strategy_bench_tick --prepare \
+		--tick-ms $(BENCH_TICK_MS)

@@ -2,8 +2,9 @@
 
 A session run never talks to a venue. The first run of a tick that needs (venue, symbol)
 takes a short cache lock (`cache.add`), fetches the book (and the last price when asked)
-through the gateway, and stores a JSON snapshot under `strategy:md:<venue>:<symbol>:<tick>`;
-every other run of that tick — in any worker, on any machine sharing the cache (Redis) —
+through the gateway, and stores a JSON snapshot under `strategy:md:<venue>:<symbol>:<slot>`
+(the slot is the tick, or SLOT_MS of ticks when the tick is shorter than that); every
+other run of that slot — in any worker, on any machine sharing the cache (Redis) —
 reads it. A run that finds the lock taken waits briefly for the snapshot and otherwise
 skips this tick (its session stays due). A failed fetch is cached for the tick too, so a
 broken venue costs one request per tick, not one per session.
@@ -111,8 +112,19 @@ def _decode(exchange_id: str, symbol: str, raw: dict[str, Any]) -> MarketSnapsho
     )
 
 
+# One snapshot per (venue, pair) and market-data slot of this length, whatever the tick: a
+# shorter tick (less lateness) must not multiply requests to the venue (0550).
+SLOT_MS = 1000
+
+
+def slot_of(tick: int) -> int:
+    """The market-data slot of a tick: ticks of one SLOT_MS share a snapshot."""
+    tick_ms = max(settings.STRATEGY_TICK_MS, 1)
+    return tick if tick_ms >= SLOT_MS else tick * tick_ms // SLOT_MS
+
+
 def _key(exchange_id: str, symbol: str, tick: int) -> str:
-    return f"strategy:md:{exchange_id}:{symbol}:{tick}"
+    return f"strategy:md:{exchange_id}:{symbol}:{slot_of(tick)}"
 
 
 def _fetch(exchange_id: str, symbol: str, *, with_last: bool) -> MarketSnapshot:

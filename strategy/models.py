@@ -198,6 +198,13 @@ class OrderIntent(models.Model):
                 condition=Q(status__in=INTENT_ACTIVE),
                 name="strategy_intent_active",
             ),
+            # Self-trade prevention: places in flight on one venue and pair (without it the
+            # run scans every intent ever written; 0550).
+            models.Index(
+                fields=["exchange_id", "symbol"],
+                condition=Q(kind=IntentKind.PLACE) & Q(status__in=INTENT_ACTIVE),
+                name="strategy_intent_live_market",
+            ),
             models.Index(fields=["session", "status"], name="strategy_intent_session"),
             models.Index(fields=["session", "-id"], name="strategy_intent_recent"),
         ]

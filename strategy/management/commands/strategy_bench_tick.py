@@ -9,15 +9,18 @@ market snapshots in Redis, quotes, diff, STP, risk, intents written in PostgreSQ
 recorded in dry-run mode: executing 400 paper orders a second is the paper venue's
 benchmark, not the tick's (every paper operation re-matches the pair's whole book).
 
-Printed: lateness of each run against its session's due time (p50/p99/max; includes up to
-one tick of quantization, since a session due between two ticks is claimed at the next),
-session runs/s, intents/s, and worker CPU seconds per session run.
+Printed: lateness of each run against its session's due time, taken when that session's
+own run starts (p50/p99/max; includes up to one tick of quantization, since a session due
+between two ticks is claimed at the next — `--tick-ms` sets the tick), session runs/s,
+intents/s, worker CPU per session run (the workers only: the parent's tick and
+PostgreSQL's share are not in it) and the machine's load average.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import statistics
 import time
 import uuid
@@ -151,6 +154,12 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=int, default=40)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument(
+            "--tick-ms",
+            type=int,
+            default=None,
+            help="tick period (default STRATEGY_TICK_MS); lateness includes up to one tick",
+        )
+        parser.add_argument(
             "--prepare", action="store_true", help="create and migrate the database"
         )
 
@@ -164,6 +173,8 @@ class Command(BaseCommand):
             _database_create_if_missing()
             call_command("migrate", verbosity=0)
         settings.STRATEGY_DRY_RUN = True
+        if o["tick_ms"]:
+            settings.STRATEGY_TICK_MS = o["tick_ms"]  # before the fork: workers share it
         _setup(o["sessions"], o["pairs"], o["refresh_ms"])
         connections.close_all()
 
@@ -174,6 +185,7 @@ class Command(BaseCommand):
         workers = [ctx.Process(target=_worker, args=(tasks, results)) for _ in range(o["workers"])]
         for w in workers:
             w.start()
+        load_start = os.getloadavg()[0]
         period = settings.STRATEGY_TICK_MS / 1000
         warmup = o["refresh_ms"] / 1000  # the first refresh period fills the books; not measured
         start = time.monotonic()
@@ -193,6 +205,7 @@ class Command(BaseCommand):
             batches_sent.append((t0, len(result.batches)))
             next_tick += period
             time.sleep(max(0.0, next_tick - time.monotonic()))
+        load_end = os.getloadavg()[0]  # other processes share the machine: say so
         for _ in workers:
             tasks.put(None)
         # Collect everything; classify by when the batch was handed out.
@@ -242,4 +255,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  worker CPU per session run: {1000 * cpu / max(runs, 1):.2f} ms; "
             f"tick claim p50 {statistics.median(tick_times):.1f} ms over {ticks} ticks"
+        )
+        self.stdout.write(
+            f"  machine load average (1 min, {os.cpu_count()} CPUs): {load_start:.2f} at start, "
+            f"{load_end:.2f} at end"
         )
