@@ -895,19 +895,13 @@ def _arbitrage_run(session: StrategySession, started: datetime, lateness: float)
         )
         place_ids: list[int] = []
         generation = session.generation
-        if not tracked and not places_inflight and halt is None:
-            bal_a = (
-                venue_balances_cached(
-                    exchange_id=session.exchange_id, account_index=session.account_index
-                )
-                or {}
-            )
-            bal_b = (
-                venue_balances_cached(
-                    exchange_id=session.exchange_b_id, account_index=session.account_b_index
-                )
-                or {}
-            )
+        balances = (
+            _arbitrage_balances(session)
+            if not tracked and not places_inflight and halt is None
+            else None
+        )
+        if balances is not None:
+            bal_a, bal_b = balances
             ma, mb = snap_a.market, snap_b.market
             plan = find_arbitrage(
                 book_a=snap_a.book,
@@ -970,6 +964,41 @@ def _arbitrage_run(session: StrategySession, started: datetime, lateness: float)
         cancels=len(cancel_ids),
         intent_ids=cancel_ids + place_ids,
     )
+
+
+def _arbitrage_balances(
+    session: StrategySession,
+) -> tuple[dict[str, Decimal], dict[str, Decimal]] | None:
+    """Both accounts' free balances, if both were read after every one of the accounts'
+    orders that is closed now was closed; else None, and a sync of both accounts is queued.
+
+    Planning with balances from before the previous round trip would size a leg the venue can
+    no longer fill: it fails while the other leg fills alone (an unhedged position). A sync
+    stamps the balances with the account's closed-order count when it read them, so any leg
+    closed since (by the sync or by the executor) makes them stale. Missing balances mean
+    "not read yet", never zero.
+    """
+    from strategy.tracking import closed_order_count
+
+    accounts = [
+        (session.exchange_id, session.account_index),
+        (session.exchange_b_id, session.account_b_index),
+    ]
+    found: list[dict[str, Decimal]] = []
+    for exchange_id, account_index in accounts:
+        free = venue_balances_cached(exchange_id=exchange_id, account_index=account_index)
+        stamp = cache.get(f"strategy:bal_closed:{exchange_id}:{account_index}")
+        current = closed_order_count(exchange_id=exchange_id, account_index=account_index)
+        if free is None or stamp != current:
+            from strategy.tasks import venue_account_sync_task
+
+            for exchange, index in accounts:
+                transaction.on_commit(
+                    lambda e=exchange, i=index: venue_account_sync_task.delay(e, i)  # type: ignore[misc]
+                )
+            return None
+        found.append(free)
+    return found[0], found[1]
 
 
 def _arbitrage_legs(

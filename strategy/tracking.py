@@ -99,18 +99,29 @@ def _symbols(exchange_id: str, account_index: int) -> list[str]:
     return sorted(symbols)
 
 
+def closed_order_count(*, exchange_id: str, account_index: int) -> int:
+    return TrackedOrder.objects.filter(
+        exchange_id=exchange_id, account_index=account_index, closed_at__isnull=False
+    ).count()
+
+
 def venue_account_sync(*, exchange_id: str, account_index: int) -> SyncResult:
     result = SyncResult()
     gw = venues.gateway_get(exchange_id=exchange_id, account_index=account_index)
-    try:
-        free = {asset: str(b.free) for asset, b in gw.fetch_balances().items()}
-        cache.set(f"strategy:bal:{exchange_id}:{account_index}", free, timeout=300)
-    except Exception as exc:  # noqa: BLE001 - balances are advisory; trades/orders still sync
-        log.warning("strategy_balances_failed", venue=exchange_id, error=str(exc)[:200])
     for symbol in _symbols(exchange_id, account_index):
         _trades_sync(gw, exchange_id, account_index, symbol, result)
         _orders_sync(gw, exchange_id, account_index, symbol, result)
     fills_settle_pending()
+    # Balances last, stamped with how many of the account's orders were closed when they were
+    # asked for: an arbitrage run plans only while that count is unchanged, i.e. with balances
+    # that already reflect every closed leg (strategy.runner._arbitrage_balances).
+    try:
+        closed = closed_order_count(exchange_id=exchange_id, account_index=account_index)
+        free = {asset: str(b.free) for asset, b in gw.fetch_balances().items()}
+        cache.set(f"strategy:bal:{exchange_id}:{account_index}", free, timeout=300)
+        cache.set(f"strategy:bal_closed:{exchange_id}:{account_index}", closed, timeout=300)
+    except Exception as exc:  # noqa: BLE001 - balances are advisory; trades/orders still sync
+        log.warning("strategy_balances_failed", venue=exchange_id, error=str(exc)[:200])
     return result
 
 

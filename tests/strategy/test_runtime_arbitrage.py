@@ -224,16 +224,6 @@ def test_a_leg_left_resting_is_cancelled_before_new_legs_and_stop_leaves_nothing
     assert again.status_code == 200  # idempotent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "runner._arbitrage_run sizes legs from the tracker's cached free balances "
-        "(strategy:bal:*), refreshed only by venue_account_sync (beat every "
-        "STRATEGY_SYNC_SECONDS=2 s) while arbitrage runs every tick (1 s): the run after a "
-        "round trip plans with the balances from before it, so the sell leg exceeds what B "
-        "still holds, fails InsufficientFunds, and the buy leg fills alone (unhedged)"
-    ),
-)
 def test_next_run_before_a_balance_sync_never_sends_an_unhedged_leg(
     monkeypatch: pytest.MonkeyPatch, operator: Any
 ) -> None:
