@@ -1,18 +1,20 @@
-"""Market data shared by every session of a tick: fetched once per (venue, pair, tick).
+"""Market data shared by every session of a tick: fetched once per (venue, pair, slot).
 
-A session run never talks to a venue. The first run of a tick that needs (venue, symbol)
-takes a short cache lock (`cache.add`), fetches the book (and the last price when asked)
-through the gateway, and stores a JSON snapshot under `strategy:md:<venue>:<symbol>:<slot>`
-(the slot is the tick, or SLOT_MS of ticks when the tick is shorter than that); every
-other run of that slot — in any worker, on any machine sharing the cache (Redis) —
-reads it. A run that finds the lock taken waits briefly for the snapshot and otherwise
-skips this tick (its session stays due). A failed fetch is cached for the tick too, so a
-broken venue costs one request per tick, not one per session.
+A session run never talks to a venue (DESIGN §5, decision 0570). The tick, after claiming
+sessions, sends one `market_data_refresh_task` per (venue, pair) they need — their own
+pairs, arbitrage's second venue, oracle venues — before it sends the session batches. The
+refresh takes a short per-slot cache lock (`cache.add`), fetches the book (and the last
+price when asked) through the gateway and stores a JSON snapshot under
+`strategy:md:<venue>:<symbol>:<slot>` (the slot is the tick, or SLOT_MS of ticks when the
+tick is shorter) and under `...:latest`. A run only reads the cache: its slot's snapshot,
+else the latest one when younger than STRATEGY_MARKET_DATA_MAX_AGE_MS (the refresh of its
+slot may still be in flight on another worker), else it skips this tick and its session
+stays due. A failed fetch is cached for the slot, so a broken venue costs one request per
+slot, and the runs of that slot skip rather than quote on an older book.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +33,6 @@ BOOK_DEPTH = 20
 # Snapshots outlive their tick a little (late runs of the same tick still share them).
 SNAPSHOT_TTL_SECONDS = 10
 LOCK_SECONDS = 5  # a fetcher that died frees the lock after this
-WAIT_SECONDS = 2.0  # how long a run waits for a peer's fetch before skipping the tick
 
 
 @dataclass(frozen=True)
@@ -142,64 +143,84 @@ def _fetch(exchange_id: str, symbol: str, *, with_last: bool) -> MarketSnapshot:
     )
 
 
-# Decoded snapshots of recent ticks in this process: the runs of one batch share one.
+# Decoded snapshots of recent slots in this process: the runs of one batch share one.
 _LOCAL: dict[str, MarketSnapshot] = {}
 _LOCAL_MAX = 256
+
+
+def _latest_key(exchange_id: str, symbol: str) -> str:
+    return f"strategy:md:{exchange_id}:{symbol}:latest"
+
+
+def _usable(raw: dict[str, Any] | None, *, with_last: bool) -> bool:
+    return raw is not None and not raw.get("error") and (raw.get("with_last") or not with_last)
+
+
+def market_data_refresh(*, exchange_id: str, symbol: str, with_last: bool = False) -> bool:
+    """Fetch (venue, symbol) for the current slot and cache it; True when this call fetched.
+
+    Single flight per slot: a slot already cached (with the last price when asked) or a
+    peer holding the slot's lock (`cache.add`) makes this a no-op, so the task is safe to
+    run twice. A failed fetch is cached for the slot (unless a good snapshot is already
+    there), so a broken venue costs one request per slot and its runs skip."""
+    key = _key(exchange_id, symbol, tick_of(venues.now()))
+    cached = cache.get(key)
+    if cached is not None and cached.get("error"):
+        return False  # this slot's fetch failed already: one request per slot
+    if _usable(cached, with_last=with_last):
+        return False
+    if not cache.add(key + ":lock", 1, timeout=LOCK_SECONDS):
+        return False
+    try:
+        try:
+            snap = _fetch(exchange_id, symbol, with_last=with_last)
+        except VenueError as exc:
+            log.warning(
+                "strategy_market_data_failed",
+                venue=exchange_id,
+                symbol=symbol,
+                error_type=type(exc).__name__,
+                error=str(exc)[:200],
+            )
+            cache.add(key, {"error": type(exc).__name__}, timeout=SNAPSHOT_TTL_SECONDS)
+            return True
+        raw = _encode(snap) | {"with_last": with_last}
+        cache.set(key, raw, timeout=SNAPSHOT_TTL_SECONDS)
+        cache.set(_latest_key(exchange_id, symbol), raw, timeout=SNAPSHOT_TTL_SECONDS)
+    finally:
+        # Deleted after the sets: a peer never takes the lock and finds the slot empty.
+        cache.delete(key + ":lock")
+    return True
 
 
 def snapshot_get(
     *, exchange_id: str, symbol: str, tick: int, with_last: bool = False
 ) -> MarketSnapshot | None:
-    """The tick's snapshot of (venue, symbol), fetched here if nobody has; None when it is
-    unavailable this tick (the venue failed, or a peer's fetch did not finish in time)."""
+    """The slot's cached snapshot of (venue, symbol); never fetches. When the slot's
+    refresh has not landed yet, the latest snapshot stands in if it is younger than
+    STRATEGY_MARKET_DATA_MAX_AGE_MS; None (the run skips) when the slot's fetch failed or
+    nothing fresh enough is cached."""
     key = _key(exchange_id, symbol, tick) + (":l" if with_last else "")
     local = _LOCAL.get(key)
     if local is not None:
         return local
-    snap = _snapshot_shared(key, exchange_id, symbol, with_last)
-    if snap is not None:
+    raw = cache.get(_key(exchange_id, symbol, tick))
+    if raw is not None and raw.get("error"):
+        return None
+    if _usable(raw, with_last=with_last):
+        snap = _decode(exchange_id, symbol, raw)
         if len(_LOCAL) >= _LOCAL_MAX:
             _LOCAL.clear()
-        _LOCAL[key] = snap
-    return snap
-
-
-def _snapshot_shared(
-    key: str, exchange_id: str, symbol: str, with_last: bool
-) -> MarketSnapshot | None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        raw = cache.get(key)
-        if raw is not None:
-            if raw.get("error"):
-                return None
-            return _decode(exchange_id, symbol, raw)
-        if cache.add(key + ":lock", 1, timeout=LOCK_SECONDS):
-            break
-        if time.monotonic() >= deadline:
-            log.warning("strategy_market_data_wait_timeout", venue=exchange_id, symbol=symbol)
-            return None
-        time.sleep(0.01)
-    try:
-        snap = _fetch(exchange_id, symbol, with_last=with_last)
-    except VenueError as exc:
-        log.warning(
-            "strategy_market_data_failed",
-            venue=exchange_id,
-            symbol=symbol,
-            error_type=type(exc).__name__,
-            error=str(exc)[:200],
-        )
-        cache.set(key, {"error": type(exc).__name__}, timeout=SNAPSHOT_TTL_SECONDS)
-        cache.delete(key + ":lock")
-        return None
-    except BaseException:
-        cache.delete(key + ":lock")
-        raise
-    # Published before the lock goes, so nobody fetches the same tick twice.
-    cache.set(key, _encode(snap), timeout=SNAPSHOT_TTL_SECONDS)
-    cache.delete(key + ":lock")
-    return snap
+        _LOCAL[key] = snap  # only a slot's own snapshot: a stand-in must not shadow it
+        return snap
+    latest = cache.get(_latest_key(exchange_id, symbol))
+    if _usable(latest, with_last=with_last):
+        snap = _decode(exchange_id, symbol, latest)
+        age_ms = (venues.now() - snap.fetched_at).total_seconds() * 1000
+        if age_ms <= settings.STRATEGY_MARKET_DATA_MAX_AGE_MS:
+            return snap
+    log.info("strategy_market_data_missing", venue=exchange_id, symbol=symbol, tick=tick)
+    return None
 
 
 def reference_mid(snap: MarketSnapshot) -> Decimal | None:

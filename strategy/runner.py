@@ -3,10 +3,12 @@
 Tick (`strategy_tick`, every STRATEGY_TICK_MS from beat): in one short transaction, claim
 the due running sessions — `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (on SQLite the
 IMMEDIATE transaction serializes the claim) — and stamp them with a lease (`lease_until`,
-`lease_token`, `claimed_tick`). Batches grouped by (venue, pair) then fan out to
+`lease_token`, `claimed_tick`). The task first sends one `market_data_refresh_task` per
+(venue, pair) the claimed sessions read, then the batches grouped by (venue, pair) to
 `strategy_sessions_run_task`, so a batch mostly needs one market snapshot.
 
-Run (`session_run`): reads the tick's shared market snapshot (`strategy.marketdata`), then
+Run (`session_run`): reads the slot's cached market snapshot (`strategy.marketdata`; it
+never fetches: no snapshot fresh enough, the run skips and the session stays due), then
 in one transaction locks the session row (skip if locked: someone runs it now), checks
 that the lease it was claimed with is still its own, and turns (parameters, snapshot,
 ledger budget, live orders) into intents: `build_quotes` → `diff_quotes` → self-trade
@@ -67,11 +69,49 @@ ZERO = Decimal(0)
 # ---------------------------------------------------------------------------- the tick
 
 
+@dataclass(frozen=True)
+class MarketNeed:
+    """A (venue, pair) the claimed sessions read this tick; `with_last` when any quotes
+    from the last price."""
+
+    exchange_id: str
+    symbol: str
+    with_last: bool = False
+
+
 @dataclass
 class TickResult:
     tick: int
     claimed: int = 0
     batches: list[list[int]] = field(default_factory=list)
+    # Refreshed (market_data_refresh_task) before the batches are sent: runs never fetch.
+    markets: list[MarketNeed] = field(default_factory=list)
+
+
+def _market_needs(
+    rows: list[tuple[int, str, str, str, str, dict[str, object]]],
+) -> list[MarketNeed]:
+    """Every (venue, pair) the claimed sessions will read: their own, arbitrage's second
+    venue and oracle venues."""
+    needs: dict[tuple[str, str], bool] = {}
+
+    def need(exchange_id: str, symbol: str, with_last: bool = False) -> None:
+        needs[(exchange_id, symbol)] = needs.get((exchange_id, symbol), False) or with_last
+
+    for _, exchange_id, symbol, kind, exchange_b_id, raw in rows:
+        if kind == SessionKind.ARBITRAGE:
+            need(exchange_id, symbol)
+            need(exchange_b_id, symbol)
+            continue
+        try:
+            params = _pmm_params(raw)
+        except ValidationFailed:  # the run releases it as invalid; its own pair is harmless
+            need(exchange_id, symbol)
+            continue
+        need(exchange_id, symbol, params.price_source_type is PriceSourceType.LAST_PRICE)
+        if params.oracle_exchange_name is not None:
+            need(params.oracle_exchange_name, symbol)
+    return [MarketNeed(e, s, last) for (e, s), last in sorted(needs.items())]
 
 
 def strategy_tick() -> TickResult:
@@ -91,7 +131,9 @@ def strategy_tick() -> TickResult:
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
         rows = list(
-            due.values_list("pk", "exchange_id", "symbol")[: settings.STRATEGY_TICK_MAX_CLAIM]
+            due.values_list("pk", "exchange_id", "symbol", "kind", "exchange_b_id", "params")[
+                : settings.STRATEGY_TICK_MAX_CLAIM
+            ]
         )
         if rows:
             StrategySession.objects.filter(pk__in=[r[0] for r in rows]).update(
@@ -99,8 +141,9 @@ def strategy_tick() -> TickResult:
             )
     heartbeat_beat(name="strategy_tick", at=now, payload={"claimed": len(rows), "tick": tick})
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for pk, exchange_id, symbol in rows:
+    for pk, exchange_id, symbol, *_ in rows:
         groups[(exchange_id, symbol)].append(pk)
+    result.markets = _market_needs(rows)
     # Batches hold whole pairs where they fit (a pair's runs share reads and one lock), and
     # several pairs each, so a short tick does not fan out one message per pair.
     size = max(settings.STRATEGY_TICK_BATCH_SIZE, 1)

@@ -4,17 +4,35 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from strategy import executor, runner, services, tracking
+from strategy import executor, marketdata, runner, services, tracking
 
 
 @shared_task(
     name="strategy_tick_task", time_limit=30, soft_time_limit=25, acks_late=True, ignore_result=True
 )
 def strategy_tick_task() -> None:
-    """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out."""
+    """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out.
+    Market-data refreshes are sent first, so they are ahead of the batches in the queue."""
     result = runner.strategy_tick()
+    for need in result.markets:
+        market_data_refresh_task.delay(need.exchange_id, need.symbol, need.with_last)
     for batch in result.batches:
         strategy_sessions_run_task.delay(batch)
+
+
+@shared_task(
+    name="market_data_refresh_task",
+    time_limit=20,
+    soft_time_limit=15,
+    acks_late=True,
+    ignore_result=True,
+)
+def market_data_refresh_task(exchange_id: str, symbol: str, with_last: bool = False) -> None:
+    """Fetch and cache (venue, pair) for the current market-data slot; once per slot
+    (a second delivery finds the slot cached or its lock taken and does nothing)."""
+    marketdata.market_data_refresh(
+        exchange_id=str(exchange_id), symbol=str(symbol), with_last=bool(with_last)
+    )
 
 
 @shared_task(

@@ -23,7 +23,7 @@ from tests.exchanges.factories import (
     MarketMakingPairFactory,
     VenueAccountFactory,
 )
-from tests.strategy.runtime_support import Broker, Clock, committed
+from tests.strategy.runtime_support import Broker, Clock, claim, committed
 
 TAKER_FEE = Decimal("0.001")
 
@@ -131,10 +131,10 @@ def _install(monkeypatch: pytest.MonkeyPatch, venues: TwoVenues) -> None:
 
 def run_sessions(venues: TwoVenues) -> list[RunOutcome]:
     """Claim due sessions and run them; the intents they write stay queued in the broker."""
-    from strategy.runner import sessions_run, strategy_tick
+    from strategy.runner import sessions_run
 
     outcomes: list[RunOutcome] = []
-    result = committed(strategy_tick)
+    result = claim()
     for batch in result.batches:
         outcomes += committed(sessions_run, session_ids=batch)
     return outcomes

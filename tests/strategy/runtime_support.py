@@ -244,12 +244,32 @@ def drain(market: Market, *, rounds: int = 10) -> None:
             committed(venue_account_sync, exchange_id=exchange_id, account_index=index)
 
 
+def refresh_markets(result: Any) -> None:
+    """What strategy_tick_task sends ahead of the batches: the claimed pairs' market data
+    (runs only read the cache)."""
+    from strategy.marketdata import market_data_refresh
+
+    for need in result.markets:
+        market_data_refresh(
+            exchange_id=need.exchange_id, symbol=need.symbol, with_last=need.with_last
+        )
+
+
+def claim(**kwargs: Any) -> Any:
+    """The tick and its market-data refreshes, as strategy_tick_task runs them."""
+    from strategy.runner import strategy_tick
+
+    result = committed(strategy_tick, **kwargs)
+    refresh_markets(result)
+    return result
+
+
 def tick(market: Market) -> None:
     """One tick: claim, run the batches, send the intents, sync the account."""
-    from strategy.runner import sessions_run, strategy_tick
+    from strategy.runner import sessions_run
     from strategy.tracking import venue_account_sync
 
-    result = committed(strategy_tick)
+    result = claim()
     for batch in result.batches:
         committed(sessions_run, session_ids=batch)
     drain(market)

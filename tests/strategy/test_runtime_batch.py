@@ -12,9 +12,9 @@ import pytest
 from strategy import marketdata, runner
 from strategy.models import OrderIntent, StrategySession
 from strategy.quoting.stp import filter_self_trades
-from strategy.runner import sessions_run, strategy_tick
+from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
-from tests.strategy.runtime_support import committed, drain, funded_order, paper_market
+from tests.strategy.runtime_support import claim, committed, drain, funded_order, paper_market
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_one_batch_runs_every_session_once_and_later_runs_see_earlier_places(
         return filter_self_trades(quotes=quotes, resting=resting)
 
     monkeypatch.setattr(runner, "filter_self_trades", spy)
-    result = committed(strategy_tick)
+    result = claim()
     assert [sorted(b) for b in result.batches] == [sorted(ids)]
     outcomes = committed(sessions_run, session_ids=result.batches[0])
     assert [o.ran for o in outcomes] == [True, True, True]
@@ -66,7 +66,7 @@ def test_a_session_that_lost_its_lease_is_skipped_and_the_rest_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     market, ids = _sessions(monkeypatch, 3)
-    result = committed(strategy_tick)
+    result = claim()
     real = runner._pmm_prepare
 
     def reclaimed_meanwhile(session: Any, started: Any) -> Any:
@@ -95,7 +95,7 @@ def test_one_crashing_session_loses_only_its_own_run(monkeypatch: pytest.MonkeyP
         return real(**kwargs)
 
     monkeypatch.setattr(runner.risk, "risk_filter", second_crashes)
-    result = committed(strategy_tick)
+    result = claim()
     outcomes = committed(sessions_run, session_ids=result.batches[0])
     assert [o.reason for o in outcomes if not o.ran] == ["crashed"]
     crashed = next(o.session_id for o in outcomes if not o.ran)
@@ -110,7 +110,7 @@ def test_tick_cuts_a_pair_into_batches_of_the_configured_size(
 ) -> None:
     settings.STRATEGY_TICK_BATCH_SIZE = 2
     market, ids = _sessions(monkeypatch, 5)
-    result = committed(strategy_tick)
+    result = claim()
     assert [len(b) for b in result.batches] == [2, 2, 1]
     assert sorted(i for b in result.batches for i in b) == sorted(ids)
 
@@ -138,7 +138,7 @@ def test_run_schedules_one_refresh_after_it_was_due(monkeypatch: pytest.MonkeyPa
     session = StrategySession.objects.get(pk=ids[0])
     due = session.next_run_at
     market.clock.advance(0.7)  # claimed one tick after it was due
-    result = committed(strategy_tick)
+    result = claim()
     assert committed(sessions_run, session_ids=result.batches[0])[0].ran
     session.refresh_from_db()
     assert session.next_run_at == due + timedelta(seconds=10)

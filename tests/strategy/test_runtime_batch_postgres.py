@@ -14,7 +14,7 @@ from django.db import connection
 from strategy.models import OrderIntent, StrategySession
 from strategy.runner import RunOutcome, sessions_run, strategy_tick
 from strategy.services import session_start_for_order
-from tests.strategy.runtime_support import funded_order, paper_market
+from tests.strategy.runtime_support import funded_order, paper_market, refresh_markets
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +50,7 @@ def test_overlapping_batches_run_every_session_exactly_once(
     for _ in range(6):
         order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
         ids.append(session_start_for_order(order_id=order.pk).pk)
-    strategy_tick()
+    refresh_markets(strategy_tick())
     # A redelivered message and a differently cut one race over the same sessions.
     results: list[list[RunOutcome]] = _race(
         [lambda: sessions_run(session_ids=ids), lambda: sessions_run(session_ids=ids[::-1])]

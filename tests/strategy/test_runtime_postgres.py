@@ -13,7 +13,7 @@ from django.db import connection
 from strategy.models import OrderIntent, StrategySession
 from strategy.runner import RunOutcome, TickResult, session_run, strategy_tick
 from strategy.services import session_start_for_order
-from tests.strategy.runtime_support import funded_order, paper_market
+from tests.strategy.runtime_support import funded_order, paper_market, refresh_markets
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +56,7 @@ def test_two_runs_racing_for_one_session_run_it_once(monkeypatch: pytest.MonkeyP
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
     session = session_start_for_order(order_id=order.pk)
-    strategy_tick()
+    refresh_markets(strategy_tick())
     outcomes: list[RunOutcome] = _race(lambda: session_run(session_id=session.pk))
     assert sorted(o.ran for o in outcomes) == [False, True]
     assert OrderIntent.objects.filter(session=session).count() == 4

@@ -15,7 +15,7 @@ from strategy import tasks
 from strategy.enums import IntentKind, IntentStatus, KillScope, TrackedStatus
 from strategy.executor import order_intent_execute
 from strategy.models import Fill, OrderIntent, TrackedOrder, TradeCursor
-from strategy.runner import sessions_run, strategy_tick
+from strategy.runner import sessions_run
 from strategy.selectors import session_live_order_count
 from strategy.services import (
     kill_switch_set,
@@ -23,14 +23,21 @@ from strategy.services import (
     session_start_for_order,
     strategy_sweep,
 )
-from tests.strategy.runtime_support import committed, drain, funded_order, paper_market, tick
+from tests.strategy.runtime_support import (
+    claim,
+    committed,
+    drain,
+    funded_order,
+    paper_market,
+    tick,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def _write_intents(market: Any) -> list[int]:
     """A tick that writes the session's place intents, without sending them."""
-    result = committed(strategy_tick)
+    result = claim()
     for batch in result.batches:
         committed(sessions_run, session_ids=batch)
     return [args[0] for args in market.broker.take("order_intent_execute_task")]
@@ -263,9 +270,19 @@ def test_every_task_is_safe_to_run_twice(monkeypatch: pytest.MonkeyPatch) -> Non
     drain(market)
     sent: list[Any] = []
     monkeypatch.setattr(tasks.strategy_sessions_run_task, "delay", lambda ids: sent.append(ids))
+    # The refreshes run as sent, each twice (a redelivery): still one fetch per slot.
+    refreshes: list[tuple[Any, ...]] = []
+
+    def refresh_twice(*args: Any) -> None:
+        refreshes.append(args)
+        tasks.market_data_refresh_task.run(*args)
+        tasks.market_data_refresh_task.run(*args)
+
+    monkeypatch.setattr(tasks.market_data_refresh_task, "delay", refresh_twice)
     committed(tasks.strategy_tick_task.run)
     committed(tasks.strategy_tick_task.run)  # nothing due any more: claims nothing
     assert sent == [[session.pk]]
+    assert refreshes == [(market.venue, market.symbol, False)]
     committed(tasks.strategy_sessions_run_task.run, session_ids=[session.pk])
     committed(tasks.strategy_sessions_run_task.run, session_ids=[session.pk])  # lease gone: no-op
     ids = [a[0] for a in market.broker.take("order_intent_execute_task")]

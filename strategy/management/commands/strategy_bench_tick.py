@@ -122,6 +122,7 @@ def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
 
 
 def _worker(tasks: Any, results: Any) -> None:
+    from strategy.marketdata import market_data_refresh
     from strategy.runner import sessions_run
 
     logging.disable(logging.CRITICAL)
@@ -129,6 +130,10 @@ def _worker(tasks: Any, results: Any) -> None:
         batch = tasks.get()
         if batch is None:
             return
+        if isinstance(batch, tuple):  # market_data_refresh_task: no outcome to report
+            exchange_id, symbol, with_last = batch
+            market_data_refresh(exchange_id=exchange_id, symbol=symbol, with_last=with_last)
+            continue
         cpu = time.process_time()
         outcomes = sessions_run(session_ids=batch)
         cpu = time.process_time() - cpu
@@ -200,6 +205,8 @@ class Command(BaseCommand):
             result = strategy_tick()
             tick_times.append((time.monotonic() - t0) * 1000)
             ticks += 1
+            for need in result.markets:  # ahead of the batches, as strategy_tick_task
+                tasks.put((need.exchange_id, need.symbol, need.with_last))
             for batch in result.batches:
                 tasks.put(batch)
             batches_sent.append((t0, len(result.batches)))
