@@ -37,7 +37,6 @@ from django.utils import timezone
 
 from exchanges.venues.base import VenueError
 from ledger import codes as ledger_codes
-from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from orders.custody import custody_gateway
 from orders.custody.base import CustodyError
@@ -48,6 +47,7 @@ from orders.enums import (
     TransferStatus,
 )
 from orders.models import CustodyTransfer, MarketMakingOrder
+from orders.selectors import order_balances
 from orders.services import moves
 from orders.services.intake import paid_by_asset
 from orders.services.transitions import order_lock, order_transition
@@ -130,13 +130,6 @@ def _step_awaiting_payment(order: MarketMakingOrder) -> None:
         )
 
 
-def _order_balance(order: MarketMakingOrder) -> dict[str, Decimal]:
-    return {
-        asset: bal.available
-        for asset, bal in ledger_selectors.order_balances(order_id=order.pk).items()
-    }
-
-
 def _take_service_fee(order: MarketMakingOrder) -> None:
     if order.strategy_fee_percentage <= 0:
         return
@@ -188,7 +181,7 @@ def _step_payment_complete(order: MarketMakingOrder) -> None:
 
     def persist(locked: MarketMakingOrder) -> None:
         _take_service_fee(locked)
-        balances = _order_balance(locked)
+        balances = order_balances(locked)
         for asset, address, fee in plan:
             same_asset_fee = fee.amount if fee.asset_id == asset else Decimal(0)
             amount = balances.get(asset, Decimal(0)) - same_asset_fee
@@ -391,7 +384,7 @@ def _drive_open_transfers(order: MarketMakingOrder) -> None:
 def _start_venue_withdrawals(order: MarketMakingOrder, expect: str) -> bool:
     """Persist venue → custody moves for the order's venue-held balances. True if any."""
     venue_assets = _venue_held(order)
-    balances = _order_balance(order)
+    balances = order_balances(order)
     wanted = {a: amt for a, amt in balances.items() if a in venue_assets and amt > 0}
     if not wanted:
         return False
@@ -402,7 +395,7 @@ def _start_venue_withdrawals(order: MarketMakingOrder, expect: str) -> bool:
     def persist(locked: MarketMakingOrder) -> None:
         nonlocal created
         held = _venue_held(locked)
-        for asset, amount in _order_balance(locked).items():
+        for asset, amount in order_balances(locked).items():
             if asset not in wanted or asset not in held or amount <= 0:
                 continue
             route = moves.venue_route(order=locked, asset_id=asset)
@@ -436,7 +429,7 @@ def _start_refunds(order: MarketMakingOrder) -> bool:
     with transaction.atomic():
         locked = order_lock(order_id=order.pk)
         held = _venue_held(locked)
-        for asset, amount in _order_balance(locked).items():
+        for asset, amount in order_balances(locked).items():
             if amount <= 0 or asset in held:
                 continue
             moves.refund_create(
@@ -457,11 +450,7 @@ def _refund_round(order: MarketMakingOrder, asset: str) -> int:
 
 def _unwind(order: MarketMakingOrder, *, expect: str, done: Callable[[], object]) -> None:
     """Shared by exit and failure: stop trading, bring venue money back, refund, finish."""
-    from orders.services.seams import session_live_order_count, session_stop
-
-    if session_live_order_count(order=order) > 0:
-        session_stop(order=order)
-        _poll_later(order)
+    if not _trading_stopped(order):
         return
     _drive_open_transfers(order)
     if _moves_in_flight(order):
@@ -474,12 +463,19 @@ def _unwind(order: MarketMakingOrder, *, expect: str, done: Callable[[], object]
     done()
 
 
-def _step_exit_requested(order: MarketMakingOrder) -> None:
+def _trading_stopped(order: MarketMakingOrder) -> bool:
+    """True once the order's session has no live orders; until then, stop it and poll."""
     from orders.services.seams import session_live_order_count, session_stop
 
-    if session_live_order_count(order=order) > 0:
-        session_stop(order=order)
-        _poll_later(order)
+    if session_live_order_count(order=order) == 0:
+        return True
+    session_stop(order=order)
+    _poll_later(order)
+    return False
+
+
+def _step_exit_requested(order: MarketMakingOrder) -> None:
+    if not _trading_stopped(order):
         return
     if _venue_held(order):
         _transition(
