@@ -14,7 +14,6 @@ import hashlib
 import time
 from collections.abc import Callable
 from datetime import UTC
-from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -38,6 +37,7 @@ from exchanges.models import (
     SpotPair,
     VenueAccount,
 )
+from mrmarket.money import money_str
 
 log = structlog.get_logger(__name__)
 
@@ -60,14 +60,7 @@ OHLCV_MAX_LIMIT = 1000
 OHLCV_DEFAULT_LIMIT = 200
 
 
-def decimal_str(value: Decimal | None) -> str | None:
-    """A Decimal as a plain decimal string without exponent or trailing zeros ("65000", "0.0001")."""
-    if value is None:
-        return None
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+decimal_str = money_str  # the project-wide formatter, under the name this app's callers use
 
 
 # ---------------------------------------------------------------------------- registry

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from ledger import codes
 from ledger.enums import AccountKind, EntryStatus
 from ledger.models import ZERO, Account, JournalEntry, Posting, money_context
+from mrmarket.money import money_str
 
 MAX_ENTRY_LIMIT = 500
 _STREAM_CHUNK = 5000
@@ -128,9 +129,9 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 def _money(value: Decimal) -> str:
-    # Normalised decimal string without exponent: "1.5", "0.00000001", "100".
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    text = money_str(value)
+    assert text is not None
+    return text
 
 
 def entry_payload(entry: JournalEntry) -> dict[str, Any]:

@@ -12,16 +12,12 @@ from django.db.models import QuerySet
 from ledger import selectors as ledger_selectors
 from mrmarket.health import iso
 from mrmarket.models import User
+from mrmarket.money import money_str
 from orders.enums import PaymentRole, SnapshotStatus
 from orders.exceptions import OrderNotFound
 from orders.models import CustodyTransfer, MarketMakingOrder, OrderEvent, PaymentSnapshot
 
-
-def money(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    text = format(Decimal(value).normalize(), "f")
-    return text if text != "-0" else "0"
+money = money_str
 
 
 def order_get_for_user(*, order_id: UUID | str, user: User) -> MarketMakingOrder:

@@ -14,17 +14,14 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 
 from exchanges.venues.base import OrderSide
+from mrmarket.money import money_str
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState, TrackedStatus
 from strategy.models import Fill, OrderIntent, StrategySession, TrackedOrder
 
 ZERO = Decimal(0)
 
 
-def _money(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    text = format(value.normalize(), "f") if value else "0"
-    return text
+_money = money_str
 
 
 def as_uuid(value: uuid.UUID | str) -> uuid.UUID:
