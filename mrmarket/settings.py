@@ -114,11 +114,16 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    # Our atomic filesystem transport (write-then-rename; decision 0600), not kombu's own.
+    CELERY_BROKER_TRANSPORT = "mrmarket.broker:Transport"
+    for sub in ("queue", "processing", "rejected", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
+        "processing_folder": str(_broker_dir / "processing"),
+        "rejected_folder": str(_broker_dir / "rejected"),
+        "control_folder": str(_broker_dir / "control"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
         # The filesystem transport takes one message per poll: at the default 1 s it falls
