@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate, seed the demo, then web + worker + beat under honcho (Ctrl-C stops all).
+# `make run`: migrate, seed the demo, then the Procfile's processes under mrmarket/supervisor.py:
+# a process that dies is restarted with backoff, the others keep running; Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f .env ] && { set -a; . ./.env; set +a; }
@@ -19,7 +20,8 @@ cat <<MSG
 
 $(echo "$seed" | sed 's/^/  /')
 
-  Ctrl-C stops web, worker and beat.
+  Ctrl-C stops web, worker and beat (a process that dies is restarted).
 
 MSG
-exec .venv/bin/honcho --no-colour -f Procfile start
+exec $PY -m mrmarket.supervisor --procfile "${PROCFILE:-Procfile}" \
+  --status-file "${MRMARKET_VAR_DIR:-var}/run/processes.json"
