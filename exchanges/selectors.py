@@ -179,7 +179,11 @@ def _raise_cached_error(exchange_id: str, marker: dict[str, str]) -> None:
 
 
 def _health_record(exchange_id: str, status: str) -> None:
-    cache.set(f"{HEALTH_KEY}:{exchange_id}", {"status": status, "at": time.time()}, 3600)
+    """The outcome of the latest call; `since` is when the venue entered this status."""
+    now = time.time()
+    previous = cache.get(f"{HEALTH_KEY}:{exchange_id}")
+    since = previous.get("since", previous["at"]) if previous and previous["status"] == status else now
+    cache.set(f"{HEALTH_KEY}:{exchange_id}", {"status": status, "at": now, "since": since}, 3600)
 
 
 def _fetch_cached(*, exchange_id: str, key: str, ttl: int, fetch: Callable[[], Any]) -> Any:
@@ -345,22 +349,28 @@ def market_ohlcv_get(
 # ---------------------------------------------------------------------------- health
 
 
-def venue_health_list() -> list[dict[str, str]]:
-    """`[{name, status}]` of every enabled venue, for /health.
+def venue_health_list(*, with_since: bool = False) -> list[dict[str, Any]]:
+    """`[{name, status}]` of every enabled venue, for /health (`since`, epoch seconds the venue
+    has been in that status, for system status when `with_since`).
 
     The status is the outcome of the last call made to the venue through the market-data path
     (shared cache, so every process contributes). With none in the last HEALTH_PROBE_SECONDS,
     the venue is probed with `load_markets` — served from the market cache when warm, so /health
     costs a venue at most one request per exchange per probe period. A probe never raises.
     """
-    result = []
+    result: list[dict[str, Any]] = []
     for exchange in Exchange.objects.filter(enable=True).order_by("exchange_id"):
-        seen = cache.get(f"{HEALTH_KEY}:{exchange.exchange_id}")
+        key = f"{HEALTH_KEY}:{exchange.exchange_id}"
+        seen = cache.get(key)
         if not seen or time.time() - seen["at"] > HEALTH_PROBE_SECONDS:
             status = _health_probe(exchange)
+            seen = cache.get(key) or {}
         else:
             status = seen["status"]
-        result.append({"name": exchange.exchange_id, "status": str(status)})
+        row: dict[str, Any] = {"name": exchange.exchange_id, "status": str(status)}
+        if with_since:
+            row["since"] = seen.get("since", seen.get("at"))
+        result.append(row)
     return result
 
 

@@ -51,9 +51,14 @@ class HealthPingApi(PublicApi):
 
 
 class SystemStatusApi(PublicApi):
-    @extend_schema(responses=s.SystemStatusOutputSerializer, tags=["health"])
+    @extend_schema(
+        responses={200: s.SystemStatusOutputSerializer, 503: s.SystemStatusOutputSerializer},
+        tags=["health"],
+        description="Every part by its own evidence; 503 with the issues when any part is down.",
+    )
     def get(self, request: Request) -> Response:
-        return Response(health_selectors.system_status())
+        body = health_selectors.system_status()
+        return Response(body, status=200 if body["ok"] else 503)
 
 
 class AdminLoginApi(PublicApi):

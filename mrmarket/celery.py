@@ -1,12 +1,16 @@
 """The Celery app: Django-integrated, JSON only, acks_late, time limits (DESIGN §4).
 
 Tasks take ids only, are named `<entity>_<verb>_task` and are safe to run twice; dedupe
-lives in the database. A trace id travels in the task headers and is bound to logs.
+lives in the database. A trace id travels in the task headers and is bound to logs, and
+`published_at` (epoch seconds) lets health read how long the oldest message has waited.
+Each worker writes its own heartbeat (`mrmarket.heartbeats.WorkerHeartbeat`); the embedded
+broker is `mrmarket.broker` (decision 0600).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import structlog
@@ -17,12 +21,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mrmarket.settings")
 app = Celery("mrmarket")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.steps["worker"].add("mrmarket.heartbeats:WorkerHeartbeat")
 
 
 @signals.before_task_publish.connect
-def _propagate_trace_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+def _stamp_headers(headers: dict[str, Any] | None = None, **_: Any) -> None:
     if headers is None:
         return
+    headers.setdefault("published_at", time.time())
     trace_id = structlog.contextvars.get_contextvars().get("trace_id")
     if trace_id and "trace_id" not in headers:
         headers["trace_id"] = trace_id

@@ -30,8 +30,9 @@ class TickStatusSerializer(serializers.Serializer):
 
 
 class StatusIssueSerializer(serializers.Serializer):
-    component = serializers.CharField()
+    component = serializers.CharField(help_text="the part that is down")
     message = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True, help_text="when the part went down")
 
 
 class SystemStatusOutputSerializer(serializers.Serializer):
@@ -40,7 +41,13 @@ class SystemStatusOutputSerializer(serializers.Serializer):
     database = serializers.DictField()
     broker = serializers.DictField()
     beat = serializers.DictField()
-    queues = serializers.DictField()
+    queues = serializers.DictField(help_text="per queue: waiting, oldestAgeSeconds")
+    workers = serializers.DictField(help_text="alive, periodSeconds, list of each worker")
+    processes = serializers.DictField(
+        required=False, help_text="make run's processes: state, starts, crashes, lastExit"
+    )
+    custody = serializers.DictField(required=False)
+    reconciliation = serializers.DictField(required=False)
     tick = TickStatusSerializer()
     exchanges = ExchangeHealthSerializer(many=True)
     issues = StatusIssueSerializer(many=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
 import jwt
 import structlog
@@ -197,3 +197,27 @@ def heartbeat_beat(*, name: str, at: datetime | None = None, payload: dict | Non
         Heartbeat.objects.get_or_create(
             name=name, defaults={"last_beat_at": at, "count": 1, "payload": payload or {}}
         )
+
+
+def heartbeat_outcome(*, name: str, ok: bool, error: str = "") -> None:
+    """Record the outcome of a periodic call to the outside world (custody, a venue).
+
+    A success is a heartbeat (`last_beat_at` moves, `payload.ok` true). A failure leaves
+    `last_beat_at` at the last success and keeps `failingSince` at the first failure in a
+    row, so health can say since when the part has been unreachable."""
+    now = timezone.now()
+    if ok:
+        heartbeat_beat(name=name, at=now, payload={"ok": True})
+        return
+    row = Heartbeat.objects.filter(name=name).first()
+    previous = row.payload if row is not None else {}
+    since = previous.get("failingSince") if previous.get("ok") is False else None
+    payload = {"ok": False, "error": error[:200], "failingSince": since or now.isoformat()}
+    if row is None:
+        # never reached yet: the epoch says "no success ever" without inventing one
+        Heartbeat.objects.get_or_create(
+            name=name,
+            defaults={"last_beat_at": datetime.fromtimestamp(0, tz=UTC), "payload": payload},
+        )
+    else:
+        Heartbeat.objects.filter(name=name).update(payload=payload)

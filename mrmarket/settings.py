@@ -145,17 +145,16 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, plus beat's own heartbeat (mrmarket/heartbeats.py).
+CELERY_BEAT_SCHEDULER = "mrmarket.heartbeats:Scheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Seconds between beat heartbeats; system status calls beat stale after 3 missed beats.
-BEAT_HEARTBEAT_SECONDS = env_int("BEAT_HEARTBEAT_SECONDS", 10)
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "system-heartbeat": {
-        "task": "system_heartbeat_task",
-        "schedule": float(BEAT_HEARTBEAT_SECONDS),
-        "options": {"expires": BEAT_HEARTBEAT_SECONDS},
-    },
-}
+# Seconds between beat's own heartbeats; system status calls beat down after 2 missed periods.
+BEAT_HEARTBEAT_SECONDS = env_int("BEAT_HEARTBEAT_SECONDS", 5)
+# Seconds between each worker's own heartbeats; a worker is down after 2 missed periods.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5)
+# A task message waiting longer than this (seconds) means no worker is consuming: an issue.
+HEALTH_QUEUE_MAX_WAIT_SECONDS = env_int("HEALTH_QUEUE_MAX_WAIT_SECONDS", 30)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # Cache (throttling, short-lived state): Redis when REDIS_URL is set, else files under var/.
 if REDIS_URL:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from mrmarket.services import heartbeat_outcome
+from orders.custody.base import CustodyError
 from orders.services import intake, lifecycle
 from orders.steps import step_task_id
+
+# The heartbeat of custody reachability (orders/health.py reads it).
+CUSTODY_HEARTBEAT = "custody"
 
 
 @shared_task(
@@ -36,7 +41,13 @@ def payment_snapshot_process_task(snapshot_pk: int) -> None:
 )
 def custody_snapshots_poll_task() -> None:
     """Beat: fetch new snapshots and process each (stored once; processing is idempotent)."""
-    for pk in intake.custody_snapshots_poll():
+    try:
+        stored = intake.custody_snapshots_poll()
+    except CustodyError as exc:
+        heartbeat_outcome(name=CUSTODY_HEARTBEAT, ok=False, error=f"{type(exc).__name__}: {exc}")
+        raise
+    heartbeat_outcome(name=CUSTODY_HEARTBEAT, ok=True)
+    for pk in stored:
         payment_snapshot_process_task.delay(pk)
 
 
