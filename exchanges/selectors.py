@@ -182,7 +182,9 @@ def _health_record(exchange_id: str, status: str) -> None:
     """The outcome of the latest call; `since` is when the venue entered this status."""
     now = time.time()
     previous = cache.get(f"{HEALTH_KEY}:{exchange_id}")
-    since = previous.get("since", previous["at"]) if previous and previous["status"] == status else now
+    since = (
+        previous.get("since", previous["at"]) if previous and previous["status"] == status else now
+    )
     cache.set(f"{HEALTH_KEY}:{exchange_id}", {"status": status, "at": now, "since": since}, 3600)
 
 

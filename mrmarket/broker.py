@@ -35,6 +35,7 @@ from queue import Empty
 from typing import Any
 
 import structlog
+from kombu.exceptions import ChannelError
 from kombu.transport import filesystem, virtual
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
@@ -105,7 +106,8 @@ def oldest_waiting_age(names: list[str], *, now_ns: int | None = None) -> float 
 class Channel(filesystem.Channel):
     """Filesystem channel whose consumers can only ever see whole messages."""
 
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # kombu's stubs name the argument `message` in the base class, `payload` in filesystem.
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = message_name(queue)
         try:
             write_atomically(
@@ -115,9 +117,9 @@ class Channel(filesystem.Channel):
                 fsync=bool(self.transport_options.get("fsync", False)),
             )
         except OSError as exc:
-            raise filesystem.ChannelError(f"Cannot add {name!r} to the queue folder") from exc
+            raise ChannelError(f"Cannot add {name!r} to the queue folder") from exc
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
         folder = Path(self.data_folder_in)
         claimed = self._claim_folder
         for name in waiting(folder).get(queue, []):
@@ -129,7 +131,7 @@ class Channel(filesystem.Channel):
             try:
                 raw = target.read_bytes()
             except OSError as exc:
-                raise filesystem.ChannelError(f"Cannot read claimed message {name!r}") from exc
+                raise ChannelError(f"Cannot read claimed message {name!r}") from exc
             try:
                 payload = loads(bytes_to_str(raw))
             except ValueError:
@@ -143,7 +145,9 @@ class Channel(filesystem.Channel):
         raise Empty()
 
     def _reject(self, path: Path, *, size: int) -> None:
-        rejected = Path(self.transport_options.get("rejected_folder", path.parent.parent / "rejected"))
+        rejected = Path(
+            self.transport_options.get("rejected_folder", path.parent.parent / "rejected")
+        )
         rejected.mkdir(parents=True, exist_ok=True)
         os.replace(path, rejected / path.name)
         log.error("broker_message_rejected", message=path.name, size=size, folder=str(rejected))

@@ -141,11 +141,19 @@ def broker_status(*, now_ns: int | None = None) -> dict[str, Any]:
     if url.startswith("filesystem://"):
         folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
         if not folder.is_dir():
-            return {"ok": False, "transport": "filesystem", "error": "no queue folder", "queues": {}}
+            return {
+                "ok": False,
+                "transport": "filesystem",
+                "error": "no queue folder",
+                "queues": {},
+            }
         by_queue = broker.waiting(folder)
         by_queue.setdefault("celery", [])
         queues = {
-            name: {"waiting": len(names), "oldestAgeSeconds": broker.oldest_waiting_age(names, now_ns=now_ns)}
+            name: {
+                "waiting": len(names),
+                "oldestAgeSeconds": broker.oldest_waiting_age(names, now_ns=now_ns),
+            }
             for name, names in by_queue.items()
             if not name.endswith("pidbox")
         }
@@ -169,7 +177,7 @@ def broker_status(*, now_ns: int | None = None) -> dict[str, Any]:
     return {"ok": True, "transport": url.split("://", 1)[0], "queues": {}}
 
 
-def _published_at(raw: bytes | None) -> float | None:
+def _published_at(raw: bytes | str | None) -> float | None:
     """The `published_at` header our publish hook (mrmarket.celery) puts on every task."""
     if not raw:
         return None
@@ -250,12 +258,12 @@ def _workers(ctx: Context) -> Part:
     workers = []
     for row in rows:
         stopped = bool(row.payload.get("stopped"))
-        alive = not stopped and fresh(row.last_beat_at, period_seconds=period, now=ctx.now)
+        beating = not stopped and fresh(row.last_beat_at, period_seconds=period, now=ctx.now)
         workers.append(
             {
                 "name": row.name.removeprefix(WORKER_PREFIX),
-                "ok": alive,
-                "state": "alive" if alive else ("stopped" if stopped else "silent"),
+                "ok": beating,
+                "state": "alive" if beating else ("stopped" if stopped else "silent"),
                 "lastBeatAt": iso(row.last_beat_at),
                 "pid": row.payload.get("pid"),
                 "processed": row.payload.get("processed"),

@@ -52,7 +52,7 @@ class Scheduler(DatabaseScheduler):
 class WorkerHeartbeat(bootsteps.StartStopStep):
     """Worker step: the worker's timer writes `worker:<hostname>` every period."""
 
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)

@@ -162,7 +162,9 @@ class Supervisor:
             )
             pump.start()
             child.pumps = [pump]
-        self.event("process_started", process=child.spec.name, pid=child.proc.pid, start=child.starts)
+        self.event(
+            "process_started", process=child.spec.name, pid=child.proc.pid, start=child.starts
+        )
 
     def start(self) -> None:
         for child in self.children:
@@ -195,7 +197,11 @@ class Supervisor:
                     **child.last_exit,
                 )
                 changed = True
-            elif child.state == "backoff" and child.restart_at is not None and now >= child.restart_at:
+            elif (
+                child.state == "backoff"
+                and child.restart_at is not None
+                and now >= child.restart_at
+            ):
                 self._start(child)
                 changed = True
         if changed:

@@ -31,14 +31,17 @@ def _options(root: Path) -> dict[str, object]:
 
 
 def _connection(root: Path) -> Connection:
-    return Connection(
-        "filesystem://", transport=broker.Transport, transport_options=_options(root)
-    )
+    return Connection("filesystem://", transport=broker.Transport, transport_options=_options(root))
 
 
 def _body(writer: int, seq: int) -> dict[str, object]:
     blob = (f"{writer}:{seq}:" * (BODY_BYTES // 8))[:BODY_BYTES]
-    return {"writer": writer, "seq": seq, "blob": blob, "sha": hashlib.sha256(blob.encode()).hexdigest()}
+    return {
+        "writer": writer,
+        "seq": seq,
+        "blob": blob,
+        "sha": hashlib.sha256(blob.encode()).hexdigest(),
+    }
 
 
 def _write(root: str, writer: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -62,7 +63,7 @@ def test_redis_queue_age_is_read_from_the_published_at_header(settings) -> None:
     if client.llen("celery"):
         pytest.skip("the shared celery queue is not empty on this Redis")
     published = time.time() - 60
-    client.lpush("celery", '{"headers": {"published_at": %f}, "body": ""}' % published)
+    client.lpush("celery", json.dumps({"headers": {"published_at": published}, "body": ""}))
     try:
         status = health.broker_status(now_ns=int((published + 50) * 1e9))
     finally:

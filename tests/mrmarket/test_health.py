@@ -208,7 +208,14 @@ def test_a_process_in_backoff_under_make_run_is_an_issue(settings, tmp_path) -> 
         "supervisorPid": os.getpid(),
         "stopping": False,
         "processes": {
-            "web": {"state": "running", "pid": 1, "starts": 1, "crashes": 0, "lastExit": None, "since": 1.0},
+            "web": {
+                "state": "running",
+                "pid": 1,
+                "starts": 1,
+                "crashes": 0,
+                "lastExit": None,
+                "since": 1.0,
+            },
             "worker": {
                 "state": "backoff",
                 "pid": 2,

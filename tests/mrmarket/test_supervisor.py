@@ -164,8 +164,15 @@ def test_real_processes_crash_restart_and_all_stop_on_sigint_to_the_group(tmp_pa
     (tmp_path / "Procfile").write_text("steady: sleep 300\ncrashy: sh -c 'exit 3'\n")
     status_file = tmp_path / "processes.json"
     run = subprocess.Popen(
-        [sys.executable, "-m", "mrmarket.supervisor", "--procfile", str(tmp_path / "Procfile"),
-         "--status-file", str(status_file)],
+        [
+            sys.executable,
+            "-m",
+            "mrmarket.supervisor",
+            "--procfile",
+            str(tmp_path / "Procfile"),
+            "--status-file",
+            str(status_file),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -174,7 +181,9 @@ def test_real_processes_crash_restart_and_all_stop_on_sigint_to_the_group(tmp_pa
     try:
         # when: the crashy one has died twice
         assert _wait_for(
-            lambda: _status(status_file).get("processes", {}).get("crashy", {}).get("crashes", 0) >= 2
+            lambda: (
+                _status(status_file).get("processes", {}).get("crashy", {}).get("crashes", 0) >= 2
+            )
         )
         processes = _status(status_file)["processes"]
         steady_pid = processes["steady"]["pid"]
