@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format lock bench bench-ledger bench-ratelimit bench-tick clean
+.PHONY: setup run soak test lint format lock bench bench-ledger bench-ratelimit bench-tick clean
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,16 @@ setup: $(STAMP)
 ## Run the service on the embedded default (SQLite, filesystem broker, paper venue, demo data).
 run: setup
 	@scripts/run.sh
+
+## Soak: make run's processes on a scratch var/ with 20 running demo orders while busy loops keep
+## every core busy, for SOAK_MINUTES; prints crashes, restarts, health flips and ledger_verify.
+SOAK_MINUTES ?= 30
+SOAK_PORT ?= 8001
+SOAK_VAR_DIR ?= var/soak
+soak: setup
+	@rm -rf $(SOAK_VAR_DIR)
+	@MRMARKET_VAR_DIR=$(abspath $(SOAK_VAR_DIR)) MRMARKET_PORT=$(SOAK_PORT) \
+		$(BIN)/python manage.py soak --minutes $(SOAK_MINUTES)
 
 ## Run the test suite (SQLite by default; DATABASE_URL / REDIS_URL point it at real services).
 test: setup
