@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from pathlib import Path
 from queue import Empty
+from typing import Any
 
 from kombu import Connection
 
@@ -52,7 +53,7 @@ def _write(root: str, writer: int) -> None:
         queue.close()
 
 
-def _read(root: str, out: multiprocessing.Queue, done: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+def _read(root: str, out: Any, done: Any) -> None:  # multiprocessing Queue and Event
     seen: list[tuple[int, int, bool]] = []
     problems: list[str] = []
     with _connection(Path(root)) as conn:

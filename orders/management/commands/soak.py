@@ -68,7 +68,7 @@ class Command(BaseCommand):
         log_path = Path(settings.VAR_DIR) / "soak-run.log"
         self.out(f"soak: var {settings.VAR_DIR}, port {port}, run log {log_path}")
         run = subprocess.Popen(  # noqa: S603 - our own script
-            ["scripts/run.sh"],
+            [str(Path(settings.BASE_DIR) / "scripts" / "run.sh")],
             stdout=log_path.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -155,7 +155,9 @@ class Command(BaseCommand):
 
     def _states(self, orders: list[str]) -> dict[str, int]:
         states: dict[str, int] = {}
-        for state in MarketMakingOrder.objects.filter(pk__in=orders).values_list("state", flat=True):
+        for state in MarketMakingOrder.objects.filter(pk__in=orders).values_list(
+            "state", flat=True
+        ):
             states[state] = states.get(state, 0) + 1
         return states
 
@@ -180,15 +182,21 @@ class Command(BaseCommand):
             if watch.last_ok is not None:
                 went = sorted(parts - watch.last_parts)
                 back = sorted(watch.last_parts - parts)
-                detail = [i["message"][:120] for i in body.get("issues", []) if i["component"] in went]
-                watch.health_flips.append((stamp, f"ok={body.get('ok')} down+{went} up+{back} {detail}"))
+                detail = [
+                    i["message"][:120] for i in body.get("issues", []) if i["component"] in went
+                ]
+                watch.health_flips.append(
+                    (stamp, f"ok={body.get('ok')} down+{went} up+{back} {detail}")
+                )
                 self.out(f"soak: {stamp} health ok={body.get('ok')} down+{went} up+{back}")
             watch.last_ok, watch.last_parts = body.get("ok"), parts
 
     def _quoting(self, orders: list[str]) -> dict[str, bool]:
         fresh = timezone.now() - timedelta(seconds=QUOTE_FRESH_SECONDS)
         result = {}
-        for order in MarketMakingOrder.objects.filter(pk__in=orders).select_related("strategy_session"):
+        for order in MarketMakingOrder.objects.filter(pk__in=orders).select_related(
+            "strategy_session"
+        ):
             session = getattr(order, "strategy_session", None)
             result[str(order.pk)] = bool(
                 session
