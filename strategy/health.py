@@ -1,13 +1,16 @@
-"""The strategy's parts in /health/system-status (registered in mrmarket.health's registry)."""
+"""The strategy's parts in /health/system-status: tick fresh, market data fresh (registered in
+mrmarket.health's registry)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
 from mrmarket.health import Context, Part, health_check, iso
 from mrmarket.models import Heartbeat
+from strategy.enums import SessionState
+from strategy.models import StrategySession
 
 TICK = "strategy_tick"
 # The tick is down when its heartbeat is older than this many ticks (beat fires it, a
@@ -40,4 +43,44 @@ def tick_fresh(ctx: Context) -> Part:
         message=f"the strategy tick is stale: last tick {age:.0f} s ago "
         f"(limit {TICK_STALE_TICKS} ticks of {tick_ms} ms)",
         since=tick.last_beat_at,
+    )
+
+
+# A running session whose last run is older than this and whose runs skip for want of market
+# data means the market data of its (venue, pair) is stale (runs never quote on older data).
+MARKET_DATA_STALE_SECONDS = 30
+MARKET_DATA_MISSING = "market data unavailable"
+
+
+@health_check("marketData")
+def market_data_fresh(ctx: Context) -> Part | None:
+    """By the sessions that use it: every running session of a (venue, pair) skipping for
+    want of a fresh snapshot, for longer than MARKET_DATA_STALE_SECONDS, is stale data."""
+    sessions = StrategySession.objects.filter(state=SessionState.RUNNING).values_list(
+        "exchange_id", "symbol", "last_run_at", "last_error", "created_at"
+    )
+    markets: dict[tuple[str, str], list[tuple[datetime, bool]]] = {}
+    for exchange_id, symbol, last_run_at, last_error, created_at in sessions:
+        missing = last_error.startswith(MARKET_DATA_MISSING)
+        markets.setdefault((exchange_id, symbol), []).append((last_run_at or created_at, missing))
+    if not markets:
+        return None
+    limit = timedelta(seconds=MARKET_DATA_STALE_SECONDS)
+    stale = {
+        market: max(at for at, _ in rows)
+        for market, rows in markets.items()
+        if all(missing and ctx.now - at > limit for at, missing in rows)
+    }
+    detail = {
+        "markets": len(markets),
+        "stale": [f"{venue} {symbol}" for venue, symbol in sorted(stale)],
+        "limitSeconds": MARKET_DATA_STALE_SECONDS,
+    }
+    if not stale:
+        return Part(ok=True, detail=detail)
+    return Part(
+        ok=False,
+        detail=detail,
+        message="no fresh market data for " + ", ".join(detail["stale"][:5]),
+        since=min(stale.values()),
     )

@@ -273,7 +273,7 @@ def test_a_failing_check_is_reported_as_its_part_being_down(monkeypatch) -> None
 
 
 def test_apps_register_their_own_checks() -> None:
-    assert {"tick", "exchanges", "custody", "reconciliation"} <= set(health.checks())
+    assert {"tick", "marketData", "exchanges", "custody", "reconciliation"} <= set(health.checks())
     assert health.checks()[:6] == ["database", "broker", "queues", "beat", "workers", "processes"]
 
 
