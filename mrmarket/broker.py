@@ -30,6 +30,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections import deque
+from functools import cached_property
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -120,29 +122,49 @@ class Channel(filesystem.Channel):
             raise ChannelError(f"Cannot add {name!r} to the queue folder") from exc
 
     def _get(self, queue: str, timeout: float | None = None) -> Any:
+        """The oldest whole message of `queue`, claimed by rename; Empty when there is none.
+
+        One listing of the folder serves many gets (a backlog of names, oldest first): a
+        long queue costs one `listdir` per batch, not one per message. Names another
+        consumer claimed meanwhile fail to rename and are skipped; the folder is listed
+        again when the backlog runs out."""
         folder = Path(self.data_folder_in)
-        claimed = self._claim_folder
-        for name in waiting(folder).get(queue, []):
-            target = claimed / name
-            try:
-                os.rename(folder / name, target)
-            except FileNotFoundError:
-                continue  # another consumer claimed it first
-            try:
-                raw = target.read_bytes()
-            except OSError as exc:
-                raise ChannelError(f"Cannot read claimed message {name!r}") from exc
-            try:
-                payload = loads(bytes_to_str(raw))
-            except ValueError:
-                self._reject(target, size=len(raw))
-                continue
-            if self.store_processed:
-                os.replace(target, Path(self.processed_folder) / name)
-            else:
-                target.unlink(missing_ok=True)
-            return payload
+        backlog = self._backlogs.setdefault(queue, deque())
+        for attempt in range(2):
+            if not backlog:
+                if attempt:
+                    break  # listed once in this call already: nothing to take
+                backlog.extend(waiting(folder).get(queue, []))
+            while backlog:
+                payload = self._take(folder, backlog.popleft())
+                if payload is not None:
+                    return payload
         raise Empty()
+
+    def _take(self, folder: Path, name: str) -> Any:
+        target = self._claim_folder / name
+        try:
+            os.rename(folder / name, target)
+        except FileNotFoundError:
+            return None  # another consumer claimed it first
+        try:
+            raw = target.read_bytes()
+        except OSError as exc:
+            raise ChannelError(f"Cannot read claimed message {name!r}") from exc
+        try:
+            payload = loads(bytes_to_str(raw))
+        except ValueError:
+            self._reject(target, size=len(raw))
+            return None
+        if self.store_processed:
+            os.replace(target, Path(self.processed_folder) / name)
+        else:
+            target.unlink(missing_ok=True)
+        return payload
+
+    @cached_property
+    def _backlogs(self) -> dict[str, deque[str]]:
+        return {}
 
     def _reject(self, path: Path, *, size: int) -> None:
         rejected = Path(
@@ -152,7 +174,7 @@ class Channel(filesystem.Channel):
         os.replace(path, rejected / path.name)
         log.error("broker_message_rejected", message=path.name, size=size, folder=str(rejected))
 
-    @property
+    @cached_property
     def _claim_folder(self) -> Path:
         folder = Path(
             self.transport_options.get(
