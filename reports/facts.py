@@ -38,13 +38,21 @@ def _param(params: dict[str, Any], *names: str, default: str = "0") -> str:
 
 
 def trading_started_at(order: MarketMakingOrder) -> datetime:
-    """When the order first ran: the report's default start (before it, nothing traded)."""
+    """When the order first ran: the report's default start (before it, nothing traded).
+    An order with no `running` event (made by hand) starts at its first fill."""
     first = (
         OrderEvent.objects.filter(order=order, to_state=OrderState.RUNNING)
         .order_by("id")
         .values_list("created_at", flat=True)
         .first()
     )
+    if first is None:
+        first = (
+            Fill.objects.filter(order=order)
+            .order_by("executed_at")
+            .values_list("executed_at", flat=True)
+            .first()
+        )
     return first or order.created_at
 
 
