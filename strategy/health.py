@@ -71,9 +71,10 @@ def market_data_fresh(ctx: Context) -> Part | None:
         for market, rows in markets.items()
         if all(missing and ctx.now - at > limit for at, missing in rows)
     }
+    names = [f"{venue} {symbol}" for venue, symbol in sorted(stale)]
     detail = {
         "markets": len(markets),
-        "stale": [f"{venue} {symbol}" for venue, symbol in sorted(stale)],
+        "stale": names,
         "limitSeconds": MARKET_DATA_STALE_SECONDS,
     }
     if not stale:
@@ -81,6 +82,6 @@ def market_data_fresh(ctx: Context) -> Part | None:
     return Part(
         ok=False,
         detail=detail,
-        message="no fresh market data for " + ", ".join(detail["stale"][:5]),
+        message="no fresh market data for " + ", ".join(names[:5]),
         since=min(stale.values()),
     )
