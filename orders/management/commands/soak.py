@@ -47,6 +47,7 @@ class Watch:
     polls: int = 0
     web_failures: int = 0
     health_flips: list[tuple[str, str]] = field(default_factory=list)  # (time, what)
+    first_look: str = ""
     last_ok: bool | None = None
     last_parts: frozenset[str] = frozenset()
     down_seconds: dict[str, float] = field(default_factory=dict)
@@ -178,18 +179,17 @@ class Command(BaseCommand):
         parts = frozenset(issue["component"] for issue in body.get("issues", []))
         for part in parts:
             watch.down_seconds[part] = watch.down_seconds.get(part, 0.0) + period
-        if body.get("ok") != watch.last_ok or parts != watch.last_parts:
-            if watch.last_ok is not None:
-                went = sorted(parts - watch.last_parts)
-                back = sorted(watch.last_parts - parts)
-                detail = [
-                    i["message"][:120] for i in body.get("issues", []) if i["component"] in went
-                ]
-                watch.health_flips.append(
-                    (stamp, f"ok={body.get('ok')} down+{went} up+{back} {detail}")
-                )
-                self.out(f"soak: {stamp} health ok={body.get('ok')} down+{went} up+{back}")
-            watch.last_ok, watch.last_parts = body.get("ok"), parts
+        if watch.last_ok is None:
+            watch.first_look = f"{stamp} ok={body.get('ok')} down {sorted(parts)}"
+        elif body.get("ok") != watch.last_ok or parts != watch.last_parts:
+            went = sorted(parts - watch.last_parts)
+            back = sorted(watch.last_parts - parts)
+            detail = [i["message"][:120] for i in body.get("issues", []) if i["component"] in went]
+            watch.health_flips.append(
+                (stamp, f"ok={body.get('ok')} down+{went} up+{back} {detail}")
+            )
+            self.out(f"soak: {stamp} health ok={body.get('ok')} down+{went} up+{back}")
+        watch.last_ok, watch.last_parts = body.get("ok"), parts
 
     def _quoting(self, orders: list[str]) -> dict[str, bool]:
         fresh = timezone.now() - timedelta(seconds=QUOTE_FRESH_SECONDS)
@@ -236,6 +236,7 @@ class Command(BaseCommand):
                 f"restarts {max(p['starts'] - 1, 0)}, last exit {p['lastExit']}"
             )
         self.out(f"web: {watch.polls} polls, {watch.web_failures} without an answer")
+        self.out(f"health at the first look: {watch.first_look}")
         self.out(f"health flips: {len(watch.health_flips)}")
         for stamp, what in watch.health_flips:
             self.out(f"  {stamp} {what}")
