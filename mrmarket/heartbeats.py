@@ -2,7 +2,8 @@
 
 - Beat: `Scheduler` is django-celery-beat's database scheduler whose `tick()` (beat's own
   loop) writes the `beat` heartbeat every BEAT_HEARTBEAT_SECONDS. A dead worker cannot make
-  beat look dead any more (the heartbeat used to be a task that a worker had to run).
+  beat look dead any more (the heartbeat used to be a task that a worker had to run). Its
+  entries keep the schedule's `expires` (see `ExpiringModelEntry`).
 - Worker: `WorkerHeartbeat` is a worker bootstep; the worker's own timer writes
   `worker:<hostname>` every WORKER_HEARTBEAT_SECONDS with its pid, the tasks it accepted and
   the tasks running. A clean shutdown marks the row `stopped`; a killed worker just goes
@@ -24,7 +25,7 @@ from celery import bootsteps
 from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django_celery_beat.schedulers import DatabaseScheduler
+from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
 from mrmarket.health import BEAT, WORKER_PREFIX
 from mrmarket.services import heartbeat_beat
@@ -32,9 +33,27 @@ from mrmarket.services import heartbeat_beat
 log = structlog.get_logger(__name__)
 
 
+class ExpiringModelEntry(ModelEntry):
+    """A schedule entry that keeps `options.expires` (seconds) from CELERY_BEAT_SCHEDULE.
+
+    django-celery-beat stores only `expire_seconds` and silently drops Celery's own
+    `expires`, so without this a worker that fell behind ran every stale tick and sync it
+    had missed, one after the other, and fell further behind."""
+
+    @classmethod
+    def _unpack_options(  # type: ignore[override]
+        cls, expires: float | None = None, expire_seconds: float | None = None, **options: Any
+    ) -> dict[str, Any]:
+        seconds = expire_seconds if expire_seconds is not None else expires
+        return super()._unpack_options(
+            expire_seconds=None if seconds is None else max(int(round(seconds)), 1), **options
+        )
+
+
 class Scheduler(DatabaseScheduler):
     """The database scheduler, plus beat's own heartbeat from its scheduling loop."""
 
+    Entry = ExpiringModelEntry
     _last_heartbeat: float | None = None
     clock = staticmethod(time.monotonic)  # injectable in tests
 

@@ -317,3 +317,22 @@ def test_response_echoes_a_safe_request_id(api) -> None:
     response = api.get("/health/ping", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert response["X-Request-Id"] != "bad id\nwith newline"
     assert len(response["X-Request-Id"]) == 32
+
+
+def test_beat_entries_keep_the_expiry_of_the_schedule() -> None:
+    # django-celery-beat drops `options.expires`; our entries store it as expire_seconds
+    from django_celery_beat.models import PeriodicTask
+
+    from mrmarket.celery import app
+
+    entry = Scheduler.Entry.from_entry(
+        "tick-like",
+        app=app,
+        task="strategy_tick_task",
+        schedule=1.0,
+        options={"expires": 1.0},
+    )
+    assert PeriodicTask.objects.get(name="tick-like").expire_seconds == 1
+    assert entry.options["expires"] == 1
+    assert Scheduler.Entry._unpack_options(expires=0.25)["expire_seconds"] == 1
+    assert Scheduler.Entry._unpack_options()["expire_seconds"] is None
