@@ -89,11 +89,11 @@ class HaltPreviewApi(APIView):
         return Response(kill_switch_preview(**query.validated_data))
 
 
-class OrderControlInputSerializer(serializers.Serializer):
+class OperatorOrderControlInputSerializer(serializers.Serializer):
     reason = Reason()
 
 
-class OrderControlOutputSerializer(serializers.Serializer):
+class OperatorOrderControlOutputSerializer(serializers.Serializer):
     orderId = serializers.CharField(source="pk")
     state = serializers.CharField()
 
@@ -113,15 +113,15 @@ class OrderControlApi(APIView):
     permission_classes = [IsAdminJwt]
 
     @extend_schema(
-        request=OrderControlInputSerializer,
-        responses={200: OrderControlOutputSerializer, **_ERRORS, 409: ErrorSerializer},
+        request=OperatorOrderControlInputSerializer,
+        responses={200: OperatorOrderControlOutputSerializer, **_ERRORS, 409: ErrorSerializer},
         tags=["operator"],
     )
     def post(self, request: Request, order_id: str, action: str) -> Response:
         control = _CONTROLS.get(action)
         if control is None:
             raise ValidationFailed(f"action: must be one of {'|'.join(_CONTROLS)}")
-        body = OrderControlInputSerializer(data=request.data)
+        body = OperatorOrderControlInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
             pk = uuid.UUID(order_id)
@@ -130,4 +130,4 @@ class OrderControlApi(APIView):
         if not MarketMakingOrder.objects.filter(pk=pk).exists():
             raise OrderNotFound(f"Order {order_id} not found.")
         order = control(order_id=pk, actor=request.user, reason=body.validated_data["reason"])  # type: ignore[arg-type]
-        return Response(OrderControlOutputSerializer(order).data)
+        return Response(OperatorOrderControlOutputSerializer(order).data)
