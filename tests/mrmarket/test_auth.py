@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from mrmarket.enums import AuditOutcome, TokenKind
 from mrmarket.models import AuditEvent, AuthToken, User
-from mrmarket.oauth.emulator import MixinOAuthEmulator
+from standins.oauth.emulator import MixinOAuthEmulator
 from mrmarket.services import user_token_issue
 
 pytestmark = pytest.mark.django_db

@@ -34,7 +34,7 @@ from orders.custody.base import (
     RequestIdConflict,
     TransactionStatus,
 )
-from orders.custody.emulator import MixinSafeEmulator
+from standins.mixin.emulator import MixinSafeEmulator
 from orders.custody.mixin.auth import (
     MixinSession,
     load_session_private_key,

@@ -19,7 +19,7 @@ from orders.custody.base import (
     RequestIdConflict,
     TransactionStatus,
 )
-from orders.custody.emulator import MixinSafeEmulator
+from standins.mixin.emulator import MixinSafeEmulator
 from orders.custody.mixin.auth import MixinSession
 from orders.custody.mixin.client import MixinSafeCustody
 from orders.custody.mixin.kernel import decode_transaction

@@ -16,7 +16,7 @@ from orders.custody.base import (
     RequestIdConflict,
     TransactionStatus,
 )
-from orders.custody.emulator import MixinSafeEmulator
+from standins.mixin.emulator import MixinSafeEmulator
 from orders.custody.mixin.client import MIXIN_FEE_USER_ID, fee_request_id, unique_object_id
 from orders.custody.mixin.kernel import (
     OUTPUT_TYPE_WITHDRAWAL_SUBMIT,
