@@ -8,6 +8,8 @@ row's lock. Without a Mixin asset for the token, or without any score that day, 
 payout is held with a status and an audit event, never credited to nobody.
 """
 
+from __future__ import annotations
+
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal

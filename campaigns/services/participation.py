@@ -7,6 +7,8 @@ campaign and have no joined participation, beside trading — it never touches a
 marks exited orders' participations `left`, and refreshes the stored score estimates.
 """
 
+from __future__ import annotations
+
 import time
 import uuid
 from collections import defaultdict
@@ -213,11 +215,27 @@ def participations_sync(
     closed = set(
         CampaignJoin.objects.filter(status=JoinStatus.CLOSED).values_list("campaign_id", flat=True)
     )
+    # HuFi does not know these yet and their backoff runs: no call before `next_attempt_at`.
+    waiting = {
+        j.campaign_id: j
+        for j in CampaignJoin.objects.filter(status=JoinStatus.WAITING, next_attempt_at__gt=now)
+    }
+    recorded = set(Participation.objects.values_list("campaign_id", "order_id"))
     stop_joining = False
     for (venue, symbol), group in markets.items():
         for campaign in campaign_matching(exchange_name=venue, symbol=symbol, at=now):
             todo = [o for o in group if (campaign.pk, o.pk) not in joined_pairs]
             if not todo or campaign.pk in closed:
+                continue
+            if campaign.pk in waiting:
+                # Say why on a new order's participation; others already say it.
+                said = JoinResult(status="waiting", error=waiting[campaign.pk].last_error)
+                for order in todo:
+                    if (campaign.pk, order.pk) not in recorded:
+                        participation_record(
+                            campaign=campaign, order_id=order.pk, user_id=order.user_id, result=said
+                        )
+                result.deferred += len(todo)
                 continue
             over_budget = (
                 budget_seconds is not None and time.monotonic() - started >= budget_seconds

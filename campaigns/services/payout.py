@@ -4,6 +4,8 @@
 persisted cursor and records each (chain, tx hash, log index) once.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import UTC, datetime
 

@@ -5,6 +5,8 @@ fell off the active list to record how they ended. An outage raises `HufiUnavail
 after one short-timeout attempt; the beat simply tries again next hour.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -55,6 +57,10 @@ def _campaign_fields(c: HufiCampaign, now: datetime) -> dict[str, object]:
         "status": c.status if c.status in CampaignStatus.values else CampaignStatus.ACTIVE,
         "manifest": c.manifest,
         "synced_at": now,
+        # Only the detail carries fees: a listing never erases what a detail told us.
+        **(
+            {"oracle_fee_percent": c.oracle_fee_percent} if c.oracle_fee_percent is not None else {}
+        ),
     }
 
 
@@ -98,7 +104,15 @@ def campaign_sync(
                 result.errors.append(exc.message)
                 continue
             seen.add(parsed.address)
-            _, created = _campaign_upsert(c=parsed, now=now)
+            campaign, created = _campaign_upsert(c=parsed, now=now)
+            if campaign.oracle_fee_percent is None:
+                # Once per campaign: the listing has no fees, the detail has them.
+                try:
+                    _campaign_upsert(
+                        c=launcher.get_campaign(chain_id=chain, address=parsed.address), now=now
+                    )
+                except HufiError as exc:
+                    result.errors.append(f"{campaign.key} fees: {exc.message}")
             result.seen += 1
             if created:
                 result.created += 1

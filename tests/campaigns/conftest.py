@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from eth_account import Account
 
-from standins.hufi.emulator import CampaignLauncherEmulator, RecordingOracleEmulator
+from standins.hufi import CampaignLauncherEmulator, RecordingOracleEmulator
 from campaigns.hufi.gateway import reset_token_managers
 from tests.campaigns.factories import FillBook
 
