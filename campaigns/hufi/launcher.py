@@ -136,7 +136,8 @@ def parse_campaign(raw: dict[str, Any]) -> HufiCampaign:
             status=str(raw.get("status") or "").lower(),
             # Manifest numbers are JSON numbers; str() first so a float never becomes Decimal noise.
             daily_volume_target=Decimal(str(target)) if target not in (None, "") else None,
-            manifest=manifest if isinstance(manifest, dict) else {},
+            # The launcher answers the type's terms as `details`; older answers a manifest.
+            manifest=(manifest or details) if isinstance(manifest, dict) else {},
             oracle_fee_percent=_fee_percent(raw),
         )
     except HufiError:

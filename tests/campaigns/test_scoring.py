@@ -17,10 +17,10 @@ from campaigns.scoring import (
     campaign_days,
     daily_reward,
     estimated_daily_reward,
-    fund_amount_net,
     fills_score,
     fills_volume,
     from_base_units,
+    fund_amount_net,
     to_base_units,
 )
 
