@@ -54,6 +54,7 @@ from orders.custody.mixin.kernel import (
     KernelEncodingError,
     decode_transaction,
     encode_transaction,
+    kernel_asset_id,
     transaction_hash,
 )
 
@@ -85,8 +86,9 @@ def _random_point() -> bytes:
 
 
 def kernel_asset(asset_id: str) -> str:
-    """The emulator's kernel asset hash of an asset id (the client reads it, never derives it)."""
-    return hashlib.sha256(asset_id.encode()).hexdigest()
+    """The kernel asset hash of an asset id, as the kernel derives it: SHA3-256 of the id
+    (MixinNetwork/mixin `crypto.Sha256Hash` is `sha3.Sum256`; common/asset.go)."""
+    return kernel_asset_id(asset_id).hex()
 
 
 @dataclass
@@ -124,6 +126,11 @@ class MixinSafeEmulator(LoopbackServer):
         self.fee_payments: list[dict[str, Any]] = []
         self.requests_by_id: dict[str, dict[str, Any]] = {}
         self.fail_submits = 0  # answer HTTP 500 to this many `POST /safe/transactions`
+        # What a request row's `amount` means is not documented: without the change back to
+        # the sender (False) or everything the transaction outputs (True). Tests try both.
+        self.request_amount_includes_change = False
+        # Outputs (by id) `GET /safe/outputs` leaves out, as a lagging or paged listing may.
+        self.unlisted_outputs: set[str] = set()
         self.tamper_submit = False  # flip a bit of the last signature before verifying
         self.session_id = session_id
         self.public_key = public_key
@@ -172,6 +179,8 @@ class MixinSafeEmulator(LoopbackServer):
             self.requests_by_id.clear()
             self.fail_submits = 0
             self.tamper_submit = False
+            self.request_amount_includes_change = False
+            self.unlisted_outputs.clear()
 
     def add_snapshot(
         self,
@@ -356,6 +365,7 @@ class MixinSafeEmulator(LoopbackServer):
                 o
                 for o in self.outputs
                 if o.sequence >= offset
+                and o.output_id not in self.unlisted_outputs
                 and (not asset or o.asset == asset)
                 and o.state == (request.query.get("state") or o.state)
             ]
@@ -365,7 +375,9 @@ class MixinSafeEmulator(LoopbackServer):
                 "type": "kernel_output",
                 "output_id": o.output_id,
                 "sequence": o.sequence,
-                "asset": o.asset,
+                # As Mixin answers: `asset` is the kernel asset hash (bot-api-nodejs-client
+                # buildSafeTransaction takes it as the transaction's asset), `asset_id` the id.
+                "asset": kernel_asset(o.asset),
                 "asset_id": o.asset,
                 "kernel_asset_id": kernel_asset(o.asset),
                 "transaction_hash": o.transaction_hash,
@@ -526,7 +538,8 @@ class MixinSafeEmulator(LoopbackServer):
                 paid = withdrawn or [
                     o
                     for o in tx.outputs
-                    if not (o.keys and all(k.hex() in self.bot_keys for k in o.keys))
+                    if self.request_amount_includes_change
+                    or not (o.keys and all(k.hex() in self.bot_keys for k in o.keys))
                 ]
                 row = {
                     "type": "transaction_request",

@@ -67,6 +67,7 @@ from orders.custody.mixin.kernel import (
     Withdrawal,
     decode_transaction,
     encode_transaction,
+    kernel_asset_id,
     sign_transaction,
     threshold_script,
     transaction_hash,
@@ -134,6 +135,21 @@ def deposit_entry_message(destination: str, tag: str | None) -> bytes:
 def members_hash(members: list[str]) -> str:
     """Mixin's multisig members hash: sha3-256 hex of the sorted ids concatenated."""
     return hashlib.sha3_256("".join(sorted(members)).encode()).hexdigest()
+
+
+def _amount_conflicts(existing: CustodyTransaction, *, asset_id: str, amount: Decimal) -> bool:
+    """Without a raw, can this request row be our send of `amount`? Its `amount` is either
+    what reached the receiver or that plus our change: below ours it is another send either
+    way; at or above ours it may be ours (the request id is derived from this very send), and
+    taking it as ours never pays twice."""
+    if existing.asset_id is not None and existing.asset_id != asset_id:
+        return True
+    return existing.amount is not None and existing.amount < amount
+
+
+def _output_keys(rows: list[dict[str, Any]]) -> list[tuple[bytes, ...] | None]:
+    """The keys of the outputs a fresh transaction spends, as listed (to check the spend key)."""
+    return [tuple(bytes.fromhex(str(k)) for k in r.get("keys") or ()) or None for r in rows]
 
 
 def _decimal(value: Any, what: str) -> Decimal:
@@ -249,17 +265,16 @@ class MixinSafeCustody:
     def _existing_or_unsupported(
         self, *, request_id: str, asset_id: str, amount: Decimal, what: str
     ) -> CustodyTransaction:
-        existing = self.transaction(request_id=request_id)
-        if existing is None:
+        row = self._transaction_row(request_id)
+        if row is None:
             raise CustodySendUnsupported(
                 f"the Mixin Safe client cannot sign a {what} (request {request_id}); "
                 "see docs/custody.md"
             )
-        if (existing.asset_id is not None and existing.asset_id != asset_id) or (
-            existing.amount is not None and existing.amount != amount
-        ):
+        existing = self._custody_transaction(row, request_id)
+        if _amount_conflicts(existing, asset_id=asset_id, amount=amount):
             raise RequestIdConflict(f"request {request_id} was used for a different send")
-        return existing
+        return replace(existing, amount=amount)
 
     def transfer(
         self,
@@ -277,16 +292,19 @@ class MixinSafeCustody:
         row = self._transaction_row(request_id)
         if row is not None:
             existing = self._custody_transaction(row, request_id)
-            self._check_same(existing, request_id=request_id, asset_id=asset_id, amount=amount)
+            self._check_same_transfer(
+                row, existing, request_id=request_id, asset_id=asset_id, amount=amount, memo=memo
+            )
             if row.get("state") == "unspent" and row.get("raw_transaction") and row.get("views"):
                 # Requested by an earlier attempt that never signed: finish that one.
                 return self._sign_and_submit(
                     request_id=request_id,
                     raw=str(row["raw_transaction"]),
                     views=list(row["views"]),
-                    asset_id=asset_id,
+                    amount=amount,
                 )
-            return existing
+            # Mixin's `amount` may or may not count the change: ours, checked on the raw, is it.
+            return replace(existing, amount=amount)
         return self._send_transfer(
             request_id=request_id,
             asset_id=asset_id,
@@ -296,13 +314,42 @@ class MixinSafeCustody:
         )
 
     @staticmethod
-    def _check_same(
-        existing: CustodyTransaction, *, request_id: str, asset_id: str, amount: Decimal
+    def _check_same_transfer(
+        row: dict[str, Any],
+        existing: CustodyTransaction,
+        *,
+        request_id: str,
+        asset_id: str,
+        amount: Decimal,
+        memo: str,
     ) -> None:
-        if (existing.asset_id is not None and existing.asset_id != asset_id) or (
-            existing.amount is not None and existing.amount != amount
+        """Is the stored request this transfer? The stored raw decides, never `amount`.
+
+        Mixin's request row has an `amount` whose meaning (with or without the change back
+        to us) no SDK documents; the raw is exact: the kernel asset, the first output (we
+        always put the receiver's output first, the change second) and the memo. With no
+        raw to read (a row from elsewhere), `_amount_conflicts` reads `amount` both ways.
+        """
+        conflict = RequestIdConflict(f"request {request_id} was used for a different send")
+        raw = row.get("raw_transaction")
+        if not raw:
+            if _amount_conflicts(existing, asset_id=asset_id, amount=amount):
+                raise conflict
+            return
+        if existing.asset_id is not None and existing.asset_id != asset_id:
+            raise conflict
+        try:
+            tx = decode_transaction(bytes.fromhex(str(raw)))
+        except (KernelEncodingError, ValueError) as exc:
+            raise CustodyUnavailable(f"request {request_id} holds an unreadable raw") from exc
+        if (
+            tx.asset != kernel_asset_id(asset_id)
+            or not tx.outputs
+            or tx.outputs[0].withdrawal is not None
+            or tx.outputs[0].amount != amount
+            or tx.extra != memo.encode()
         ):
-            raise RequestIdConflict(f"request {request_id} was used for a different send")
+            raise conflict
 
     def _select(self, asset_id: str, amount: Decimal) -> tuple[list[dict[str, Any]], Decimal]:
         """Unspent outputs of one asset, oldest first, covering `amount`; and the change."""
@@ -417,44 +464,57 @@ class MixinSafeCustody:
                 memo=memo,
             )
         return self._sign_and_submit(
-            request_id=request_id, raw=raw, views=list(row["views"]), asset_id=asset_id
+            request_id=request_id,
+            raw=raw,
+            views=list(row["views"]),
+            amount=amount,
+            input_keys=_output_keys(chosen),
         )
 
-    def _sign(self, *, request_id: str, raw: str, views: list[Any], asset_id: str) -> str:
-        """The signed raw of a requested transaction (every input: view + spend key)."""
+    def _sign(
+        self,
+        *,
+        request_id: str,
+        raw: str,
+        views: list[Any],
+        input_keys: list[tuple[bytes, ...] | None] | None = None,
+    ) -> str:
+        """The signed raw of a requested transaction (every input: view + spend key).
+
+        No listing of unspent outputs: the bot's outputs are 1-of-1 and sign at key index 0
+        (kernel.sign_transaction). `input_keys`, when the caller has the spent outputs at
+        hand, checks the spend key before anything is submitted.
+        """
         assert self._spend_seed is not None
         try:
             tx = decode_transaction(bytes.fromhex(raw))
         except (KernelEncodingError, ValueError) as exc:
             raise CustodyUnavailable(f"request {request_id} holds an unreadable raw") from exc
-        keys = {
-            (str(r["transaction_hash"]), int(r["output_index"])): tuple(
-                bytes.fromhex(str(k)) for k in r.get("keys") or ()
-            )
-            for r in self._unspent_outputs(asset_id)
-        }
         try:
-            input_keys = [keys[(i.hash.hex(), i.index)] for i in tx.inputs]
             signed = sign_transaction(
                 tx,
                 views=[bytes.fromhex(str(v)) for v in views],
-                input_keys=input_keys,
                 spend_seed=self._spend_seed,
+                input_keys=input_keys,
             )
-        except KeyError as exc:
-            raise CustodyUnavailable(f"an input of request {request_id} is not unspent") from exc
         except (KernelEncodingError, ValueError) as exc:
             raise CustodyUnavailable(f"cannot sign request {request_id}: {exc}") from exc
         return encode_transaction(signed).hex()
 
     def _sign_and_submit(
-        self, *, request_id: str, raw: str, views: list[Any], asset_id: str
+        self,
+        *,
+        request_id: str,
+        raw: str,
+        views: list[Any],
+        amount: Decimal,
+        input_keys: list[tuple[bytes, ...] | None] | None = None,
     ) -> CustodyTransaction:
-        signed = self._sign(request_id=request_id, raw=raw, views=views, asset_id=asset_id)
+        signed = self._sign(request_id=request_id, raw=raw, views=views, input_keys=input_keys)
         answer = self._http.request(
             "POST", "/safe/transactions", body=[{"request_id": request_id, "raw": signed}]
         )
-        result = self._custody_transaction(dict(answer[0]), request_id)
+        result = replace(self._custody_transaction(dict(answer[0]), request_id), amount=amount)
         log.info("mixin_transfer_submitted", request_id=request_id, status=result.status.value)
         return result
 
@@ -524,7 +584,8 @@ class MixinSafeCustody:
         fee = self.withdrawal_fee(asset_id=asset_id, destination=target.address)
         fee_user: list[str] = [MIXIN_FEE_USER_ID]
         bot: list[str] = [self._user_id]
-        requests: list[tuple[str, str, str]] = []  # (request id, unsigned raw, asset id)
+        # (request id, unsigned raw, the outputs it spends)
+        requests: list[tuple[str, str, list[dict[str, Any]]]] = []
         if fee.asset_id == asset_id:
             # One transaction: withdrawal, fee to Mixin's fee receiver, change (Go SDK).
             chosen, change = self._select(asset_id, amount + fee.amount)
@@ -534,7 +595,7 @@ class MixinSafeCustody:
             if change:
                 outputs.append((change, bot))
             main = self._build(request_id=request_id, chosen=chosen, outputs=outputs, memo="")
-            requests.append((request_id, encode_transaction(main).hex(), asset_id))
+            requests.append((request_id, encode_transaction(main).hex(), chosen))
         else:
             # Both selections before anything is posted: a short fee asset refuses here.
             chosen, change = self._select(asset_id, amount)
@@ -552,8 +613,8 @@ class MixinSafeCustody:
                 memo="",
                 references=(transaction_hash(main),),
             )
-            requests.append((request_id, encode_transaction(main).hex(), asset_id))
-            requests.append((fee_id, encode_transaction(fee_tx).hex(), fee.asset_id))
+            requests.append((request_id, encode_transaction(main).hex(), chosen))
+            requests.append((fee_id, encode_transaction(fee_tx).hex(), fee_chosen))
         answer = self._http.request(
             "POST",
             "/safe/transaction/requests",
@@ -574,9 +635,14 @@ class MixinSafeCustody:
         signed = [
             (
                 rid,
-                self._sign(request_id=rid, raw=raw, views=list(rows[rid]["views"]), asset_id=asset),
+                self._sign(
+                    request_id=rid,
+                    raw=raw,
+                    views=list(rows[rid]["views"]),
+                    input_keys=_output_keys(spent),
+                ),
             )
-            for rid, raw, asset in requests
+            for rid, raw, spent in requests
         ]
         return self._submit_withdrawal(request_id=request_id, signed=signed, amount=amount)
 
@@ -604,7 +670,6 @@ class MixinSafeCustody:
                     request_id=str(part["request_id"]),
                     raw=str(part["raw_transaction"]),
                     views=list(part["views"]),
-                    asset_id=str(part["asset_id"]),
                 ),
             )
             for part in parts
