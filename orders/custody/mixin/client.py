@@ -58,6 +58,7 @@ from orders.custody.base import (
 from orders.custody.mixin.auth import MixinSession
 from orders.custody.mixin.http import MixinHttp
 from orders.custody.mixin.kernel import (
+    MAX_EXTRA,
     OUTPUT_TYPE_SCRIPT,
     OUTPUT_TYPE_WITHDRAWAL_SUBMIT,
     Input,
@@ -443,6 +444,8 @@ class MixinSafeCustody:
     ) -> CustodyTransaction:
         if amount <= 0:
             raise CustodyInvalidRequest("a transfer amount must be positive")
+        if len(memo.encode()) > MAX_EXTRA:
+            raise CustodyInvalidRequest(f"a memo holds at most {MAX_EXTRA} bytes (kernel limit)")
         chosen, change = self._select(asset_id, amount)
         outputs: list[tuple[Decimal, list[str] | Withdrawal]] = [(amount, [opponent_id])]
         if change:
