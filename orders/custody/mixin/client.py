@@ -8,12 +8,14 @@ deposit address (`POST /safe/deposit/entries` for the asset's chain; every entry
 signature is checked, as Mixin's own apps do, before an address is handed out).
 
 Transfers (refunds) are real when a spend key is configured: look the request id up first
-(`GET /safe/transactions/{id}`; an existing request that was never signed is resumed from its
-own raw, so a crash between request and submit neither stalls nor pays twice), else pick
-unspent outputs oldest first, ask ghost keys for the receiver and for our change
+(`GET /safe/transactions/{id}`; an existing request is judged by decoding its stored raw,
+never by its ambiguous `amount` — decision 0460 — and one that was never signed is resumed
+from that raw, so a crash between request and submit neither stalls nor pays twice), else
+pick unspent outputs oldest first, ask ghost keys for the receiver and for our change
 (`POST /safe/keys`), build the version-5 kernel transaction (kernel.py), register it under the
 deterministic request id (`POST /safe/transaction/requests`, which answers one view per input),
-sign every input with view + spend key and submit (`POST /safe/transactions`).
+sign every input with view + spend key at key index 0 (our outputs are 1-of-1, as both SDKs
+sign them: no re-listing of outputs) and submit (`POST /safe/transactions`).
 
 Withdrawals (decision 0321, bot-api-go-client `withdrawalTransaction`): a withdrawal-submit
 output plus Mixin's fee to `MIXIN_FEE_USER_ID` — in the same transaction when the fee is in
