@@ -1,7 +1,8 @@
 """Campaign sync from the launcher.
 
-`campaign_sync` upserts active campaigns by (chain_id, address) and re-reads the ones that
-fell off the active list to record how they ended. An outage raises `HufiUnavailable`
+`campaign_sync` upserts active campaigns by (chain_id, address), reads each new one's
+detail once for its oracle fees (the listing has none; the reward estimate needs them), and
+re-reads the ones that fell off the active list to record how they ended. An outage raises `HufiUnavailable`
 after one short-timeout attempt; the beat simply tries again next hour.
 """
 
