@@ -72,7 +72,7 @@ def test_defaults_are_the_embedded_mode(tmp_path: Path) -> None:
     assert values["debug"] is True
     assert values["acks_late"] is True
     assert values["accept"] == ["json"]
-    assert values["scheduler"] == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert values["scheduler"] == "mrmarket.heartbeats:Scheduler"
     assert values["log_level"] == "INFO"
     assert values["time_limit"] == 300
     # the generated development secret is kept, so a restart reuses it
