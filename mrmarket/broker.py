@@ -1,6 +1,6 @@
 """The embedded Celery transport: kombu's filesystem transport with atomic writes and reads.
 
-Design (decision 0600). kombu's `filesystem://` writes a message file in place, in the very
+Design (decision 0610). kombu's `filesystem://` writes a message file in place, in the very
 folder its consumers poll, and the reader never takes the writer's lock: a consumer polling
 every 50 ms can move and read a file before it is filled, and the worker dies with
 `JSONDecodeError` on an empty message. Here:

@@ -4,7 +4,7 @@ Tasks take ids only, are named `<entity>_<verb>_task` and are safe to run twice;
 lives in the database. A trace id travels in the task headers and is bound to logs, and
 `published_at` (epoch seconds) lets health read how long the oldest message has waited.
 Each worker writes its own heartbeat (`mrmarket.heartbeats.WorkerHeartbeat`); the embedded
-broker is `mrmarket.broker` (decision 0600).
+broker is `mrmarket.broker` (decision 0610).
 """
 
 from __future__ import annotations

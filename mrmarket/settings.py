@@ -116,7 +116,7 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # Our atomic filesystem transport (write-then-rename; decision 0600), not kombu's own.
+    # Our atomic filesystem transport (write-then-rename; decision 0610), not kombu's own.
     CELERY_BROKER_TRANSPORT = "mrmarket.broker:Transport"
     for sub in ("queue", "processing", "rejected", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Benchmark of the embedded broker: publish then consume N messages through one transport.
 
 `--transport atomic` is ours (mrmarket.broker), `--transport kombu` is kombu's own filesystem
-transport, for comparison (decision 0600). Messages go to a scratch folder; figures are
+transport, for comparison (decision 0610). Messages go to a scratch folder; figures are
 printed with the load average, since this machine is shared.
 """
 
