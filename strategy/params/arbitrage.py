@@ -67,7 +67,8 @@ class ArbitrageParams:
         unknown = sorted(set(dto) - set(_ARB_KEYS.values()) - IDENTITY_KEYS)
         if unknown:
             raise ValidationFailed(
-                f"{unknown[0]}: unknown parameter", payload={"field": unknown[0], "unknown": unknown}
+                f"{unknown[0]}: unknown parameter",
+                payload={"field": unknown[0], "unknown": unknown},
             )
         for required in (
             "pair",

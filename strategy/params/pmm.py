@@ -37,6 +37,7 @@ from strategy.params.types import (
 )
 from strategy.params.validation import validate as _validate
 
+
 @dataclass(frozen=True)
 class PureMarketMakingParams:
     pair: str
@@ -210,7 +211,9 @@ def _decimal_list(field: str, value: Any) -> tuple[Decimal, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or len(items) > MAX_LAYERS:
         raise p.fail(field, f"must be a list of at most {MAX_LAYERS} decimals")
-    return tuple(p.decimal(field, item.strip() if isinstance(item, str) else item) for item in items)
+    return tuple(
+        p.decimal(field, item.strip() if isinstance(item, str) else item) for item in items
+    )
 
 
 def _enum(enum: type[StrEnum]) -> Callable[[str, Any], Any]:

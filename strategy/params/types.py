@@ -43,5 +43,3 @@ class OrderOverride:
     side: OrderSide
     spread: Decimal  # fraction from the reference price (Hummingbot: percent)
     amount: Decimal  # base
-
-

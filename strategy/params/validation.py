@@ -173,9 +173,7 @@ def _bands(params: PureMarketMakingParams) -> None:
 
 def _inventory(params: PureMarketMakingParams) -> None:
     if params.inventory_target_base_ratio is not None:
-        in_range(
-            "inventoryTargetBaseRatio", params.inventory_target_base_ratio, low=ZERO, high=ONE
-        )
+        in_range("inventoryTargetBaseRatio", params.inventory_target_base_ratio, low=ZERO, high=ONE)
     in_range("inventorySkewFactor", params.inventory_skew_factor, low=ZERO, high=ONE)
     in_range(
         "inventoryRangeMultiplier",

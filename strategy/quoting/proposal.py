@@ -77,7 +77,9 @@ class Inputs:
 # ---------------------------------------------------------------------------- 1. base
 
 
-def _price(params: PureMarketMakingParams, q: qz.Quantizer, side: OrderSide, raw: Decimal) -> Decimal:
+def _price(
+    params: PureMarketMakingParams, q: qz.Quantizer, side: OrderSide, raw: Decimal
+) -> Decimal:
     if side == OrderSide.SELL and params.round_asks_up:
         return qz.ceil_price(q, raw)
     return qz.floor_price(q, raw)
@@ -102,8 +104,12 @@ def base_proposal(params: PureMarketMakingParams, inputs: Inputs) -> Proposal:
         return Proposal(tuple(buys), tuple(sells))
     for level in range(params.number_of_layers):
         size = qz.floor_amount(q, params.level_amount(level))
-        bid = _price(params, q, OrderSide.BUY, buy_ref * (1 - params.level_spread(OrderSide.BUY, level)))
-        ask = _price(params, q, OrderSide.SELL, sell_ref * (1 + params.level_spread(OrderSide.SELL, level)))
+        bid = _price(
+            params, q, OrderSide.BUY, buy_ref * (1 - params.level_spread(OrderSide.BUY, level))
+        )
+        ask = _price(
+            params, q, OrderSide.SELL, sell_ref * (1 + params.level_spread(OrderSide.SELL, level))
+        )
         if size > 0:
             buys.append(PriceSize(bid, size))
             sells.append(PriceSize(ask, size))
@@ -196,7 +202,9 @@ def apply_order_optimization(
             )
     if sells:
         top_ask = price_for_volume(
-            inputs.book, bids=False, volume=params.ask_order_optimization_depth + inputs.own_sell_size
+            inputs.book,
+            bids=False,
+            volume=params.ask_order_optimization_depth + inputs.own_sell_size,
         )
         if top_ask is not None:
             quantum = q.price_quantum(top_ask)
@@ -219,7 +227,10 @@ def apply_transaction_costs(
     q = inputs.quantizer
     return Proposal(
         tuple(PriceSize(qz.floor_price(q, b.price * (1 - fee)), b.size) for b in proposal.buys),
-        tuple(PriceSize(_price(params, q, OrderSide.SELL, s.price * (1 + fee)), s.size) for s in proposal.sells),
+        tuple(
+            PriceSize(_price(params, q, OrderSide.SELL, s.price * (1 + fee)), s.size)
+            for s in proposal.sells
+        ),
     )
 
 
@@ -286,9 +297,7 @@ def apply_budget(params: PureMarketMakingParams, proposal: Proposal, inputs: Inp
         else:
             size, base_left = s.size, base_left - s.size
         sells.append(PriceSize(s.price, size))
-    return Proposal(
-        tuple(b for b in buys if b.size > 0), tuple(s for s in sells if s.size > 0)
-    )
+    return Proposal(tuple(b for b in buys if b.size > 0), tuple(s for s in sells if s.size > 0))
 
 
 def filter_out_takers(proposal: Proposal, book: OrderBook) -> Proposal:

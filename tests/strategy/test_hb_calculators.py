@@ -128,7 +128,12 @@ def test_moving_price_band_state_round_trips() -> None:
 
 def buy(basis: CostBasis | None, amount: str, price: str) -> CostBasis:
     return apply_fill(
-        basis, side=OrderSide.BUY, amount=D(amount), price=D(price), base_asset="BTC", quote_asset="USDT"
+        basis,
+        side=OrderSide.BUY,
+        amount=D(amount),
+        price=D(price),
+        base_asset="BTC",
+        quote_asset="USDT",
     )
 
 
@@ -143,7 +148,12 @@ def test_process_order_fill_event_sell() -> None:
     """test_inventory_cost_price_delegate.py::test_process_order_fill_event_sell"""
     basis = CostBasis(base_volume=D(1), quote_volume=D(9000))
     basis = apply_fill(
-        basis, side=OrderSide.SELL, amount=D("0.5"), price=D(10000), base_asset="BTC", quote_asset="USDT"
+        basis,
+        side=OrderSide.SELL,
+        amount=D("0.5"),
+        price=D(10000),
+        base_asset="BTC",
+        quote_asset="USDT",
     )
     assert basis.base_volume == D(1) - D("0.5")
     assert basis.quote_volume == D("0.5") * D(9000)  # reduced at the original price
@@ -153,7 +163,12 @@ def test_process_order_fill_event_sell_no_initial_cost_set() -> None:
     """test_inventory_cost_price_delegate.py::test_process_order_fill_event_sell_no_initial_cost_set"""
     with pytest.raises(NoCostBasis):
         apply_fill(
-            None, side=OrderSide.SELL, amount=D(1), price=D(9000), base_asset="BTC", quote_asset="USDT"
+            None,
+            side=OrderSide.SELL,
+            amount=D(1),
+            price=D(9000),
+            base_asset="BTC",
+            quote_asset="USDT",
         )
 
 
