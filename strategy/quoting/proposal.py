@@ -38,6 +38,7 @@ ZERO, ONE = Decimal(0), Decimal(1)
 class PriceSize:
     price: Decimal
     size: Decimal
+    level: int = 0  # position in the base proposal: kept through the filters
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def base_proposal(params: PureMarketMakingParams, inputs: Inputs) -> Proposal:
             price = _price(params, q, entry.side, ref * (1 + sign * entry.spread))
             size = qz.floor_amount(q, entry.amount)
             if size > 0 and price > 0:
-                (buys if entry.side == OrderSide.BUY else sells).append(PriceSize(price, size))
+                same = buys if entry.side == OrderSide.BUY else sells
+                same.append(PriceSize(price, size, len(same)))
         return Proposal(tuple(buys), tuple(sells))
     for level in range(params.number_of_layers):
         size = qz.floor_amount(q, params.level_amount(level))
@@ -111,8 +113,8 @@ def base_proposal(params: PureMarketMakingParams, inputs: Inputs) -> Proposal:
             params, q, OrderSide.SELL, sell_ref * (1 + params.level_spread(OrderSide.SELL, level))
         )
         if size > 0:
-            buys.append(PriceSize(bid, size))
-            sells.append(PriceSize(ask, size))
+            buys.append(PriceSize(bid, size, level))
+            sells.append(PriceSize(ask, size, level))
     return Proposal(tuple(buys), tuple(sells))
 
 
@@ -197,7 +199,7 @@ def apply_order_optimization(
             ordered = sorted(buys, key=lambda b: b.price, reverse=True)
             lower = qz.floor_price(q, min(ordered[0].price, above_bid))
             buys = tuple(
-                PriceSize(_level_price(params, OrderSide.BUY, lower, i), b.size)
+                PriceSize(_level_price(params, OrderSide.BUY, lower, i), b.size, b.level)
                 for i, b in enumerate(ordered)
             )
     if sells:
@@ -212,7 +214,7 @@ def apply_order_optimization(
             ordered = sorted(sells, key=lambda s: s.price)
             higher = qz.floor_price(q, max(ordered[0].price, below_ask))
             sells = tuple(
-                PriceSize(_level_price(params, OrderSide.SELL, higher, i), s.size)
+                PriceSize(_level_price(params, OrderSide.SELL, higher, i), s.size, s.level)
                 for i, s in enumerate(ordered)
             )
     return Proposal(buys, sells)
@@ -226,9 +228,9 @@ def apply_transaction_costs(
     fee = inputs.taker_fee if params.take_if_crossed else inputs.maker_fee
     q = inputs.quantizer
     return Proposal(
-        tuple(PriceSize(qz.floor_price(q, b.price * (1 - fee)), b.size) for b in proposal.buys),
+        tuple(replace(b, price=qz.floor_price(q, b.price * (1 - fee))) for b in proposal.buys),
         tuple(
-            PriceSize(_price(params, q, OrderSide.SELL, s.price * (1 + fee)), s.size)
+            replace(s, price=_price(params, q, OrderSide.SELL, s.price * (1 + fee)))
             for s in proposal.sells
         ),
     )
@@ -261,8 +263,8 @@ def apply_inventory_skew(
     ratios = soften(ratios, params.inventory_skew_factor)
     q = inputs.quantizer
     return Proposal(
-        tuple(PriceSize(b.price, qz.floor_amount(q, b.size * ratios.bid)) for b in proposal.buys),
-        tuple(PriceSize(s.price, qz.floor_amount(q, s.size * ratios.ask)) for s in proposal.sells),
+        tuple(replace(b, size=qz.floor_amount(q, b.size * ratios.bid)) for b in proposal.buys),
+        tuple(replace(s, size=qz.floor_amount(q, s.size * ratios.ask)) for s in proposal.sells),
     )
 
 
@@ -271,10 +273,11 @@ def apply_inventory_skew(
 
 def apply_budget(params: PureMarketMakingParams, proposal: Proposal, inputs: Inputs) -> Proposal:
     """`c_apply_budget_constraint`: inner levels first; the level that exhausts the balance
-    is trimmed to what is left, the ones after it get nothing. Buys count the fee Hummingbot
-    estimates for a plain limit order (the taker fee, the conservative one)."""
+    is trimmed to what is left, the ones after it get nothing. Buys count the maker fee
+    (Hummingbot's paper exchange counts a limit order as a maker); a rebate is not
+    counted on, the venue locks the full notional."""
     q = inputs.quantizer
-    fee = max(inputs.taker_fee, ZERO)
+    fee = max(inputs.maker_fee, ZERO)
     quote_left = inputs.budget_quote
     buys: list[PriceSize] = []
     for b in proposal.buys:
@@ -286,7 +289,7 @@ def apply_budget(params: PureMarketMakingParams, proposal: Proposal, inputs: Inp
             size = ZERO
         else:
             size, quote_left = b.size, quote_left - cost
-        buys.append(PriceSize(b.price, size))
+        buys.append(replace(b, size=size))
     base_left = inputs.budget_base
     sells: list[PriceSize] = []
     for s in proposal.sells:
@@ -296,7 +299,7 @@ def apply_budget(params: PureMarketMakingParams, proposal: Proposal, inputs: Inp
             size = ZERO
         else:
             size, base_left = s.size, base_left - s.size
-        sells.append(PriceSize(s.price, size))
+        sells.append(replace(s, size=size))
     return Proposal(tuple(b for b in buys if b.size > 0), tuple(s for s in sells if s.size > 0))
 
 
