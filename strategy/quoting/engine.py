@@ -96,6 +96,7 @@ class TickDecision:
     places: Proposal | None  # None: create nothing this tick
     renew: tuple[LiveOrder, ...]  # hanging orders to re-place as they are
     state: EngineState
+    to_hang: tuple[LiveOrder, ...] = ()  # potential hanging orders kept at the refresh
 
     @property
     def cancel_ids(self) -> list[str]:
@@ -116,8 +117,14 @@ def tick(
     live: list[LiveOrder],
     now: datetime,
     cancels_in_flight: int = 0,
+    potential_hanging: frozenset[str] = frozenset(),
 ) -> TickDecision:
-    """One tick. `inputs` None: no price this tick (no proposal, checks still run)."""
+    """One tick. `inputs` None: no price this tick (no proposal, checks still run).
+
+    `potential_hanging`: ids of orders whose pair filled completely (`orders_to_hang`).
+    As in Hummingbot's tracker they become hanging at the refresh: not cancelled then,
+    returned in `to_hang` for the runtime to flag, and not waited for before creating.
+    """
     price = inputs.price if inputs is not None else None
     proposal: Proposal | None = None
     proposal_state = state.proposal
@@ -148,6 +155,8 @@ def tick(
                 renew.append(order)
     cancel(checks.past_max_age(regular, now=now, max_order_age=max_age), Reason.MAX_AGE)
     remaining = [o for o in regular if o.client_order_id not in cancelled]
+    hang_now = potential_hanging if params.hanging_orders_enabled else frozenset()
+    to_hang: list[LiveOrder] = []
     if remaining and _due(state.cancel_at, now):
         defer = proposal is not None and (
             checks.within_tolerance(
@@ -162,7 +171,8 @@ def tick(
             )
         )
         if not defer:
-            cancel(remaining, Reason.REFRESH)
+            cancel([o for o in remaining if o.client_order_id not in hang_now], Reason.REFRESH)
+            to_hang = [o for o in remaining if o.client_order_id in hang_now]
     cancel(
         checks.below_minimum_spread(
             [o for o in regular if o.client_order_id not in cancelled],
@@ -172,7 +182,11 @@ def tick(
         Reason.BELOW_MIN_SPREAD,
     )
 
-    left = [o for o in regular if o.client_order_id not in cancelled]
+    left = [
+        o
+        for o in regular
+        if o.client_order_id not in cancelled and o.client_order_id not in hang_now
+    ]
     waiting = params.should_wait_order_cancel_confirmation and (
         cancels_in_flight > 0 or any(o.client_order_id in cancelled for o in regular)
     )
@@ -192,6 +206,7 @@ def tick(
         places=places,
         renew=tuple(renew),
         state=state,
+        to_hang=tuple(to_hang),
     )
 
 

@@ -124,6 +124,8 @@ class Sim:
     live: list[LiveOrder] = field(default_factory=list)
     fills: list[tuple[OrderSide, Decimal, Decimal]] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    potential: set[str] = field(default_factory=set)  # pairs' other sides, hung at refresh
+    cancels_in_flight: int = 0
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     # -- views ---------------------------------------------------------------------------
@@ -157,11 +159,9 @@ class Sim:
             self.base -= order.amount
             self.quote += order.amount * order.price
         self.fills.append((order.side, order.price, order.amount))
+        self.potential.discard(order.client_order_id)
         if self.params.hanging_orders_enabled:
-            to_hang = set(orders_to_hang(live=self.live, filled=order))
-            self.live = [
-                replace(o, hanging=True) if o.client_order_id in to_hang else o for o in self.live
-            ]
+            self.potential |= set(orders_to_hang(live=self.live, filled=order))
         self.state = engine.on_fill(
             self.params,
             self.state,
@@ -208,6 +208,7 @@ class Sim:
 
     def cancel(self, order: LiveOrder) -> None:
         self.live.remove(order)
+        self.potential.discard(order.client_order_id)
         self.cancelled.append(order.client_order_id)
 
     # -- the strategy --------------------------------------------------------------------
@@ -249,9 +250,20 @@ class Sim:
     def _strategy_tick(self) -> None:
         for _ in range(2):  # the second pass: after synchronous cancel confirmations
             decision = engine.tick(
-                self.params, self.state, inputs=self.inputs(), live=list(self.live), now=self.now
+                self.params,
+                self.state,
+                inputs=self.inputs(),
+                live=list(self.live),
+                now=self.now,
+                cancels_in_flight=self.cancels_in_flight,
+                potential_hanging=frozenset(self.potential),
             )
             self.state = decision.state
+            hung = {o.client_order_id for o in decision.to_hang}
+            self.potential -= hung
+            self.live = [
+                replace(o, hanging=True) if o.client_order_id in hung else o for o in self.live
+            ]
             for order, _reason in decision.cancels:
                 self.cancel(order)
             for order in decision.renew:
@@ -289,7 +301,9 @@ class Sim:
     def backtest_til(self, seconds: float) -> None:
         target = START + timedelta(seconds=seconds)
         while self.now < target:
-            self.now += timedelta(seconds=1)
             if self.market_ticks:
-                self._fill_crossed()  # the market ticks before the strategy
+                # The market ticks before the strategy, whose clock still reads the
+                # previous tick: fills it reports are stamped with that time.
+                self._fill_crossed()
+            self.now += timedelta(seconds=1)
             self._strategy_tick()
