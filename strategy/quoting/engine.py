@@ -35,8 +35,9 @@ from strategy.params import PriceSourceType, PureMarketMakingParams
 from strategy.quoting import checks
 from strategy.quoting.bands import MovingBand
 from strategy.quoting.cost_basis import CostBasis, Fee, apply_fill
+from strategy.quoting.diff import diff_quotes
 from strategy.quoting.proposal import Inputs, Proposal, ProposalState, build_proposal
-from strategy.quoting.types import LiveOrder
+from strategy.quoting.types import DesiredQuote, LiveOrder
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class EngineState:
     proposal: ProposalState = field(default_factory=ProposalState)
     last_own_trade_price: Decimal | None = None
     cost_basis: CostBasis | None = None
+    delayed_until: datetime | None = None  # end of the last filled-order delay
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,7 @@ class EngineState:
                 str(self.last_own_trade_price) if self.last_own_trade_price is not None else None
             ),
             "cost_basis": self.cost_basis.to_dict() if self.cost_basis else None,
+            "delayed_until": self.delayed_until.isoformat() if self.delayed_until else None,
         }
 
     @classmethod
@@ -79,6 +82,7 @@ class EngineState:
             ),
             last_own_trade_price=Decimal(last) if last is not None else None,
             cost_basis=CostBasis.from_dict(data.get("cost_basis")),
+            delayed_until=when("delayed_until"),
         )
 
 
@@ -153,9 +157,13 @@ def tick(
             if order.client_order_id not in cancelled and now - order.created_at > max_age:
                 cancel([order], Reason.HANGING_RENEW)
                 renew.append(order)
+    hang_now = potential_hanging if params.hanging_orders_enabled else frozenset()
+    if params.per_level_refresh:
+        return _per_level(
+            params, state, proposal, live, regular, cancelled, renew, hang_now, price, now
+        )
     cancel(checks.past_max_age(regular, now=now, max_order_age=max_age), Reason.MAX_AGE)
     remaining = [o for o in regular if o.client_order_id not in cancelled]
-    hang_now = potential_hanging if params.hanging_orders_enabled else frozenset()
     to_hang: list[LiveOrder] = []
     if remaining and _due(state.cancel_at, now):
         defer = proposal is not None and (
@@ -173,14 +181,12 @@ def tick(
         if not defer:
             cancel([o for o in remaining if o.client_order_id not in hang_now], Reason.REFRESH)
             to_hang = [o for o in remaining if o.client_order_id in hang_now]
-    cancel(
-        checks.below_minimum_spread(
-            [o for o in regular if o.client_order_id not in cancelled],
-            price=price,
-            minimum_spread=params.minimum_spread,
-        ),
-        Reason.BELOW_MIN_SPREAD,
+    below = checks.below_minimum_spread(
+        [o for o in regular if o.client_order_id not in cancelled],
+        price=price,
+        minimum_spread=params.minimum_spread,
     )
+    cancel(below, Reason.BELOW_MIN_SPREAD)
 
     left = [
         o
@@ -200,6 +206,88 @@ def tick(
         places = proposal
         if proposal.buys or proposal.sells:
             state = _set_timers(state, params, now)
+    elif (
+        params.requote_after_min_spread_cancel
+        and below
+        and inputs is not None
+        and not (state.delayed_until is not None and now < state.delayed_until)
+    ):
+        # Mr.Market's opt-in: the side emptied by the minimum-spread check is re-quoted at
+        # once instead of waiting for the next refresh (never during a filled-order delay).
+        if proposal is None:
+            proposal, proposal_state = build_proposal(params, inputs, state.proposal)
+            state = replace(state, proposal=proposal_state)
+        emptied = {o.side for o in below} - {o.side for o in left}
+        places = Proposal(
+            proposal.buys if OrderSide.BUY in emptied else (),
+            proposal.sells if OrderSide.SELL in emptied else (),
+        )
+    by_id = {o.client_order_id: o for o in live}
+    return TickDecision(
+        cancels=tuple((by_id[cid], reason) for cid, reason in cancelled.items()),
+        places=places,
+        renew=tuple(renew),
+        state=state,
+        to_hang=tuple(to_hang),
+    )
+
+
+def _per_level(
+    params: PureMarketMakingParams,
+    state: EngineState,
+    proposal: Proposal | None,
+    live: list[LiveOrder],
+    regular: list[LiveOrder],
+    cancelled: dict[str, str],
+    renew: list[LiveOrder],
+    hang_now: frozenset[str],
+    price: Decimal | None,
+    now: datetime,
+) -> TickDecision:
+    """Mr.Market's opt-in `perLevelRefresh`: at each refresh every level is judged on its
+    own (`diff.diff_quotes`: its own tolerance, age and minimum spread); between refreshes
+    the minimum-spread check still runs every tick."""
+    candidates = [
+        o
+        for o in regular
+        if o.client_order_id not in cancelled and o.client_order_id not in hang_now
+    ]
+    places: Proposal | None = None
+    to_hang = [o for o in regular if o.client_order_id in hang_now]
+    if (
+        proposal is not None
+        and _due(state.cancel_at, now)
+        and _due(state.create_at, now, strictly=True)
+    ):
+        plan = diff_quotes(
+            desired=[
+                DesiredQuote(side=side, level=p.level, price=p.price, amount=p.size)
+                for side, entries in (
+                    (OrderSide.BUY, proposal.buys),
+                    (OrderSide.SELL, proposal.sells),
+                )
+                for p in entries
+            ],
+            live=candidates,
+            refresh_tolerance_pct=params.order_refresh_tolerance_pct,
+            max_order_age=timedelta(milliseconds=params.max_order_age_ms),
+            now=now,
+            reference_price=price,
+            minimum_spread=params.minimum_spread,
+        )
+        for order in plan.cancels:
+            cancelled.setdefault(order.client_order_id, str(plan.reasons[order.client_order_id]))
+        wanted = {(q.side, q.level) for q in plan.places}
+        places = Proposal(
+            tuple(p for p in proposal.buys if (OrderSide.BUY, p.level) in wanted),
+            tuple(p for p in proposal.sells if (OrderSide.SELL, p.level) in wanted),
+        )
+        state = _set_timers(state, params, now)
+    else:
+        for order in checks.below_minimum_spread(
+            candidates, price=price, minimum_spread=params.minimum_spread
+        ):
+            cancelled.setdefault(order.client_order_id, Reason.BELOW_MIN_SPREAD)
     by_id = {o.client_order_id: o for o in live}
     return TickDecision(
         cancels=tuple((by_id[cid], reason) for cid, reason in cancelled.items()),
@@ -240,7 +328,12 @@ def on_order_completed(
     else:
         ps = replace(ps, filled_sells_balance=ps.filled_sells_balance + 1)
     return replace(
-        state, create_at=create_at, cancel_at=cancel_at, proposal=ps, last_own_trade_price=price
+        state,
+        create_at=create_at,
+        cancel_at=cancel_at,
+        proposal=ps,
+        last_own_trade_price=price,
+        delayed_until=create_at,
     )
 
 

@@ -285,12 +285,11 @@ class Sim:
         level: int | None,
         hanging: bool = False,
     ) -> None:
-        pairs = self.params.hanging_orders_enabled
         self.live.append(
             LiveOrder(
                 client_order_id=f"OID-{next(self._ids)}",
                 side=side,
-                level=level if pairs else None,
+                level=level,
                 price=price,
                 amount=amount,
                 created_at=self.now,
