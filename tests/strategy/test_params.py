@@ -457,3 +457,17 @@ def test_absurd_or_inconsistent_values_are_rejected_naming_the_key(
     assert caught.value.payload["field"] == field
     assert caught.value.message.startswith(f"{field}: ")
     assert fragment in caught.value.message
+
+
+def test_amounts_below_the_markets_precision_are_rejected_at_session_start() -> None:
+    from strategy.params.market import validate_for_market
+    from tests.strategy.quoting_support import market
+
+    params = PureMarketMakingParams.from_dto({**MINIMAL_DTO, "orderAmount": "0.0001"})
+    with pytest.raises(ValidationFailed) as caught:
+        validate_for_market(params, market(amount_increment=D("0.001"), min_amount=None))
+    assert caught.value.payload["field"] == "orderAmount"
+    assert "below the market's amount step 0.001" in caught.value.message
+    with pytest.raises(ValidationFailed, match="minimum amount 0.01"):
+        validate_for_market(params, market(amount_increment=D("0.0001"), min_amount=D("0.01")))
+    validate_for_market(params, market(amount_increment=D("0.0001"), min_amount=None))
