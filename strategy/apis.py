@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mrmarket.permissions import IsAdminJwt, IsUser
 from mrmarket.serializers import ErrorSerializer, OkOutputSerializer
-from orders.selectors import order_get_for_user
 from strategy import selectors, services
 from strategy import serializers as s
 from strategy.enums import SessionKind
@@ -24,8 +24,6 @@ _CONFLICT = {**_ERRORS, 409: ErrorSerializer}
 
 def _visible(request: Request) -> Any:
     """Operators see every session; a user sees their own (owned or through their orders)."""
-    from django.db.models import Q
-
     qs = selectors.session_list()
     if not request.user.is_staff:
         qs = qs.filter(Q(owner=request.user) | Q(order__user=request.user))
@@ -169,38 +167,3 @@ class AdminStrategyStopApi(APIView):
             reason=body.validated_data["reason"],
         )
         return Response({"ok": True})
-
-
-class OrderHistoryInstanceApi(APIView):
-    permission_classes = [IsUser]
-
-    @extend_schema(
-        responses={200: s.StrategyHistoryRowOutputSerializer(many=True), **_ERRORS},
-        tags=["user-orders"],
-    )
-    def get(self, request: Request, order_id: str) -> Response:
-        order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
-        return Response(selectors.order_history_rows(order_id=order.pk))
-
-
-class ExecutionReportApi(APIView):
-    permission_classes = [IsUser]
-
-    @extend_schema(
-        parameters=[
-            s.ExecutionReportQuerySerializer,
-            OpenApiParameter("from", str, description="ISO-8601 start (inclusive)", required=False),
-        ],
-        responses={200: s.ExecutionReportOutputSerializer, **_ERRORS},
-        tags=["metrics"],
-    )
-    def get(self, request: Request) -> Response:
-        query = s.ExecutionReportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        order = order_get_for_user(order_id=data["orderId"], user=request.user)  # type: ignore[arg-type]
-        return Response(
-            selectors.execution_report(
-                order_id=order.pk, start=data.get("from"), end=data.get("to")
-            )
-        )

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from strategy import venues
 from strategy.enums import IntentStatus
+from strategy.models import OrderIntent
 
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
@@ -83,8 +84,6 @@ def release(*, intent_id: int, exchange_id: str, session_id: int | None) -> None
 
 
 def _acquire_db(*, intent_id: int, exchange_id: str, session_id: int | None) -> bool:
-    from strategy.models import OrderIntent
-
     fresh = venues.now() - timedelta(seconds=settings.STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS)
     sending = OrderIntent.objects.filter(
         status=IntentStatus.SENDING, sending_since__gt=fresh

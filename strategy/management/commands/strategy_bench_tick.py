@@ -2,7 +2,7 @@
 
 1,000 running sessions (2 layers a side, 10 s refresh) over 20 paper pairs, on PostgreSQL
 and Redis. The parent process is beat: every STRATEGY_TICK_MS it runs the real tick
-(`strategy.runner.strategy_tick`: claim with SKIP LOCKED and a lease, batches by pair) and
+(`strategy.tick.strategy_tick`: claim with SKIP LOCKED and a lease, batches by pair) and
 hands the batches to forked worker processes, which run the real `sessions_run` (shared
 market snapshots in Redis, quotes, diff, STP, risk, intents written in PostgreSQL) — what
 `strategy_sessions_run_task` does inside Celery, without the broker hop. Intents are
@@ -28,20 +28,32 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
+from psycopg import conninfo as pg_conninfo
+from psycopg import sql as pg_sql
+
+from exchanges.enums import ExchangeKind
+from exchanges.models import Exchange
+from exchanges.paper.services import paper_market_ensure
+from mrmarket.services import operator_ensure
+from strategy.enums import SessionKind, SessionState
+from strategy.live import balances_cache_key
+from strategy.marketdata import market_data_refresh
+from strategy.models import StrategySession
+from strategy.params import PureMarketMakingParams
+from strategy.runner import sessions_run
+from strategy.tick import strategy_tick
 
 VENUE = "benchpaper"
 
 
 def _database_create_if_missing() -> None:
-    import psycopg
-    from psycopg import conninfo as pg_conninfo
-    from psycopg import sql as pg_sql
 
     db = settings.DATABASES["default"]
     dsn = pg_conninfo.make_conninfo(
@@ -59,13 +71,6 @@ def _database_create_if_missing() -> None:
 
 
 def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
-    from exchanges.enums import ExchangeKind
-    from exchanges.models import Exchange
-    from exchanges.paper.services import paper_market_ensure
-    from mrmarket.services import operator_ensure
-    from strategy.enums import SessionKind, SessionState
-    from strategy.models import StrategySession
-    from strategy.params import PureMarketMakingParams
 
     Exchange.objects.get_or_create(
         exchange_id=VENUE, defaults={"name": "Bench paper", "kind": ExchangeKind.PAPER}
@@ -118,12 +123,10 @@ def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
     StrategySession.objects.bulk_create(rows, batch_size=500)
     # Sessions without an order budget from the account's free balance (the tracker's cache).
     big = {"USDT": "100000000", **{s.split("/")[0]: "1000000" for s in symbols}}
-    cache.set(f"strategy:bal:{VENUE}:0", big, timeout=3600)
+    cache.set(balances_cache_key(VENUE, 0), big, timeout=3600)
 
 
 def _worker(tasks: Any, results: Any) -> None:
-    from strategy.marketdata import market_data_refresh
-    from strategy.runner import sessions_run
 
     logging.disable(logging.CRITICAL)
     while True:
@@ -182,8 +185,6 @@ class Command(BaseCommand):
             settings.STRATEGY_TICK_MS = o["tick_ms"]  # before the fork: workers share it
         _setup(o["sessions"], o["pairs"], o["refresh_ms"])
         connections.close_all()
-
-        from strategy.runner import strategy_tick
 
         ctx = mp.get_context("fork")
         tasks, results = ctx.Queue(), ctx.Queue()
