@@ -16,6 +16,7 @@ import functools
 import time
 from datetime import timedelta
 
+import redis
 from django.conf import settings
 
 from strategy import venues
@@ -44,9 +45,7 @@ return 1
 
 
 @functools.cache
-def _redis():  # type: ignore[no-untyped-def]
-    import redis
-
+def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
