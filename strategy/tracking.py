@@ -220,9 +220,13 @@ def fill_record(*, tracked: TrackedOrder, trade: VenueTrade) -> bool:
         locked.filled = min(locked.amount, locked.filled + trade.amount)
         locked.venue_filled = max(locked.venue_filled, locked.filled)
         locked.save(update_fields=["filled", "venue_filled", "updated_at"])
-        if session.last_fill_at is None or trade.timestamp > session.last_fill_at:
-            StrategySession.objects.filter(pk=session.pk).update(last_fill_at=trade.timestamp)
         if locked.filled >= locked.amount:
+            # Hummingbot starts the filled-order delay on a *complete* fill of a non-hanging
+            # order only (`c_did_complete_buy_order`); a partial fill never stops quoting.
+            if not locked.hanging and (
+                session.last_fill_at is None or trade.timestamp > session.last_fill_at
+            ):
+                StrategySession.objects.filter(pk=session.pk).update(last_fill_at=trade.timestamp)
             _hang_partner(locked)
     log.info(
         "strategy_fill_recorded",
