@@ -198,7 +198,7 @@ class MarketMakingFeeApi(APIView):
         )
 
 
-# Order-scoped views of the strategy runtime: they live here, on top, because only the
+# The order-scoped view of the strategy runtime: it lives here, on top, because only the
 # orders app may resolve "the caller's order" (strategy never imports orders).
 
 
@@ -210,24 +210,3 @@ class OrderHistoryInstanceApi(UserApi):
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
         return Response(strategy_selectors.order_history_rows(order_id=order.pk))
-
-
-class ExecutionReportApi(UserApi):
-    @extend_schema(
-        parameters=[
-            strategy_s.ExecutionReportQuerySerializer,
-            OpenApiParameter("from", str, description="ISO-8601 start (inclusive)", required=False),
-        ],
-        responses={200: strategy_s.ExecutionReportOutputSerializer, **ERRORS},
-        tags=["metrics"],
-    )
-    def get(self, request: Request) -> Response:
-        query = strategy_s.ExecutionReportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        order = selectors.order_get_for_user(order_id=data["orderId"], user=request.user)  # type: ignore[arg-type]
-        return Response(
-            strategy_selectors.execution_report(
-                order_id=order.pk, start=data.get("from"), end=data.get("to")
-            )
-        )

@@ -1,6 +1,7 @@
-"""strategy: the `/strategy/...` endpoints of CONTRACT.md, the admin start/stop, and the
-order history rows and execution report fed from fills. Thin: parse, call one service or
-selector, render. Errors go through the shared handler (`mrmarket.errors`)."""
+"""strategy: the `/strategy/...` endpoints of CONTRACT.md and the admin start/stop (the
+order-scoped history rows are served by `orders.apis`, the execution report by the reports
+app). Thin: parse, call one service or selector, render. Errors go through the shared
+handler (`mrmarket.errors`)."""
 
 from __future__ import annotations
 
