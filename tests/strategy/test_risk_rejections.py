@@ -145,7 +145,7 @@ def test_a_run_within_max_notional_places_the_inner_level_only(
     market, session = _start(monkeypatch, max_notional=D("200"))
     [outcome] = _run_once(market)
     assert outcome.places == 2
-    assert sorted(p.level for p in OrderIntent.objects.filter(session=session)) == [0, 0]
+    assert [p.level for p in OrderIntent.objects.filter(session=session)] == [0, 0]
     session.refresh_from_db()
     assert session.last_error == "buy1:max_notional; sell1:max_notional"
 
