@@ -61,7 +61,9 @@ bench-ratelimit: setup
 BENCH_TICK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrmarket_bench_tick
 BENCH_TICK_REDIS_URL ?= redis://127.0.0.1:6379/0
 BENCH_TICK_MS ?= 250
+## BENCH_TICK_ARGS: e.g. "--sessions 2000", "--background-load" (one core kept busy).
+BENCH_TICK_ARGS ?=
 bench-tick: setup
 	@DATABASE_URL=$(BENCH_TICK_DATABASE_URL) REDIS_URL=$(BENCH_TICK_REDIS_URL) \
 		CACHE_KEY_PREFIX=benchtick $(BIN)/python manage.py strategy_bench_tick --prepare \
-		--tick-ms $(BENCH_TICK_MS)
+		--tick-ms $(BENCH_TICK_MS) $(BENCH_TICK_ARGS)

@@ -20,6 +20,7 @@ from strategy import marketdata, venues
 from strategy.enums import SessionKind
 from strategy.params import PriceSourceType
 from strategy.pmm.parse import pmm_params
+from strategy.saturation import Load, tick_load
 from strategy.sessions.claim import ClaimedRow, sessions_claim_due
 
 log = structlog.get_logger(__name__)
@@ -42,6 +43,7 @@ class TickResult:
     batches: list[list[int]] = field(default_factory=list)
     # Refreshed (market_data_refresh_task) before the batches are sent: runs never fetch.
     markets: list[MarketNeed] = field(default_factory=list)
+    load: Load | None = None  # how far behind the runtime was when this tick claimed
 
 
 def market_needs(rows: list[ClaimedRow]) -> list[MarketNeed]:
@@ -97,14 +99,22 @@ def strategy_tick() -> TickResult:
     """Claim due sessions under a lease and cut them into batches (the task fans them out)."""
     now = venues.now()
     tick = marketdata.tick_of(now)
+    load = tick_load(now=now)
     rows = sessions_claim_due(now=now, tick=tick)
-    heartbeat_beat(name="strategy_tick", at=now, payload={"claimed": len(rows), "tick": tick})
+    heartbeat_beat(
+        name="strategy_tick",
+        at=now,
+        payload={"claimed": len(rows), "tick": tick, **load.as_payload()},
+    )
     result = TickResult(
         tick=tick,
         claimed=len(rows),
         batches=batches_of(rows, settings.STRATEGY_TICK_BATCH_SIZE),
         markets=market_needs(rows),
+        load=load,
     )
     if rows:
         log.info("strategy_tick_claimed", tick=tick, claimed=len(rows), batches=len(result.batches))
+    if load.saturated:
+        log.warning("strategy_tick_saturated", tick=tick, **load.as_payload())
     return result

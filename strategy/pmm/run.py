@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
+from django.conf import settings
 from django.db import transaction
 
 from mrmarket.exceptions import ValidationFailed
@@ -24,6 +25,7 @@ from strategy.pmm.decide import Prepared
 from strategy.pmm.parse import pmm_params
 from strategy.pmm.write import pmm_decide_and_write
 from strategy.quoting.pure_mm import in_filled_order_delay
+from strategy.saturation import shed_count
 from strategy.sessions.lease import (
     lateness_ms,
     lease_admit,
@@ -31,6 +33,7 @@ from strategy.sessions.lease import (
     lease_lock,
     lease_lock_many,
     lease_release,
+    lease_shed,
 )
 from strategy.sessions.locks import pair_lock, pair_locks_take
 from strategy.sessions.outcome import RunOutcome
@@ -77,6 +80,9 @@ def _admit_and_prepare(
         return refused
     lateness = lateness_ms(session, started)
     try:
+        if lateness > settings.STRATEGY_MAX_LATENESS_MS:
+            refresh = timedelta(milliseconds=pmm_params(session.params).order_refresh_time_ms)
+            return lease_shed(session, started, refresh)
         prepared = pmm_prepare(session, started)
     except ValidationFailed as exc:
         return lease_invalid_params(session, started, exc)
@@ -89,6 +95,7 @@ def pmm_run(session: StrategySession, started: datetime) -> RunOutcome:
     """One claimed session in its own transaction."""
     admitted = _admit_and_prepare(session, started)
     if isinstance(admitted, RunOutcome):
+        shed_count(int(admitted.reason == "shed"), at=started)
         return admitted
     prepared, lateness = admitted
     with transaction.atomic():
@@ -116,6 +123,7 @@ def pmm_batch_run(sessions: list[StrategySession]) -> dict[int, RunOutcome]:
             outcomes[session.pk] = admitted
             continue
         ready.append((session, admitted[0]))
+    shed_count(sum(o.reason == "shed" for o in outcomes.values()), at=venues.now())
     if not ready:
         return outcomes
     with transaction.atomic():

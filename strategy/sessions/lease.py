@@ -43,6 +43,15 @@ def lease_invalid_params(
     return RunOutcome(session_id=session.pk, ran=False, reason="invalid_params")
 
 
+def lease_shed(session: StrategySession, at: datetime, refresh: timedelta) -> RunOutcome:
+    """Too late to be worth running (STRATEGY_MAX_LATENESS_MS): skip to the next slot
+    instead of queueing stale work; the per-tick checks still guard the session's orders."""
+    lease_release(session, next_run_at=next_due(due=session.next_run_at, now=at, refresh=refresh))
+    return RunOutcome(
+        session_id=session.pk, ran=False, reason="shed", lateness_ms=lateness_ms(session, at)
+    )
+
+
 def lease_still_ours(row: StrategySession | None, claimed: StrategySession) -> bool:
     """The locked row still carries the lease the session was claimed with, and runs."""
     return (
