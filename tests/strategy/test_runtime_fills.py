@@ -4,6 +4,7 @@ stops quoting; a complete fill of a non-hanging order holds back new quotes for
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,14 @@ def test_a_complete_fill_delays_new_quotes_for_the_filled_order_delay(
     [outcome] = _run(market)
     assert (outcome.ran, outcome.reason) == (False, "filled_order_delay")
     assert not TrackedOrder.objects.filter(side="buy", status=TrackedStatus.OPEN).exists()
-    # after it, a bid is quoted again
-    market.clock.advance(60)
-    tick(market)
+    # runs on time (each when due: the clock jumps, so a late run would be shed) place no
+    # bid until the delay is over, then one
+    resume = session.last_fill_at + timedelta(seconds=60)
+    for _ in range(10):
+        session.refresh_from_db()
+        market.clock.now = session.next_run_at.timestamp()
+        tick(market)
+        if TrackedOrder.objects.filter(side="buy", status=TrackedStatus.OPEN).exists():
+            break
+    assert market.clock.dt() == resume
     assert TrackedOrder.objects.filter(side="buy", status=TrackedStatus.OPEN).count() == 1
