@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     import redis
 
     from standins.chaos import checks, scenario
-    from standins.chaos.faults import install
+    from standins.chaos.faults import Plan
 
     redis.Redis.from_url(redis_url).flushdb()
     plan = Plan(redis_url)
