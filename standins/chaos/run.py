@@ -78,8 +78,7 @@ class Fleet:
             ]
         if name == "beat":
             return [PY, "-m", "standins.chaos.launch", "beat", "--loglevel", "WARNING",
-                    "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-                    "--pidfile", ""]  # fmt: skip
+                    "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"]  # fmt: skip
         return [PY, "-m", "standins.chaos.launch", "worker", "--loglevel", "WARNING",
                 "--pool", "threads", "--concurrency", "4", "--without-gossip",
                 "--without-mingle", "--hostname", f"{name}@chaos"]  # fmt: skip
