@@ -16,6 +16,8 @@ def main(argv: list[str]) -> None:
     from standins.chaos.faults import install
 
     install(os.environ["REDIS_URL"])
+    # The run's own queue, so a shared Redis database carries nobody else's tasks to us.
+    app.conf.task_default_queue = os.environ.get("CHAOS_QUEUE", "chaos")
     app.start(argv)
 
 

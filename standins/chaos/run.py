@@ -48,6 +48,7 @@ SERVICE_ENV = {
     "BEAT_HEARTBEAT_SECONDS": "5",
     "CACHE_KEY_PREFIX": "chaos",
     "LOG_LEVEL": "WARNING",
+    "CHAOS_QUEUE": "chaos",  # the Celery queue of the run (see launch.py)
     "THROTTLE_USER": "6000/min",  # the driver is six busy users, not an attack
 }
 
@@ -75,13 +76,16 @@ class Fleet:
                 "8",
                 "--timeout",
                 "60",
+                "--config",
+                "python:standins.chaos.gunicorn_conf",
             ]
         if name == "beat":
             return [PY, "-m", "standins.chaos.launch", "beat", "--loglevel", "WARNING",
                     "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"]  # fmt: skip
         return [PY, "-m", "standins.chaos.launch", "worker", "--loglevel", "WARNING",
                 "--pool", "threads", "--concurrency", "4", "--without-gossip",
-                "--without-mingle", "--hostname", f"{name}@chaos"]  # fmt: skip
+                "--without-mingle", "--hostname", f"{name}@chaos",
+                "--queues", SERVICE_ENV["CHAOS_QUEUE"]]  # fmt: skip
 
     def start(self, name: str) -> None:
         log = (self.logs / f"{name}.log").open("ab")
@@ -164,10 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     import redis
 
+    from mrmarket.celery import app
     from standins.chaos import checks, scenario
+
+    app.conf.task_default_queue = SERVICE_ENV["CHAOS_QUEUE"]
     from standins.chaos.faults import Plan
 
-    redis.Redis.from_url(redis_url).flushdb()
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("chaos*"):  # the run's queue, plan and cache; nothing else
+        client.delete(key)
     plan = Plan(redis_url)
     plan.reset()
     world = scenario.World.seed(users=args.users, port=args.port)

@@ -37,6 +37,8 @@ PAYMENT = {
     "ETH/USDT": (Decimal("0.06"), Decimal("200")),
 }
 CONTROLS = ("pause", "resume", "stop", "exit-withdrawal")
+# Orders whose controls are raced: those on the venue (earlier ones are exited at the end).
+RACED_STATES = ("created", "running", "paused", "stopped")
 
 
 @dataclass
@@ -79,7 +81,7 @@ class World:
             tokens.append(user_token_issue(user=user, label="chaos")[0])
         return cls(users=people, tokens=tokens, base_url=f"http://127.0.0.1:{port}")
 
-    def wait_for_web(self, seconds: float = 60) -> None:
+    def wait_for_web(self, seconds: float = 300) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
@@ -182,7 +184,7 @@ class World:
         """Two controls on one live order, fired at the same moment."""
         live = list(
             MarketMakingOrder.objects.filter(
-                pk__in=[p.order_id for p in self.orders], state__in=EXITABLE_STATES
+                pk__in=[p.order_id for p in self.orders], state__in=RACED_STATES
             ).values_list("pk", flat=True)[:50]
         )
         if not live:
