@@ -53,7 +53,7 @@ clean:
 ## (SECONDS=5 for a quick run; REDIS_URL selects the Redis limiter backend).
 SECONDS ?= 30
 bench-ratelimit: setup
-	@$(BIN)/python -m exchanges.emulator.bench_ratelimit --seconds $(SECONDS)
+	@$(BIN)/python -m standins.venues.bench_ratelimit --seconds $(SECONDS)
 
 ## Strategy tick benchmark: 1,000 sessions (2 layers, 10 s refresh) over 20 paper pairs on
 ## PostgreSQL + Redis (database created if missing). Override BENCH_TICK_DATABASE_URL/REDIS_URL.

@@ -2,7 +2,7 @@
 emulated Binance account whose emulator allows 10 orders per second (429 beyond), with the
 shared limiter configured to the same 10/s. Prints achieved/allowed rate and the 429 count.
 
-Usage: python -m exchanges.emulator.bench_ratelimit [--seconds 30] [--processes 4] [--limit 10]
+Usage: python -m standins.venues.bench_ratelimit [--seconds 30] [--processes 4] [--limit 10]
 The limiter uses Redis when REDIS_URL is set, else the file backend (single machine).
 """
 
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import structlog
 
-from exchanges.emulator.binance import BinanceEmulator
 from exchanges.venues import ccxt_gateway  # noqa: F401  (import ccxt once, before forking)
 from exchanges.venues.base import OrderSide, RateLimited, VenueError
 from exchanges.venues.factory import VenueCredentials, build_gateway
 from exchanges.venues.ratelimit import FileBackend, RateLimitBackend, RedisBackend, VenueRateLimiter
+from standins.venues.binance import BinanceEmulator
 
 API_KEY = "BenchKey00000001"
 SECRET = "bench-secret"
