@@ -157,7 +157,7 @@ BINANCE = VenueProfile(
 OKX = VenueProfile(
     ccxt_id="okx",
     wallets=_wallets("funding", "trading"),  # account types 6 and 18
-    ccxt_options=_m(**_SPOT_ONLY, fetchCurrencies=False, adjustForTimeDifference=False),
+    ccxt_options=_m(**_SPOT_ONLY, adjustForTimeDifference=False),
     client_order_id_param="clOrdId",
     client_order_id_lookup_param="clOrdId",
     order_paths=frozenset({"trade/order", "trade/batch-orders"}),
