@@ -83,6 +83,7 @@ class VenueProfile:
     withdraw_client_id_param: str | None = None  # sent with the withdrawal
     withdraw_client_id_field: str | None = None  # where the history row keeps it (info)
     withdraw_history_filter: str | None = None  # history query param selecting by it
+    withdraw_id_filter: str | None = None  # history query param selecting by withdrawal id
     withdraw_params: MappingProxyType[str, Any] = field(
         default_factory=lambda: MappingProxyType({})
     )
@@ -188,6 +189,7 @@ OKX = VenueProfile(
     withdraw_client_id_param="clientId",
     withdraw_client_id_field="clientId",
     withdraw_history_filter="clientId",
+    withdraw_id_filter="wdId",
     withdraw_fee_inside=False,  # "amt" excludes the fee, which is charged on top
     transfer_client_id_param="clientId",
     transfer_lookup=("private_get_asset_transfer_state", "clientId"),
@@ -239,6 +241,7 @@ BYBIT = VenueProfile(
     withdraw_client_id_param="requestId",
     withdraw_client_id_field=None,
     withdraw_history_filter=None,
+    withdraw_id_filter="withdrawID",
     withdraw_params=_m(accountType="FUND"),
     withdraw_fee_inside=False,  # feeType 0 (default): the fee is charged on top
     transfer_client_id_param="transferId",

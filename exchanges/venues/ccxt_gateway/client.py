@@ -94,6 +94,8 @@ def build_client(
             # The shared limiter paces requests; ccxt's per-instance one would only add
             # a second, process-local delay (docs/venues.md, "Rate limiter").
             "enableRateLimit": False,
+            # Cursor-paged answers (Bybit's nextPageCursor) are read from the raw answer.
+            "enableLastJsonResponse": True,
             "options": options,
         }
     )

@@ -220,6 +220,15 @@ class WalletMixin(TradingMixin):
             client_id=client_id,
         )
         found = self._withdrawal_by_client_id(asset, client_id)
+        if found is None and raw.get("id") and self.profile.withdraw_id_filter:
+            found = self._withdrawal_by_id(asset, str(raw["id"]))
         if found is not None:
             return found
         return self._transfer({**raw, "currency": asset, "amount": str(send)})
+
+    def _withdrawal_by_id(self, asset: str, withdrawal_id: str) -> VenueTransfer | None:
+        flt = self.profile.withdraw_id_filter
+        assert flt is not None
+        with self._calling("fetch_withdrawals"):
+            rows = self.client.fetch_withdrawals(asset, None, None, {flt: withdrawal_id})
+        return next((self._transfer(r) for r in rows if str(r.get("id")) == withdrawal_id), None)
