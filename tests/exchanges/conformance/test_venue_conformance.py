@@ -207,6 +207,7 @@ def test_a_429_is_rate_limited_and_blocks_the_shared_limiter(make_venue) -> None
 
 def test_a_wrong_secret_is_an_authentication_failure(venue: Harness) -> None:
     _needs_network(venue)
+    assert venue.make_gateway is not None
     bad = venue.make_gateway(secret="not-the-secret")
     with pytest.raises(AuthenticationFailed):
         bad.fetch_balances()
