@@ -189,7 +189,7 @@ def test_a_duplicate_client_id_is_recognised_as_such(venue: Harness) -> None:
 
 
 def test_a_429_is_rate_limited_and_blocks_the_shared_limiter(make_venue) -> None:  # type: ignore[no-untyped-def]
-    venue = make_venue(order_limit=(1, 60.0))
+    venue = make_venue(order_limit=(1, 10.0))  # a window shorter than max_wait
     _needs_network(venue)
     venue.gateway.place_limit_order(
         symbol=SYMBOL, side=BUY, price=D("50000"), amount=D("0.01"), client_order_id="rl1"
