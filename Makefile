@@ -49,11 +49,13 @@ bench-ledger: setup
 clean:
 	rm -rf var/broker var/cache var/static
 
-## 4 processes placing orders through the ccxt gateway against the emulator's 10 orders/s
-## (SECONDS=5 for a quick run; REDIS_URL selects the Redis limiter backend).
+## Per dialect (Binance, OKX, Bybit emulators): 4 processes placing orders through the ccxt
+## gateway against the emulator's 10 orders/s (SECONDS=5 for a quick run; DIALECTS=okx for
+## one; REDIS_URL selects the Redis limiter backend).
 SECONDS ?= 30
+DIALECTS ?= binance okx bybit
 bench-ratelimit: setup
-	@$(BIN)/python -m exchanges.emulator.bench_ratelimit --seconds $(SECONDS)
+	@for d in $(DIALECTS); do $(BIN)/python -m standins.venues.bench_ratelimit --dialect $$d --seconds $(SECONDS) || exit 1; done
 
 ## Strategy tick benchmark: 1,000 sessions (2 layers, 10 s refresh) over 20 paper pairs on
 ## PostgreSQL + Redis (database created if missing). Override BENCH_TICK_DATABASE_URL/REDIS_URL.
