@@ -60,6 +60,7 @@ class Part:
     detail: Any = None
     message: str = ""
     since: datetime | None = None
+    component: str = ""  # the issue's part name when not the check's own (one check, many parts)
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Context:
     cache: dict[str, Any] = field(default_factory=dict)  # shared between checks of one call
 
 
-CheckFn = Callable[[Context], Part | None]
+CheckFn = Callable[[Context], Part | list[Part] | None]
 
 
 @dataclass(frozen=True)
@@ -366,7 +367,7 @@ def health() -> dict[str, Any]:
     if ok and check is not None:
         try:
             part = check.fn(Context(now=now, database_ok=ok))
-            venues = list(part.detail) if part is not None and part.detail else []
+            venues = list(part.detail) if isinstance(part, Part) and part.detail else []
         except Exception:
             venues = []
     return {"ok": ok, "timestamp": iso(now), "exchanges": venues}
@@ -383,17 +384,21 @@ def system_status(*, now: datetime | None = None) -> dict[str, Any]:
         if check.needs_database and not ctx.database_ok:
             continue
         try:
-            part = check.fn(ctx)
+            result = check.fn(ctx)
         except Exception as exc:  # a broken check is a part we cannot vouch for
-            part = Part(ok=False, message=f"check failed: {type(exc).__name__}: {str(exc)[:200]}")
-        if part is None:
-            continue
-        if part.detail is not None:
-            body[check.name] = part.detail
-        if not part.ok:
-            issues.append(
-                {"component": check.name, "message": part.message, "since": iso(part.since)}
-            )
+            result = Part(ok=False, message=f"check failed: {type(exc).__name__}: {str(exc)[:200]}")
+        parts = [] if result is None else result if isinstance(result, list) else [result]
+        for part in parts:
+            if part.detail is not None and check.name not in body:
+                body[check.name] = part.detail
+            if not part.ok:
+                issues.append(
+                    {
+                        "component": part.component or check.name,
+                        "message": part.message,
+                        "since": iso(part.since),
+                    }
+                )
     body["ok"] = not issues
     body["issues"] = issues
     return body

@@ -11,6 +11,7 @@ from mrmarket.health import Context, Part, health_check, iso
 from mrmarket.models import Heartbeat
 from strategy.enums import SessionState
 from strategy.models import StrategySession
+from strategy.saturation import saturation_from_payload, saturation_message
 
 TICK = "strategy_tick"
 # The tick is down when its heartbeat is older than this many ticks (beat fires it, a
@@ -19,7 +20,19 @@ TICK_STALE_TICKS = 5
 
 
 @health_check("tick")
-def tick_fresh(ctx: Context) -> Part:
+def tick_fresh(ctx: Context) -> list[Part]:
+    """Fresh (a heartbeat within TICK_STALE_TICKS ticks) and, when fresh, not saturated."""
+    part = _tick_part(ctx)
+    saturation = part.detail["saturation"]
+    if part.ok and saturation["saturated"]:
+        return [
+            part,
+            Part(ok=False, component="strategy_tick", message=saturation_message(saturation)),
+        ]
+    return [part]
+
+
+def _tick_part(ctx: Context) -> Part:
     tick = Heartbeat.objects.filter(name=TICK).first()
     tick_ms = settings.STRATEGY_TICK_MS
     stale_after = timedelta(milliseconds=TICK_STALE_TICKS * tick_ms)
@@ -31,6 +44,7 @@ def tick_fresh(ctx: Context) -> Part:
         "lastTickAt": iso(tick.last_beat_at) if tick else None,
         "tickCount": tick.count if tick else 0,
         "recentlyTicked": recently,
+        "saturation": saturation_from_payload(tick.payload if tick else {}),
     }
     if recently:
         return Part(ok=True, detail=detail)

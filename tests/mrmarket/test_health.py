@@ -98,8 +98,10 @@ def test_nothing_running_is_503_naming_beat_workers_and_tick(api) -> None:
         "lastTickAt",
         "tickCount",
         "recentlyTicked",
+        "saturation",
     }
     assert body["tick"]["tickCount"] == 0
+    assert body["tick"]["saturation"]["saturated"] is False
     assert body["database"]["ok"] is True
     assert body["broker"]["ok"] is True
     assert body["queues"]["celery"] == {"waiting": 0, "oldestAgeSeconds": None}
@@ -273,7 +275,7 @@ def test_a_failing_check_is_reported_as_its_part_being_down(monkeypatch) -> None
 
 
 def test_apps_register_their_own_checks() -> None:
-    assert {"tick", "marketData", "exchanges", "custody", "reconciliation"} <= set(health.checks())
+    assert {"tick", "marketData", "exchanges", "custody", "custody_held"} <= set(health.checks())
     assert health.checks()[:6] == ["database", "broker", "queues", "beat", "workers", "processes"]
 
 

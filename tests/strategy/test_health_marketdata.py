@@ -8,10 +8,12 @@ from decimal import Decimal
 import pytest
 
 from mrmarket.health import system_status
+from orders.services.seams import order_terms
 from strategy.health import MARKET_DATA_STALE_SECONDS
 from strategy.models import StrategySession
-from strategy.runner import sessions_run, strategy_tick
+from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
+from strategy.tick import strategy_tick
 from tests.strategy.runtime_support import claim, committed, drain, funded_order, paper_market
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +29,7 @@ def test_sessions_skipping_for_market_data_make_it_an_issue_until_a_run_quotes(
     # given: a running session whose run found no fresh snapshot (the runner's own path)
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    session = committed(session_start_for_order, order_id=order.pk)
+    session = committed(session_start_for_order, terms=order_terms(order=order))
     drain(market)
     result = committed(strategy_tick)
     assert [o.reason for o in committed(sessions_run, session_ids=result.batches[0])] == [
