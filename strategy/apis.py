@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mrmarket.permissions import IsAdminJwt, IsUser
+from mrmarket.permissions import IsAdminJwt, IsUser, is_operator
 from mrmarket.serializers import ErrorSerializer, OkOutputSerializer
 from orders.selectors import order_get_for_user
 from strategy import selectors, services
@@ -27,7 +27,7 @@ def _visible(request: Request) -> Any:
     from django.db.models import Q
 
     qs = selectors.session_list()
-    if not request.user.is_staff:
+    if not is_operator(request):
         qs = qs.filter(Q(owner=request.user) | Q(order__user=request.user))
     return qs
 
@@ -68,7 +68,7 @@ class StrategyIntentsByClientApi(APIView):
             selectors.intents_by_client(
                 client_id=query.validated_data["clientId"],
                 limit=query.validated_data["limit"],
-                user=None if request.user.is_staff else request.user,
+                user=None if is_operator(request) else request.user,
             )
         )
 
@@ -83,7 +83,11 @@ class StrategyExecutePureMarketMakingApi(APIView):
     )
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
-        session = services.pure_mm_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
+        session = services.pure_mm_session_execute(
+            user=request.user,  # type: ignore[arg-type]
+            dto=dto,
+            operator=is_operator(request),
+        )
         return Response({"ok": True, "session": selectors.session_payload(session)})
 
 
@@ -123,7 +127,11 @@ class StrategyExecuteArbitrageApi(APIView):
     )
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
-        session = services.arbitrage_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
+        session = services.arbitrage_session_execute(
+            user=request.user,  # type: ignore[arg-type]
+            dto=dto,
+            operator=is_operator(request),
+        )
         return Response({"ok": True, "session": selectors.session_payload(session)})
 
 

@@ -85,7 +85,7 @@ def test_admin_login_with_the_right_password_returns_a_working_jwt(api, settings
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt_token}")
     assert api.get("/auth/me").json()["isStaff"] is True
     assert (
-        AuditEvent.objects.filter(action="auth.admin_login", outcome=AuditOutcome.OK).count() == 1
+        AuditEvent.objects.filter(action="auth.login", outcome=AuditOutcome.OK).count() == 1
     )
 
 
@@ -122,7 +122,8 @@ def test_bad_admin_password_is_401_and_audited(api, settings) -> None:
     }
     event = AuditEvent.objects.get()
     assert event.outcome == AuditOutcome.REJECTED
-    assert event.action == "POST /auth/login"
+    assert event.action == "auth.login"
+    assert event.payload["channel"] == "api"
     assert not AuthToken.objects.exists()
 
 
