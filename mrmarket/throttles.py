@@ -130,6 +130,11 @@ class _AtomicRateThrottle(throttling.SimpleRateThrottle):
     def wait(self) -> float | None:
         return getattr(self, "_wait", None)
 
+    def get_rate(self) -> str | None:
+        # DRF copies the rates into a class attribute at import; read the live setting.
+        rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index]
+        return rates.get(self.scope) if self.scope else None
+
 
 class AnonRateThrottle(_AtomicRateThrottle, throttling.AnonRateThrottle):
     pass
