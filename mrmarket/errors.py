@@ -12,6 +12,8 @@ from typing import Any
 
 import structlog
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -91,6 +93,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             # DRF turns these into 403 when the auth class has no header; we always say 401.
             status = 401
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    elif isinstance(exc, DjangoValidationError):
+        # A model/field validator reached from a view: the input was invalid.
+        status, code = 400, "validation_error"
+        message = "; ".join(exc.messages) or "Invalid input."
+    elif isinstance(exc, DataError | OverflowError):
+        # The database (or the driver) refused a value: out of range, malformed. A view
+        # should have validated it first, so this is logged loudly, but it is still the
+        # caller's value and a 400, never a 500.
+        log.error("api_value_refused_by_database", error_type=type(exc).__name__, exc_info=exc)
+        status, code, message = 400, "bad_request", "A value is out of range or malformed."
     else:
         log.exception("api_unhandled_error", error_type=type(exc).__name__)
         status, code, message = 500, "internal_error", "Internal server error."

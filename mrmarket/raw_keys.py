@@ -8,6 +8,9 @@ client that pastes a key into the wrong form learns at once, and the key goes no
 view, no serializer error echo, no log). Even on the keys endpoint a key in the query string is
 refused: URLs end up in proxy and access logs.
 
+The same walk refuses NUL characters anywhere in the path, query or body (PostgreSQL cannot
+store them; the insert would fail with a 500).
+
 The body is inspected whatever its declared content type: DRF's parser negotiation accepts
 `Content-Type: */*` (or any `+json`) as JSON, so the guard tries JSON on every body and falls
 back to the form fields of urlencoded and multipart posts. The walk is iterative and has no
@@ -51,6 +54,11 @@ class TooDeep(ValueError):
     pass
 
 
+class HasNul(ValueError):
+    """A NUL character: PostgreSQL text and jsonb cannot store it (the insert fails with a
+    500), and no legitimate field of ours carries one."""
+
+
 def _normalized(name: Any) -> str:
     return str(name).lower().replace("_", "").replace("-", "")
 
@@ -67,8 +75,13 @@ def raw_key_fields(value: Any) -> set[str]:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise TooDeep
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise HasNul
+        elif isinstance(item, dict):
             for key, child in item.items():
+                if "\x00" in key:
+                    raise HasNul
                 if is_raw_key_name(key):
                     found.add(str(key))
                 stack.append((child, depth + 1))
@@ -118,8 +131,19 @@ def _body_fields(request: HttpRequest) -> set[str]:
         return raw_key_fields(parsed)
     content_type = (request.content_type or "").lower()
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        _nul_check(request.POST.lists())
         return _names(request.POST.keys())
     return set()
+
+
+def _nul_check(items: Iterable[tuple[str, list[str]]]) -> None:
+    for key, values in items:
+        if "\x00" in key or any("\x00" in value for value in values):
+            raise HasNul
+
+
+def _bad_request(message: str) -> JsonResponse:
+    return JsonResponse(error_body(400, message, "bad_request"), status=400)
 
 
 class RawApiKeyGuardMiddleware:
@@ -129,15 +153,17 @@ class RawApiKeyGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         fields = _names(request.GET.keys())
         try:
+            _nul_check(request.GET.lists())
+            if "\x00" in request.path:
+                raise HasNul
             if (request.method, request.path) not in BODY_EXEMPT:
                 fields |= _body_fields(request)
             elif request.body and _json_nesting_exceeds(request.body):
                 raise TooDeep
         except TooDeep:
-            return JsonResponse(
-                error_body(400, f"Request body nested deeper than {MAX_DEPTH}.", "bad_request"),
-                status=400,
-            )
+            return _bad_request(f"Request body nested deeper than {MAX_DEPTH}.")
+        except HasNul:
+            return _bad_request("NUL characters are not accepted in requests.")
         if fields:
             return self._reject(request, sorted(fields))
         return self.get_response(request)

@@ -117,7 +117,11 @@ class ExecutionReportQuerySerializer(serializers.Serializer):
     def to_internal_value(self, data):  # type: ignore[no-untyped-def]
         values = super().to_internal_value(data)
         start = data.get("from")
-        values["from"] = serializers.DateTimeField().to_internal_value(start) if start else None
+        try:
+            values["from"] = serializers.DateTimeField().to_internal_value(start) if start else None
+        except serializers.ValidationError as exc:
+            # Keyed by field, like every other field error (a bare list was a 500).
+            raise serializers.ValidationError({"from": exc.detail}) from exc
         return values
 
 
