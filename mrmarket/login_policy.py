@@ -29,7 +29,13 @@ from mrmarket.audit import audit_record, audit_rejected
 from mrmarket.enums import AuditOutcome
 from mrmarket.exceptions import DomainError
 from mrmarket.models import User
-from mrmarket.throttles import client_address, counter_clear, counter_hit, counter_peek, rate_setting
+from mrmarket.throttles import (
+    client_address,
+    counter_clear,
+    counter_hit,
+    counter_peek,
+    rate_setting,
+)
 
 
 class TooManyAttempts(DomainError):
@@ -70,9 +76,7 @@ def login_guard(*, account: str, request: HttpRequest | Any, channel: str) -> No
         _refused(request, account, channel, "throttled", "attempts", hit.wait)
 
 
-def _refused(
-    request: Any, account: str, channel: str, why: str, which: str, wait: float
-) -> None:
+def _refused(request: Any, account: str, channel: str, why: str, which: str, wait: float) -> None:
     audit_rejected(
         action="auth.login",
         reason=f"login {why}",

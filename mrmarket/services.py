@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from mrmarket.audit import audit_record
-from mrmarket.enums import AuditOutcome, TokenKind
+from mrmarket.enums import TokenKind
 from mrmarket.exceptions import DomainError, Unavailable
 from mrmarket.login_policy import login_failed, login_guard, login_succeeded
 from mrmarket.models import AuthToken, Heartbeat, User

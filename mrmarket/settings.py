@@ -15,7 +15,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from mrmarket import secrets_policy
-
 from mrmarket.env import dev_secret, env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -101,6 +100,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'mrmarket.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with exact decimals (stored as text; see mrmarket.db.sqlite3).
+    _db["ENGINE"] = "mrmarket.db.sqlite3"
     _db["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing
         # with "database is locked" halfway through a transaction.
@@ -112,6 +113,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = _db["ENGINE"].startswith("django.db.backends.postgresql")
+IS_SQLITE = _db["ENGINE"] == "mrmarket.db.sqlite3"
 
 # Redis URL for broker, cache and the shared rate limiter; empty means embedded mode.
 REDIS_URL = env_str("REDIS_URL", "")

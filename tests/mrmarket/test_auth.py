@@ -84,9 +84,7 @@ def test_admin_login_with_the_right_password_returns_a_working_jwt(api, settings
     assert jwt_token.count(".") == 2
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt_token}")
     assert api.get("/auth/me").json()["isStaff"] is True
-    assert (
-        AuditEvent.objects.filter(action="auth.login", outcome=AuditOutcome.OK).count() == 1
-    )
+    assert AuditEvent.objects.filter(action="auth.login", outcome=AuditOutcome.OK).count() == 1
 
 
 def test_revoked_admin_jwt_is_refused(api, settings, operator) -> None:

@@ -159,7 +159,9 @@ def test_other_origins_get_no_cors_headers(api, settings) -> None:
         HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
     )
     assert "Access-Control-Allow-Origin" not in response
-    assert "Access-Control-Allow-Origin" not in api.get("/health/ping", HTTP_ORIGIN="https://evil.example")
+    assert "Access-Control-Allow-Origin" not in api.get(
+        "/health/ping", HTTP_ORIGIN="https://evil.example"
+    )
 
 
 def test_csp_and_hsts_are_sent_when_configured(client, settings) -> None:

@@ -28,10 +28,18 @@ STRONG = {
     "MIXIN_SESSION_PRIVATE_KEY": "33" * 32,
     "MIXIN_SPEND_PRIVATE_KEY": "44" * 32,
 }
-_CLEARED = set(STRONG) | {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG", "ADMIN_JWT_SECRET"}
+_CLEARED = set(STRONG) | {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "DEBUG",
+    "ADMIN_JWT_SECRET",
+}
 
 
-def _manage(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _manage(
+    args: list[str], env: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in _CLEARED}
     clean.update(
         {"MRMARKET_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "mrmarket.settings"}
