@@ -43,7 +43,7 @@ class CorsMiddleware:
         preflight = (
             request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
         )
-        if preflight and _allowed(origin):
+        if preflight and origin is not None and _allowed(origin):
             response = HttpResponse(status=204)
             response["Access-Control-Allow-Origin"] = origin
             response["Access-Control-Allow-Methods"] = _ALLOW_METHODS
@@ -52,7 +52,7 @@ class CorsMiddleware:
             _vary_origin(response)
             return response
         response = self.get_response(request)
-        if _allowed(origin):
+        if origin is not None and _allowed(origin):
             response["Access-Control-Allow-Origin"] = origin
             response["Access-Control-Expose-Headers"] = _EXPOSE_HEADERS
         if settings.CORS_ALLOWED_ORIGINS:

@@ -132,7 +132,7 @@ class _AtomicRateThrottle(throttling.SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         # DRF copies the rates into a class attribute at import; read the live setting.
-        rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index]
+        rates = _rates()
         return rates.get(self.scope) if self.scope else None
 
 
@@ -155,6 +155,11 @@ class ScopedRateThrottle(_AtomicRateThrottle, throttling.ScopedRateThrottle):
         return _AtomicRateThrottle.allow_request(self, request, view)
 
 
+def _rates() -> dict[str, str]:
+    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[assignment]  # REST_FRAMEWORK is dict[str, object]
+    return rates
+
+
 def rate_setting(scope: str) -> Rate:
-    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index]
+    rates = _rates()
     return Rate.parse(rates[scope])

@@ -85,7 +85,7 @@ class StrategyExecutePureMarketMakingApi(APIView):
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
         session = services.pure_mm_session_execute(
             user=request.user,  # type: ignore[arg-type]
-            dto=dto,
+            dto=dto,  # type: ignore[arg-type]
             operator=is_operator(request),
         )
         return Response({"ok": True, "session": selectors.session_payload(session)})
@@ -129,7 +129,7 @@ class StrategyExecuteArbitrageApi(APIView):
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
         session = services.arbitrage_session_execute(
             user=request.user,  # type: ignore[arg-type]
-            dto=dto,
+            dto=dto,  # type: ignore[arg-type]
             operator=is_operator(request),
         )
         return Response({"ok": True, "session": selectors.session_payload(session)})

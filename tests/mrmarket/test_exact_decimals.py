@@ -74,12 +74,12 @@ def test_sqlite_stores_decimals_as_text() -> None:
 
 def test_the_sum_aggregate_keeps_ints_and_doubles_as_they_were() -> None:
     ints, doubles, texts, empty = DecimalSum(), DecimalSum(), DecimalSum(), DecimalSum()
-    for value in (1, 2, None):
-        ints.step(value)
-    for value in (0.5, 1):
-        doubles.step(value)
-    for value in ("0.1", "0.2", 1):
-        texts.step(value)
+    for whole in (1, 2, None):
+        ints.step(whole)
+    for number in (0.5, 1):
+        doubles.step(number)
+    for text in ("0.1", "0.2", 1):
+        texts.step(text)
     assert ints.finalize() == 3
     assert doubles.finalize() == 1.5
     assert texts.finalize() == "1.3"

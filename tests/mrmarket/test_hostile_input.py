@@ -99,7 +99,7 @@ def _session(owner) -> StrategySession:  # type: ignore[no-untyped-def]
 def test_a_staff_users_user_token_gets_no_operator_reads(user) -> None:
     # given a staff account holding a *user* token, and someone else's session
     staff = UserFactory(is_staff=True)
-    raw, _ = user_token_issue(user=staff)
+    raw, _ = user_token_issue(user=staff)  # type: ignore[arg-type]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     mine, theirs = _session(staff), _session(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -121,7 +122,7 @@ def test_the_throttle_window_resets_on_the_injected_clock(monkeypatch, settings)
 # ----------------------------------------------------------------- concurrency (real Redis)
 
 
-def _parallel(n: int, call) -> list[int]:  # type: ignore[no-untyped-def]
+def _parallel(n: int, call) -> list[Any]:  # type: ignore[no-untyped-def]
     barrier = threading.Barrier(n)
 
     def one(i: int) -> int:

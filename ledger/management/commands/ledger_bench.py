@@ -39,10 +39,10 @@ from psycopg import conninfo as pg_conninfo
 from psycopg import sql as pg_sql
 
 from ledger import codes
-from ledger.services import write as ledger_write
 from ledger.exceptions import InsufficientFunds
 from ledger.selectors import ledger_verify_report
 from ledger.services import deposit_credit, ledger_transfer_create
+from ledger.services import write as ledger_write
 
 Transfer = tuple[str, str, str, str]  # key, debit code, credit code, amount
 

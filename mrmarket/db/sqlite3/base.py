@@ -88,9 +88,10 @@ class DatabaseOperations(operations.DatabaseOperations):
 
     def get_decimalfield_converter(self, expression: Any) -> Any:
         approximate = super().get_decimalfield_converter(expression)
+        places = getattr(expression.output_field, "decimal_places", None)
         quantize = (
-            Decimal(1).scaleb(-expression.output_field.decimal_places)
-            if isinstance(expression, Col) and expression.output_field.decimal_places is not None
+            Decimal(1).scaleb(-places)
+            if isinstance(expression, Col) and places is not None
             else None
         )
 
