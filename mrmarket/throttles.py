@@ -131,8 +131,10 @@ class _AtomicRateThrottle(throttling.SimpleRateThrottle):
         return getattr(self, "_wait", None)
 
     def get_rate(self) -> str | None:
-        # DRF copies the rates into a class attribute at import; read the live setting.
-        rates = _rates()
+        # DRF copies the rates into a class attribute at import; read the live setting
+        # unless a class was given rates of its own.
+        own = self.THROTTLE_RATES is not throttling.SimpleRateThrottle.THROTTLE_RATES
+        rates = self.THROTTLE_RATES if own else _rates()
         return rates.get(self.scope) if self.scope else None
 
 
