@@ -85,7 +85,11 @@ class OAuthApi(PublicApi):
 
     @extend_schema(
         parameters=[OpenApiParameter("code", str, required=True)],
-        responses={200: s.OAuthOutputSerializer, 401: s.ErrorSerializer},
+        responses={
+            200: s.OAuthOutputSerializer,
+            401: s.ErrorSerializer,
+            503: s.ErrorSerializer,  # Mixin unreachable
+        },
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:

@@ -46,8 +46,8 @@ def error_responses_hook(result: dict[str, Any], **_: Any) -> dict[str, Any]:
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             statuses = list(_ALWAYS)
-            if operation.get("security"):
-                statuses += ["401", "403"]
+            if any(requirement for requirement in operation.get("security", [])):
+                statuses += ["401", "403"]  # a bearer token is read (`[{}]`: public)
             if "{" in path:
                 statuses.append("404")
             responses = operation.setdefault("responses", {})

@@ -20,13 +20,14 @@ export THROTTLE_ANON=1000000/min THROTTLE_USER=1000000/min THROTTLE_LOGIN=100000
   HUFI_CAMPAIGN_LAUNCHER_URL=http://127.0.0.1:9
 $PY manage.py migrate --noinput -v0
 $PY manage.py seed_demo > /dev/null
-read -r USER_TOKEN ADMIN_JWT < <($PY manage.py shell -c '
+read -r USER_TOKEN ADMIN_JWT < <($PY manage.py shell -v 0 -c '
 from mrmarket.models import User
 from mrmarket.services import admin_jwt_issue, operator_ensure, user_token_issue
 from mrmarket.management.commands.seed_demo import DEMO_USER_ID
 print(user_token_issue(user=User.objects.get(pk=DEMO_USER_ID), label="fuzz")[0],
-      admin_jwt_issue(user=operator_ensure())[0])')
-.venv/bin/gunicorn mrmarket.wsgi -b "127.0.0.1:$PORT" -w 2 --timeout 60 \
+      admin_jwt_issue(user=operator_ensure())[0])' | tail -1)
+# No request-line limit: gunicorn's own 414 page is a proxy concern, not the API's.
+.venv/bin/gunicorn mrmarket.wsgi -b "127.0.0.1:$PORT" -w 2 --timeout 60 --limit-request-line 0 \
   --log-level warning > "$WORK/gunicorn.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT

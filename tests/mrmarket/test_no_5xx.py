@@ -57,3 +57,24 @@ def test_a_value_the_database_refuses_is_a_400_not_a_500(user_api, monkeypatch) 
 
     monkeypatch.setattr("strategy.apis.order_get_for_user", overflow)
     _json_4xx(user_api.get("/user-orders/market-making/history/instance/x"), 400)
+
+
+def test_the_schema_documents_the_error_statuses_of_every_operation() -> None:
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("spectacular", "--format", "openapi-json", stdout=out)
+    schema = json.loads(out.getvalue())
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"400", "429"} <= set(responses), (method, path)
+            if any(operation.get("security", [])):
+                assert {"401", "403"} <= set(responses), (method, path)
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            error = responses["400"]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/Error"}
