@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "strategy",
     "campaigns",
     "reports",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -344,6 +345,11 @@ HUFI_HTTP_TIMEOUT = float(env_str("HUFI_HTTP_TIMEOUT", "5"))
 HUFI_JOIN_DEADLINE_SECONDS = float(env_str("HUFI_JOIN_DEADLINE_SECONDS", "10"))
 # Refresh the oracle access token this many seconds before its JWT `exp`.
 HUFI_TOKEN_REFRESH_MARGIN_SECONDS = env_int("HUFI_TOKEN_REFRESH_MARGIN_SECONDS", 60)
+# Backoff (seconds) before asking HuFi again to join a campaign its oracle does not know yet
+# (`not_available`; the oracle discovers campaigns every 10 minutes): doubles from the first
+# value up to the second, until the campaign ends.
+HUFI_JOIN_RETRY_BASE_SECONDS = env_int("HUFI_JOIN_RETRY_BASE_SECONDS", 300)
+HUFI_JOIN_RETRY_MAX_SECONDS = env_int("HUFI_JOIN_RETRY_MAX_SECONDS", 3600)
 # Page size of the campaign launcher listing (HuFi caps it at 1000).
 HUFI_SYNC_PAGE_LIMIT = env_int("HUFI_SYNC_PAGE_LIMIT", 100)
 # Beat periods (seconds): campaign sync (hourly) and the on-chain payout scan.

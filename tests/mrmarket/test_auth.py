@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from mrmarket.enums import AuditOutcome, TokenKind
 from mrmarket.models import AuditEvent, AuthToken, User
-from mrmarket.oauth.emulator import MixinOAuthEmulator
 from mrmarket.services import user_token_issue
+from standins.oauth.emulator import MixinOAuthEmulator
 
 pytestmark = pytest.mark.django_db
 

@@ -92,12 +92,13 @@ def test_price_move_requotes_beyond_tolerance_only(monkeypatch: pytest.MonkeyPat
     live = TrackedOrder.objects.filter(session=session, status=TrackedStatus.OPEN)
     # then every order was replaced around the new price
     assert not (set(live.values_list("client_order_id", flat=True)) & before)
-    # (the book the new quotes were built from still held our old ask at 101: mid 100.95)
+    # (the book the new quotes were built from still held our old ask at 101: mid 100.95;
+    # prices floored to the tick on both sides, as Hummingbot quantizes them)
     assert sorted((o.side, o.price) for o in live) == [
         ("buy", Decimal("98.93")),
         ("buy", Decimal("99.94")),
-        ("sell", Decimal("101.96")),
-        ("sell", Decimal("102.97")),
+        ("sell", Decimal("101.95")),
+        ("sell", Decimal("102.96")),
     ]
     assert len(_venue_open(market)) == 4
 

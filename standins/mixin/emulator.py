@@ -32,13 +32,11 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import jwt
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -48,62 +46,23 @@ from nacl import bindings as sodium
 from mrmarket.testing.loopback import LoopbackRequest, LoopbackResponse, LoopbackServer
 from orders.custody.base import format_timestamp, parse_timestamp
 from orders.custody.mixin.auth import verify_token
-from orders.custody.mixin.client import MIXIN_FEE_USER_ID, deposit_entry_message, members_hash
-from orders.custody.mixin.kernel import (
-    OUTPUT_TYPE_SCRIPT,
-    KernelEncodingError,
-    decode_transaction,
-    encode_transaction,
-    transaction_hash,
+from orders.custody.mixin.client import deposit_entry_message, members_hash
+from standins.mixin.common import (
+    EmulatedOutput,
+    _Fault,
+    _random_point,
+    _random_scalar,
+    kernel_asset,
+    mixin_error,
 )
+from standins.mixin.sends import SafeSendsMixin
 
-# Namespace of the emulator's deterministic entry ids.
+__all__ = ["EmulatedOutput", "MixinSafeEmulator", "kernel_asset", "mixin_error"]
+
 _ENTRY_NAMESPACE = uuid.UUID("0b6f3c1e-27d4-4a59-8c1b-5e9a2d7f4c60")
 
 
-def mixin_error(code: int, description: str) -> LoopbackResponse:
-    return LoopbackResponse(
-        202, {"error": {"status": 202, "code": code, "description": description}}
-    )
-
-
-@dataclass
-class _Fault:
-    calls: int
-    status: int = 202
-    code: int | None = None
-    description: str = ""
-    delay: float = 0.0
-
-
-def _random_scalar() -> bytes:
-    return bytes(sodium.crypto_core_ed25519_scalar_reduce(uuid.uuid4().bytes * 4))
-
-
-def _random_point() -> bytes:
-    return bytes(sodium.crypto_scalarmult_ed25519_base_noclamp(_random_scalar()))
-
-
-def kernel_asset(asset_id: str) -> str:
-    """The emulator's kernel asset hash of an asset id (the client reads it, never derives it)."""
-    return hashlib.sha256(asset_id.encode()).hexdigest()
-
-
-@dataclass
-class EmulatedOutput:
-    sequence: int
-    asset: str
-    amount: Decimal
-    output_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    transaction_hash: str = field(default_factory=lambda: uuid.uuid4().hex * 2)
-    output_index: int = 0
-    keys: tuple[str, ...] = ()
-    mask: str = ""
-    view: bytes = b""  # the scalar x with key = x·G + spend public key
-    state: str = "unspent"
-
-
-class MixinSafeEmulator(LoopbackServer):
+class MixinSafeEmulator(SafeSendsMixin, LoopbackServer):
     def __init__(
         self,
         *,
@@ -124,6 +83,11 @@ class MixinSafeEmulator(LoopbackServer):
         self.fee_payments: list[dict[str, Any]] = []
         self.requests_by_id: dict[str, dict[str, Any]] = {}
         self.fail_submits = 0  # answer HTTP 500 to this many `POST /safe/transactions`
+        # What a request row's `amount` means is not documented: without the change back to
+        # the sender (False) or everything the transaction outputs (True). Tests try both.
+        self.request_amount_includes_change = False
+        # Outputs (by id) `GET /safe/outputs` leaves out, as a lagging or paged listing may.
+        self.unlisted_outputs: set[str] = set()
         self.tamper_submit = False  # flip a bit of the last signature before verifying
         self.session_id = session_id
         self.public_key = public_key
@@ -172,6 +136,8 @@ class MixinSafeEmulator(LoopbackServer):
             self.requests_by_id.clear()
             self.fail_submits = 0
             self.tamper_submit = False
+            self.request_amount_includes_change = False
+            self.unlisted_outputs.clear()
 
     def add_snapshot(
         self,
@@ -356,6 +322,7 @@ class MixinSafeEmulator(LoopbackServer):
                 o
                 for o in self.outputs
                 if o.sequence >= offset
+                and o.output_id not in self.unlisted_outputs
                 and (not asset or o.asset == asset)
                 and o.state == (request.query.get("state") or o.state)
             ]
@@ -365,7 +332,9 @@ class MixinSafeEmulator(LoopbackServer):
                 "type": "kernel_output",
                 "output_id": o.output_id,
                 "sequence": o.sequence,
-                "asset": o.asset,
+                # As Mixin answers: `asset` is the kernel asset hash (bot-api-nodejs-client
+                # buildSafeTransaction takes it as the transaction's asset), `asset_id` the id.
+                "asset": kernel_asset(o.asset),
                 "asset_id": o.asset,
                 "kernel_asset_id": kernel_asset(o.asset),
                 "transaction_hash": o.transaction_hash,
@@ -442,266 +411,3 @@ class MixinSafeEmulator(LoopbackServer):
             "signature": signature.hex(),
             "is_primary": primary,
         }
-
-    # ------------------------------------------------------------------ sends
-
-    def _keys(self, request: LoopbackRequest) -> LoopbackResponse:
-        try:
-            body = request.json()
-        except ValueError:
-            return mixin_error(10002, "The request data has invalid field.")
-        if not isinstance(body, list) or not body:
-            return mixin_error(10002, "The request data has invalid field.")
-        answer = []
-        for item in body:
-            receivers = item.get("receivers") if isinstance(item, dict) else None
-            if not isinstance(receivers, list) or not receivers or not item.get("hint"):
-                return mixin_error(10002, "The request data has invalid field.")
-            keys = []
-            for receiver in receivers:
-                if receiver == self.user_id:
-                    key, view = self._bot_key()
-                    with self.lock:
-                        self.bot_keys[key] = view
-                else:
-                    key = _random_point().hex()
-                keys.append(key)
-            with self.lock:
-                self.issued_keys.update(keys)
-                self.key_receivers.update(zip(keys, map(str, receivers), strict=True))
-            answer.append({"type": "ghost_key", "mask": _random_point().hex(), "keys": keys})
-        return LoopbackResponse(200, {"data": answer})
-
-    def _find_output(self, tx_hash: str, index: int) -> EmulatedOutput | None:
-        return next(
-            (o for o in self.outputs if o.transaction_hash == tx_hash and o.output_index == index),
-            None,
-        )
-
-    @staticmethod
-    def _batch(request: LoopbackRequest, *, signed: bool) -> list[tuple[str, bytes, Any]] | None:
-        """(request id, raw, decoded) per item, or None if any item is malformed."""
-        try:
-            body = request.json()
-            items = []
-            for item in body:
-                request_id, raw = str(item["request_id"]), bytes.fromhex(item["raw"])
-                items.append((request_id, raw, decode_transaction(raw)))
-        except (ValueError, KeyError, TypeError, KernelEncodingError):
-            return None
-        if not items or len({i[0] for i in items}) != len(items):
-            return None
-        if not signed and any(
-            encode_transaction(tx) != raw or tx.signatures for _, raw, tx in items
-        ):
-            return None
-        return items
-
-    def _tx_requests(self, request: LoopbackRequest) -> LoopbackResponse:
-        items = self._batch(request, signed=False)
-        if items is None:
-            return mixin_error(10002, "The request data has invalid field.")
-        with self.lock:
-            known = [self.requests_by_id.get(rid) for rid, _, _ in items]
-            found = [k for k in known if k is not None]
-            if len(found) == len(items):
-                # A repeat answers the first requests, if it carries the same raws.
-                if any(
-                    k["raw_transaction"] != raw.hex()
-                    for k, (_, raw, _) in zip(found, items, strict=True)
-                ):
-                    return mixin_error(10002, "The request data has invalid field.")
-                return LoopbackResponse(200, {"data": found})
-            if any(k is not None for k in known):
-                return mixin_error(10002, "The request data has invalid field.")
-            # All or nothing: every transaction of the batch is checked before any is stored.
-            problem = next((p for _, _, tx in items if (p := self._check_request(tx))), "")
-            problem = problem or self._check_fees([tx for _, _, tx in items])
-            if problem:
-                return mixin_error(10002, problem)
-            rows = []
-            for request_id, raw, tx in items:
-                spent = [self._find_output(i.hash.hex(), i.index) for i in tx.inputs]
-                withdrawn = [o for o in tx.outputs if o.withdrawal is not None]
-                paid = withdrawn or [
-                    o
-                    for o in tx.outputs
-                    if not (o.keys and all(k.hex() in self.bot_keys for k in o.keys))
-                ]
-                row = {
-                    "type": "transaction_request",
-                    "request_id": request_id,
-                    "transaction_hash": transaction_hash(tx).hex(),
-                    "asset_id": spent[0].asset if spent[0] else "",
-                    "amount": str(sum((o.amount for o in paid), Decimal(0))),
-                    "raw_transaction": raw.hex(),
-                    "views": [o.view.hex() for o in spent if o is not None],
-                    "state": "unspent",
-                }
-                self.requests_by_id[request_id] = row
-                self.transactions[request_id] = row
-                rows.append(row)
-        return LoopbackResponse(200, {"data": rows})
-
-    def _pays_fee(self, tx: Any) -> Decimal:
-        """What a transaction pays Mixin's fee receiver (outputs all of whose keys are its)."""
-        return sum(
-            (
-                o.amount
-                for o in tx.outputs
-                if o.keys
-                and all(self.key_receivers.get(k.hex()) == MIXIN_FEE_USER_ID for k in o.keys)
-            ),
-            Decimal(0),
-        )
-
-    def _asset_of(self, tx: Any) -> str:
-        out = self._find_output(tx.inputs[0].hash.hex(), tx.inputs[0].index)
-        return out.asset if out is not None else ""
-
-    def _check_fees(self, txs: list[Any]) -> str:
-        """Every withdrawal pays a listed fee: in its own transaction when the fee is in its
-        asset, else by a transaction of the batch that references its hash; every reference
-        names a withdrawal of the batch or one already requested."""
-        by_hash = {transaction_hash(tx): tx for tx in txs}
-        requested = {bytes.fromhex(r["transaction_hash"]) for r in self.requests_by_id.values()}
-        for tx in txs:
-            for ref in tx.references:
-                if ref not in by_hash and ref not in requested:
-                    return "reference to an unknown transaction"
-                if not self._pays_fee(tx):
-                    return "a referencing transaction must pay the fee receiver"
-            if not any(o.withdrawal is not None for o in tx.outputs):
-                continue
-            asset = self._asset_of(tx)
-            listed = {f["asset_id"]: Decimal(f["amount"]) for f in self.fees.get(asset, [])}
-            own = self._pays_fee(tx)
-            if own:
-                if listed.get(asset) != own:
-                    return "withdrawal fee in the asset differs from the listed fee"
-                continue
-            payers = [t for t in txs if transaction_hash(tx) in t.references]
-            if len(payers) != 1 or listed.get(self._asset_of(payers[0])) != self._pays_fee(
-                payers[0]
-            ):
-                return "withdrawal fee is not paid by a referencing fee transaction"
-        return ""
-
-    def _check_request(self, tx: Any) -> str:
-        """Why Mixin would refuse this unsigned transaction ('' if it would not)."""
-        spent = [self._find_output(i.hash.hex(), i.index) for i in tx.inputs]
-        if not spent or any(o is None or o.state != "unspent" for o in spent):
-            return "input is not an unspent output of the bot"
-        if len({(i.hash, i.index) for i in tx.inputs}) != len(tx.inputs):
-            return "input spent twice"
-        assets = {o.asset for o in spent if o is not None}
-        if len(assets) != 1 or tx.asset.hex() != kernel_asset(next(iter(assets))):
-            return "inputs and transaction disagree on the asset"
-        total_in = sum((o.amount for o in spent if o is not None), Decimal(0))
-        if sum((o.amount for o in tx.outputs), Decimal(0)) != total_in:
-            return "outputs do not sum to the inputs"
-        for out in tx.outputs:
-            if out.type == OUTPUT_TYPE_SCRIPT and (
-                not out.keys or any(k.hex() not in self.issued_keys for k in out.keys)
-            ):
-                return "output key was not issued by /safe/keys"
-        return ""
-
-    def _tx_submit(self, request: LoopbackRequest) -> LoopbackResponse:
-        with self.lock:
-            if self.fail_submits:
-                self.fail_submits -= 1
-                return LoopbackResponse(500, {"error": "injected"})
-        items = self._batch(request, signed=True)
-        if items is None:
-            return mixin_error(10002, "The request data has invalid field.")
-        if self.tamper_submit:
-            request_id, raw, _ = items[-1]
-            raw = raw[:-1] + bytes([raw[-1] ^ 1])
-            items[-1] = (request_id, raw, decode_transaction(raw))
-        with self.lock:
-            rows = []
-            pending = []
-            for request_id, _, tx in items:
-                known = self.requests_by_id.get(request_id)
-                if known is None:
-                    return mixin_error(404, "The endpoint is not found.")
-                rows.append(known)
-                if known["state"] == "spent":
-                    continue
-                if encode_transaction(tx, signed=False).hex() != known["raw_transaction"]:
-                    return mixin_error(10002, "signed raw differs from the requested raw")
-                problem = self._check_request(tx) or self._check_signatures(tx)
-                if problem:
-                    return mixin_error(10002, problem)
-                pending.append((request_id, tx, known))
-            # All or nothing: a withdrawal and its fee transaction are accepted together.
-            for request_id, tx, known in pending:
-                self._apply(request_id, tx)
-                known["state"] = "spent"
-                known["snapshot_id"] = str(uuid.uuid4())
-        return LoopbackResponse(200, {"data": rows})
-
-    def _apply(self, request_id: str, tx: Any) -> None:
-        asset = self._asset_of(tx)
-        for item_in in tx.inputs:
-            out = self._find_output(item_in.hash.hex(), item_in.index)
-            assert out is not None
-            out.state = "spent"
-        tx_hash = transaction_hash(tx).hex()
-        fee = self._pays_fee(tx)
-        if fee:
-            self.fee_payments.append(
-                {
-                    "request_id": request_id,
-                    "asset": asset,
-                    "amount": fee,
-                    "references": [r.hex() for r in tx.references],
-                }
-            )
-        for index, out_new in enumerate(tx.outputs):
-            if out_new.withdrawal is not None:
-                self.withdrawals.append(
-                    {
-                        "request_id": request_id,
-                        "asset": asset,
-                        "amount": out_new.amount,
-                        "destination": out_new.withdrawal.address,
-                        "tag": out_new.withdrawal.tag,
-                        "transaction_hash": tx_hash,
-                    }
-                )
-                continue
-            keys = [k.hex() for k in out_new.keys]
-            if keys and all(k in self.bot_keys for k in keys):
-                self.outputs.append(
-                    EmulatedOutput(
-                        sequence=len(self.outputs) + 1,
-                        asset=asset,
-                        amount=out_new.amount,
-                        transaction_hash=tx_hash,
-                        output_index=index,
-                        keys=tuple(keys),
-                        mask=out_new.mask.hex(),
-                        view=self.bot_keys[keys[0]],
-                    )
-                )
-
-    def _check_signatures(self, tx: Any) -> str:
-        if len(tx.signatures) != len(tx.inputs):
-            return "one signature map per input is required"
-        message = transaction_hash(tx)
-        for item_in, sig_map in zip(tx.inputs, tx.signatures, strict=True):
-            out = self._find_output(item_in.hash.hex(), item_in.index)
-            if out is None or len(sig_map) != 1:
-                return "bad signature map"
-            ((index, signature),) = sig_map.items()
-            if index >= len(out.keys):
-                return "signature index out of range"
-            try:
-                Ed25519PublicKey.from_public_bytes(bytes.fromhex(out.keys[index])).verify(
-                    signature, message
-                )
-            except InvalidSignature:
-                return "input signature does not verify"
-        return ""
