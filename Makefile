@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format lock bench bench-ledger bench-ratelimit bench-tick clean fuzz
+.PHONY: setup run test lint format lock bench bench-ledger bench-ratelimit bench-tick chaos clean fuzz
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,3 +76,15 @@ bench-tick: setup
 	@DATABASE_URL=$(BENCH_TICK_DATABASE_URL) REDIS_URL=$(BENCH_TICK_REDIS_URL) \
 		CACHE_KEY_PREFIX=benchtick $(BIN)/python manage.py strategy_bench_tick --prepare \
 		--tick-ms $(BENCH_TICK_MS)
+
+## Chaos run (docs/chaos.md): web, two workers and beat under SIGKILLs, duplicated messages and
+## custody/venue faults, 60 orders of 6 users; then settle, exit all, audit every coin.
+## PostgreSQL + Redis; the database (name must contain "chaos") is wiped. Bounded in time:
+## CHAOS_SECONDS of chaos, then at most 300 s to settle. Non-zero exit on any failed check.
+CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrmarket_chaos
+CHAOS_REDIS_URL ?= redis://127.0.0.1:6379/0
+CHAOS_SECONDS ?= 150
+CHAOS_ARGS ?=
+chaos: setup
+	@DATABASE_URL=$(CHAOS_DATABASE_URL) REDIS_URL=$(CHAOS_REDIS_URL) timeout 1200 \
+		$(BIN)/python -m standins.chaos --seconds $(CHAOS_SECONDS) $(CHAOS_ARGS)

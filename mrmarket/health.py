@@ -91,11 +91,9 @@ def system_status() -> dict[str, Any]:
         )
 
     if db_ok:
-        from orders.selectors import reconciliation_issue
+        from orders.health import custody_issues
 
-        drift = reconciliation_issue()
-        if drift:
-            issues.append({"component": "reconciliation", "message": drift})
+        issues += custody_issues(now=now)
 
     tick = _heartbeat(TICK) if db_ok else None
     tick_size_ms = settings.STRATEGY_TICK_MS

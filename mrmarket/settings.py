@@ -477,6 +477,19 @@ ORDER_EXIT_TIMEOUT_SECONDS = env_int("ORDER_EXIT_TIMEOUT_SECONDS", 60 * 60)
 ORDER_STEP_POLL_SECONDS = env_int("ORDER_STEP_POLL_SECONDS", 5)
 # Seconds a running step holds its order before another worker may take it over.
 ORDER_STEP_LEASE_SECONDS = env_int("ORDER_STEP_LEASE_SECONDS", 120)
+# Seconds a paid order may be held in payment_complete (custody drift) before it is refunded.
+ORDER_HOLD_TIMEOUT_SECONDS = env_int("ORDER_HOLD_TIMEOUT_SECONDS", 30 * 60)
+# Refunds of one asset of one order that may fail definitely before an operator must act.
+ORDER_REFUND_MAX_ROUNDS = env_int("ORDER_REFUND_MAX_ROUNDS", 3)
+# Custody transfers: first retry delay (doubling per attempt without progress) and its cap.
+CUSTODY_TRANSFER_RETRY_BASE_SECONDS = env_int("CUSTODY_TRANSFER_RETRY_BASE_SECONDS", 5)
+CUSTODY_TRANSFER_RETRY_MAX_SECONDS = env_int("CUSTODY_TRANSFER_RETRY_MAX_SECONDS", 300)
+# A custody transfer still open this long after it was created is an issue for an operator.
+CUSTODY_TRANSFER_TIMEOUT_SECONDS = env_int("CUSTODY_TRANSFER_TIMEOUT_SECONDS", 60 * 60)
+# Seconds a queued task (sweeper) holds its row before the sweeper may queue it again.
+ORDER_QUEUE_LEASE_SECONDS = env_int("ORDER_QUEUE_LEASE_SECONDS", 60)
+# Intake that has not reached the end of the snapshot list for this long is an issue.
+CUSTODY_INTAKE_STALE_SECONDS = env_int("CUSTODY_INTAKE_STALE_SECONDS", 120)
 # Queue the withdrawal to the venue when a payment completes (flag 1 of 2).
 ORDER_WITHDRAW_ON_PAYMENT = env_bool("ORDER_WITHDRAW_ON_PAYMENT", True)
 # Actually send withdrawals to venues (flag 2 of 2); off: a paid order is refunded with the reason.
@@ -514,6 +527,10 @@ if CUSTODY_BACKEND == "fake":
     }
 # Seconds between reconciliations of custody accounts with the wallet and the venues.
 RECONCILE_SECONDS = env_int("RECONCILE_SECONDS", 300)
+# A drift is lasting (issue, venue halt) once the same amount is off in every run over this long.
+RECONCILE_LASTING_SECONDS = env_int("RECONCILE_LASTING_SECONDS", 2 * RECONCILE_SECONDS)
+# Release a venue halt reconciliation set as soon as a run finds that venue in balance (audited).
+RECONCILE_AUTO_RELEASE = env_bool("RECONCILE_AUTO_RELEASE", True)
 CELERY_BEAT_SCHEDULE["custody-reconcile"] = {
     "task": "custody_reconcile_task",
     "schedule": float(RECONCILE_SECONDS),

@@ -247,14 +247,3 @@ def market_making_fee_quote(*, exchange_id: str, pair: str, direction: str) -> d
         "market_making_fee_percentage": money(fee_percentage(found)),
         "direction": direction,
     }
-
-
-def reconciliation_issue() -> str | None:
-    """A sentence for /health/system-status when the last reconciliation drifted persistently."""
-    from orders.models import ReconciliationRun
-
-    run = ReconciliationRun.objects.order_by("-id").first()
-    if run is None or not run.persistent:
-        return None
-    accounts = sorted({f"{d['account']} {d['assetId']}" for d in run.drifts})
-    return f"custody drift persists on {len(accounts)} account(s): " + "; ".join(accounts[:5])
