@@ -60,11 +60,13 @@ bench-ledger: setup
 clean:
 	rm -rf var/broker var/cache var/static
 
-## 4 processes placing orders through the ccxt gateway against the emulator's 10 orders/s
-## (SECONDS=5 for a quick run; REDIS_URL selects the Redis limiter backend).
+## Per dialect (Binance, OKX, Bybit emulators): 4 processes placing orders through the ccxt
+## gateway against the emulator's 10 orders/s (SECONDS=5 for a quick run; DIALECTS=okx for
+## one; REDIS_URL selects the Redis limiter backend).
 SECONDS ?= 30
+DIALECTS ?= binance okx bybit
 bench-ratelimit: setup
-	@$(BIN)/python -m exchanges.emulator.bench_ratelimit --seconds $(SECONDS)
+	@for d in $(DIALECTS); do $(BIN)/python -m standins.venues.bench_ratelimit --dialect $$d --seconds $(SECONDS) || exit 1; done
 
 ## Strategy tick benchmark: 1,000 sessions (2 layers, 10 s refresh) over 20 paper pairs on
 ## PostgreSQL + Redis (database created if missing). Override BENCH_TICK_DATABASE_URL/REDIS_URL.
@@ -72,10 +74,12 @@ bench-ratelimit: setup
 BENCH_TICK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrmarket_bench_tick
 BENCH_TICK_REDIS_URL ?= redis://127.0.0.1:6379/0
 BENCH_TICK_MS ?= 250
+## BENCH_TICK_ARGS: e.g. "--sessions 2000", "--background-load" (one core kept busy).
+BENCH_TICK_ARGS ?=
 bench-tick: setup
 	@DATABASE_URL=$(BENCH_TICK_DATABASE_URL) REDIS_URL=$(BENCH_TICK_REDIS_URL) \
 		CACHE_KEY_PREFIX=benchtick $(BIN)/python manage.py strategy_bench_tick --prepare \
-		--tick-ms $(BENCH_TICK_MS)
+		--tick-ms $(BENCH_TICK_MS) $(BENCH_TICK_ARGS)
 
 ## Chaos run (docs/chaos.md): web, two workers and beat under SIGKILLs, duplicated messages and
 ## custody/venue faults, 60 orders of 6 users; then settle, exit all, audit every coin.

@@ -411,6 +411,9 @@ STRATEGY_DRY_RUN = env_bool("STRATEGY_DRY_RUN", False)
 # Sessions per strategy_sessions_run_task message, and at most this many claimed per tick.
 STRATEGY_TICK_BATCH_SIZE = env_int("STRATEGY_TICK_BATCH_SIZE", 50)
 STRATEGY_TICK_MAX_CLAIM = env_int("STRATEGY_TICK_MAX_CLAIM", 5000)
+# A pure market-making run starting later than this after its due time is shed: skipped to
+# its next slot instead of doing stale work (overload keeps lateness bounded; ms).
+STRATEGY_MAX_LATENESS_MS = env_int("STRATEGY_MAX_LATENESS_MS", 2000)
 # Seconds a claimed session stays leased to its run; an expired lease is claimed again.
 STRATEGY_LEASE_SECONDS = env_int("STRATEGY_LEASE_SECONDS", 30)
 # A run whose slot's market-data refresh has not landed may use a snapshot this young (ms).

@@ -1,11 +1,13 @@
-"""strategy: the `/strategy/...` endpoints of CONTRACT.md, the admin start/stop, and the
-order history rows fed from fills (the execution report is the reports app's). Thin: parse, call one service or
-selector, render. Errors go through the shared handler (`mrmarket.errors`)."""
+"""strategy: the `/strategy/...` endpoints of CONTRACT.md and the admin start/stop (the
+order-scoped history rows are served by `orders.apis`, the execution report by the reports
+app). Thin: parse, call one service or selector, render. Errors go through the shared
+handler (`mrmarket.errors`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +15,6 @@ from rest_framework.views import APIView
 
 from mrmarket.permissions import IsAdminJwt, IsUser, is_operator
 from mrmarket.serializers import ErrorSerializer, OkOutputSerializer
-from orders.selectors import order_get_for_user
 from strategy import selectors, services
 from strategy import serializers as s
 from strategy.enums import SessionKind
@@ -24,8 +25,6 @@ _CONFLICT = {**_ERRORS, 409: ErrorSerializer}
 
 def _visible(request: Request) -> Any:
     """Operators see every session; a user sees their own (owned or through their orders)."""
-    from django.db.models import Q
-
     qs = selectors.session_list()
     if not is_operator(request):
         qs = qs.filter(Q(owner=request.user) | Q(order__user=request.user))
@@ -177,15 +176,3 @@ class AdminStrategyStopApi(APIView):
             reason=body.validated_data["reason"],
         )
         return Response({"ok": True})
-
-
-class OrderHistoryInstanceApi(APIView):
-    permission_classes = [IsUser]
-
-    @extend_schema(
-        responses={200: s.StrategyHistoryRowOutputSerializer(many=True), **_ERRORS},
-        tags=["user-orders"],
-    )
-    def get(self, request: Request, order_id: str) -> Response:
-        order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
-        return Response(selectors.order_history_rows(order_id=order.pk))
