@@ -49,14 +49,14 @@ def test_a_nul_character_in_the_query_is_a_400(api) -> None:
     _json_4xx(api.get("/campaigns", {"chain_id": "1\u0000"}), 400)
 
 
-def test_a_value_the_database_refuses_is_a_400_not_a_500(user_api, monkeypatch) -> None:
+def test_a_value_the_database_refuses_is_a_400_not_a_500(api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from django.db import DataError
 
     def overflow(**_: object) -> None:
         raise DataError("integer out of range")
 
-    monkeypatch.setattr("strategy.apis.order_get_for_user", overflow)
-    _json_4xx(user_api.get("/user-orders/market-making/history/instance/x"), 400)
+    monkeypatch.setattr("mrmarket.apis.health_selectors.health", overflow)
+    _json_4xx(api.get("/health"), 400)
 
 
 def test_the_schema_documents_the_error_statuses_of_every_operation() -> None:
