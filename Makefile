@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run soak test lint format lock bench bench-ledger bench-ratelimit bench-tick chaos clean
+.PHONY: setup run soak test lint format lock bench bench-ledger bench-ratelimit bench-tick chaos clean fuzz
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,20 @@ soak: setup
 	@MRMARKET_VAR_DIR=$(abspath $(SOAK_VAR_DIR)) MRMARKET_PORT=$(SOAK_PORT) \
 		$(BIN)/python manage.py soak --minutes $(SOAK_MINUTES)
 
-## Run the test suite (SQLite by default; DATABASE_URL / REDIS_URL point it at real services).
+## Run the test suite. PostgreSQL tests run whenever PostgreSQL answers on 127.0.0.1:5432
+## (scripts/pg_probe.py: a database per checkout); otherwise SQLite. DATABASE_URL / REDIS_URL
+## override (DATABASE_URL=sqlite:///var/test.sqlite3 forces SQLite).
 test: setup
-	@$(BIN)/pytest $(PYTEST_ARGS)
+	@url="$${DATABASE_URL:-$$($(BIN)/python scripts/pg_probe.py)}"; \
+		echo "make test: database $${url:-SQLite (no PostgreSQL reachable)}"; \
+		DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+## schemathesis over every operation with a user token and an admin JWT, against a fresh
+## instance served on 127.0.0.1:$(FUZZ_PORT): 0 server errors, 0 schema violations expected.
+FUZZ_PORT ?= 8765
+FUZZ_EXAMPLES ?= 25
+fuzz: setup
+	@FUZZ_PORT=$(FUZZ_PORT) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/fuzz.sh
 
 lint: setup
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mrmarket.permissions import IsAdminJwt, IsUser
+from mrmarket.permissions import IsAdminJwt, IsUser, is_operator
 from mrmarket.serializers import ErrorSerializer, OkOutputSerializer
 from strategy import selectors, services
 from strategy import serializers as s
@@ -26,7 +26,7 @@ _CONFLICT = {**_ERRORS, 409: ErrorSerializer}
 def _visible(request: Request) -> Any:
     """Operators see every session; a user sees their own (owned or through their orders)."""
     qs = selectors.session_list()
-    if not request.user.is_staff:
+    if not is_operator(request):
         qs = qs.filter(Q(owner=request.user) | Q(order__user=request.user))
     return qs
 
@@ -67,7 +67,7 @@ class StrategyIntentsByClientApi(APIView):
             selectors.intents_by_client(
                 client_id=query.validated_data["clientId"],
                 limit=query.validated_data["limit"],
-                user=None if request.user.is_staff else request.user,
+                user=None if is_operator(request) else request.user,
             )
         )
 
@@ -82,7 +82,11 @@ class StrategyExecutePureMarketMakingApi(APIView):
     )
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
-        session = services.pure_mm_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
+        session = services.pure_mm_session_execute(
+            user=request.user,  # type: ignore[arg-type]
+            dto=dto,  # type: ignore[arg-type]
+            operator=is_operator(request),
+        )
         return Response({"ok": True, "session": selectors.session_payload(session)})
 
 
@@ -122,7 +126,11 @@ class StrategyExecuteArbitrageApi(APIView):
     )
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
-        session = services.arbitrage_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
+        session = services.arbitrage_session_execute(
+            user=request.user,  # type: ignore[arg-type]
+            dto=dto,  # type: ignore[arg-type]
+            operator=is_operator(request),
+        )
         return Response({"ok": True, "session": selectors.session_payload(session)})
 
 

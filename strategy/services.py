@@ -179,8 +179,11 @@ def session_stop_for_order(*, order_id: uuid.UUID | str) -> StrategySession | No
 # ---------------------------------------------------------------------------- DTO sessions
 
 
-def _check_user_may_run(user: User) -> None:
-    if not user.is_staff and not settings.STRATEGY_USER_SESSIONS_ENABLED:
+def _check_user_may_run(user: User, operator: bool | None) -> None:
+    # `operator` is the caller's token type (an admin JWT); None: a trusted internal caller,
+    # judged by the account. A staff user's *user* token is not an operator (issue 19).
+    is_operator = user.is_staff if operator is None else operator
+    if not is_operator and not settings.STRATEGY_USER_SESSIONS_ENABLED:
         raise UserSessionsDisabled(
             "Strategy sessions on the house venue accounts are for operators; "
             "users trade through market-making orders."
@@ -262,9 +265,11 @@ def _dto_session(
     return session
 
 
-def pure_mm_session_execute(*, user: User, dto: dict[str, Any]) -> StrategySession:
+def pure_mm_session_execute(
+    *, user: User, dto: dict[str, Any], operator: bool | None = None
+) -> StrategySession:
     """`POST /strategy/execute-pure-market-making`: run (or re-run) the (userId, clientId) session."""
-    _check_user_may_run(user)
+    _check_user_may_run(user, operator)
     params = PureMarketMakingParams.from_dto(dto)
     _exchange_check(params.exchange_name)
     if params.oracle_exchange_name is not None:
@@ -280,8 +285,10 @@ def pure_mm_session_execute(*, user: User, dto: dict[str, Any]) -> StrategySessi
     )
 
 
-def arbitrage_session_execute(*, user: User, dto: dict[str, Any]) -> StrategySession:
-    _check_user_may_run(user)
+def arbitrage_session_execute(
+    *, user: User, dto: dict[str, Any], operator: bool | None = None
+) -> StrategySession:
+    _check_user_may_run(user, operator)
     params = ArbitrageParams.from_dto(dto)
     _exchange_check(params.exchange_a_name)
     _exchange_check(params.exchange_b_name)
