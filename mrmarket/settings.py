@@ -12,7 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
+from mrmarket import secrets_policy
 from mrmarket.env import dev_secret, env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,7 +62,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # CORS first: a browser preflight is answered before authentication can refuse it.
+    "mrmarket.security.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "mrmarket.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "mrmarket.logging.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,6 +102,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'mrmarket.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with exact decimals (stored as text; see mrmarket.db.sqlite3).
+    _db["ENGINE"] = "mrmarket.db.sqlite3"
     _db["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing
         # with "database is locked" halfway through a transaction.
@@ -108,6 +115,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = _db["ENGINE"].startswith("django.db.backends.postgresql")
+IS_SQLITE = _db["ENGINE"] == "mrmarket.db.sqlite3"
 
 # Redis URL for broker, cache and the shared rate limiter; empty means embedded mode.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -188,6 +196,29 @@ WHITENOISE_USE_FINDERS = DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+# Console sessions last this many seconds (an operator shift), not Django's two weeks.
+SESSION_COOKIE_AGE = env_int("CONSOLE_SESSION_SECONDS", 8 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# HSTS max-age in seconds on HTTPS responses (production default one year; 0 disables).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy sent on every response (production default; empty disables).
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+    if PRODUCTION
+    else "",
+)
+# Browser origins allowed to call the API (the frontend, e.g. https://app.example); comma list.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+# Seconds a browser may cache a preflight answer.
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 600)
 
 REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -199,16 +230,18 @@ REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "mrmarket.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "mrmarket.throttles.AnonRateThrottle",
+        "mrmarket.throttles.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         # Public, unauthenticated endpoints per client IP.
         "anon": env_str("THROTTLE_ANON", "300/min"),
         # Authenticated users.
         "user": env_str("THROTTLE_USER", "1200/min"),
-        # POST /auth/login attempts per client IP.
+        # Login attempts (POST /auth/login and /console/login/ together) per client address.
         "login": env_str("THROTTLE_LOGIN", "5/min"),
+        # Failed bearer authentications per client address, then 429 until the window ends.
+        "auth_failure": env_str("THROTTLE_AUTH_FAILURE", "30/min"),
         # GET /auth/oauth per client IP.
         "oauth": env_str("THROTTLE_OAUTH", "30/min"),
     },
@@ -228,6 +261,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mrmarket.schema.error_responses_hook",
+    ],
 }
 
 # --- Auth -------------------------------------------------------------------------------
@@ -244,6 +281,14 @@ ADMIN_JWT_SECRET = env_str("ADMIN_JWT_SECRET", "") or SECRET_KEY
 ADMIN_JWT_TTL = timedelta(seconds=env_int("ADMIN_JWT_TTL_SECONDS", 12 * 3600))
 # User bearer token lifetime.
 USER_TOKEN_TTL = timedelta(seconds=env_int("USER_TOKEN_TTL_SECONDS", 30 * 24 * 3600))
+# Login policy (API and console alike, mrmarket.login_policy): this many failed logins for one
+# account, or from one client address, within the window lock it for LOGIN_LOCKOUT_SECONDS.
+LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 10)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Rejected-request audit rows (401/403/429, refused logins) per client address and minute;
+# past it the rejections are counted in the log, not the audit table.
+AUDIT_REJECTED_PER_MINUTE = env_int("AUDIT_REJECTED_PER_MINUTE", 20)
 
 # --- Mixin ------------------------------------------------------------------------------
 # Base URL of Mixin's API (the OAuth and Safe API clients); tests point it at a loopback emulator.
@@ -263,7 +308,8 @@ MIXIN_HTTP_TIMEOUT = float(env_str("MIXIN_HTTP_TIMEOUT", "10"))
 
 # --- Custody (orders/custody) ----------------------------------------------------------
 # Which wallet the order lifecycle uses: "fake" (database-backed, demo/tests) or "mixin" (Safe API).
-CUSTODY_BACKEND = env_str("CUSTODY_BACKEND", "fake")
+# Production accepts only "mixin" (checked at start, below); the default follows the environment.
+CUSTODY_BACKEND = env_str("CUSTODY_BACKEND", "mixin" if PRODUCTION else "fake")
 # Seconds a snapshot poll run rewinds its stored cursor, to catch snapshots that became visible late.
 CUSTODY_SNAPSHOT_OVERLAP_SECONDS = env_int("CUSTODY_SNAPSHOT_OVERLAP_SECONDS", 60)
 # Snapshots asked for per page (Mixin allows at most 500).
@@ -365,6 +411,9 @@ STRATEGY_DRY_RUN = env_bool("STRATEGY_DRY_RUN", False)
 # Sessions per strategy_sessions_run_task message, and at most this many claimed per tick.
 STRATEGY_TICK_BATCH_SIZE = env_int("STRATEGY_TICK_BATCH_SIZE", 50)
 STRATEGY_TICK_MAX_CLAIM = env_int("STRATEGY_TICK_MAX_CLAIM", 5000)
+# A pure market-making run starting later than this after its due time is shed: skipped to
+# its next slot instead of doing stale work (overload keeps lateness bounded; ms).
+STRATEGY_MAX_LATENESS_MS = env_int("STRATEGY_MAX_LATENESS_MS", 2000)
 # Seconds a claimed session stays leased to its run; an expired lease is claimed again.
 STRATEGY_LEASE_SECONDS = env_int("STRATEGY_LEASE_SECONDS", 30)
 # A run whose slot's market-data refresh has not landed may use a snapshot this young (ms).
@@ -490,3 +539,27 @@ CELERY_BEAT_SCHEDULE["custody-reconcile"] = {
     "schedule": float(RECONCILE_SECONDS),
     "options": {"expires": RECONCILE_SECONDS},
 }
+
+# --- Start-up checks (mrmarket.secrets_policy) -------------------------------------------
+# Key formats are checked in every environment; production also refuses weak secrets, the
+# fake custody and a Mixin custody without its keys, so a bad deploy stops here, not at a 500.
+_secrets = {
+    "SECRET_KEY": SECRET_KEY,
+    "ADMIN_JWT_SECRET": env_str("ADMIN_JWT_SECRET", ""),
+    "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "CUSTODY_BACKEND": CUSTODY_BACKEND,
+    "EXCHANGE_KEYS_PRIVATE_KEY": EXCHANGE_KEYS_PRIVATE_KEY,
+    "FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
+    "HUFI_WALLET_PRIVATE_KEY": HUFI_WALLET_PRIVATE_KEY,
+    "MIXIN_SESSION_ID": MIXIN_SESSION_ID,
+    "MIXIN_SESSION_PRIVATE_KEY": MIXIN_SESSION_PRIVATE_KEY,
+    "MIXIN_SPEND_PRIVATE_KEY": MIXIN_SPEND_PRIVATE_KEY,
+    "MIXIN_SERVER_PUBLIC_KEY": MIXIN_SERVER_PUBLIC_KEY,
+}
+try:
+    secrets_policy.key_formats_check(_secrets, FIELD_ENCRYPTION_OLD_KEYS)
+    if PRODUCTION:
+        secrets_policy.production_check(_secrets)
+except secrets_policy.WeakSecret as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+del _secrets
