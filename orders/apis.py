@@ -42,7 +42,9 @@ class OrderIntentCreateApi(UserApi):
             reward_address=data.validated_data.get("rewardAddress", ""),
         )
         return Response(
-            {"orderId": str(order.pk), "memo": order.memo, "expiresAt": order.memo_expires_at}
+            s.OrderIntentOutputSerializer(
+                {"orderId": order.pk, "memo": order.memo, "expiresAt": order.memo_expires_at}
+            ).data
         )
 
 
@@ -50,8 +52,9 @@ class PaymentStateApi(UserApi):
     @extend_schema(responses={200: s.PaymentStateOutputSerializer, **ERRORS}, tags=["user-orders"])
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        payment = selectors.payment_state_get(order)
         return Response(
-            {"code": 200, "message": "Found", "data": selectors.payment_state_json(order)}
+            s.PaymentStateOutputSerializer({"code": 200, "message": "Found", "data": payment}).data
         )
 
 
@@ -62,8 +65,9 @@ class OrderListApi(UserApi):
         tags=["user-orders"],
     )
     def get(self, request: Request) -> Response:
-        orders = selectors.order_list_for_user(user=request.user)  # type: ignore[arg-type]
-        return Response([selectors.order_json(order) for order in orders])
+        orders = list(selectors.order_list_for_user(user=request.user))  # type: ignore[arg-type]
+        rows = selectors.order_json_list(orders)
+        return Response(s.MarketMakingOrderOutputSerializer(rows, many=True).data)
 
 
 class UserOrdersAllApi(UserApi):
@@ -73,8 +77,10 @@ class UserOrdersAllApi(UserApi):
         tags=["user-orders"],
     )
     def get(self, request: Request) -> Response:
-        orders = [selectors.order_json(o) for o in selectors.order_list_for_user(user=request.user)]  # type: ignore[arg-type]
-        return Response({"market_making": orders, "simply_grow": [], "total": len(orders)})
+        orders = list(selectors.order_list_for_user(user=request.user))  # type: ignore[arg-type]
+        rows = selectors.order_json_list(orders)
+        body = {"market_making": rows, "simply_grow": [], "total": len(rows)}
+        return Response(s.UserOrdersAllOutputSerializer(body).data)
 
 
 class OrderDetailApi(UserApi):
@@ -83,7 +89,7 @@ class OrderDetailApi(UserApi):
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
-        return Response(selectors.order_json(order))
+        return Response(s.MarketMakingOrderOutputSerializer(selectors.order_json(order)).data)
 
 
 class _OrderControlApi(UserApi):
@@ -92,7 +98,7 @@ class _OrderControlApi(UserApi):
     def post(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
         order = type(self).control(order_id=order.pk, actor=request.user)
-        return Response({"ok": True, "state": order.state})
+        return Response(s.OrderControlOutputSerializer({"ok": True, "state": order.state}).data)
 
 
 _CONTROL_SCHEMA = extend_schema(
