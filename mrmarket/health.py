@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,16 @@ from mrmarket.models import Heartbeat
 
 BEAT = "beat"
 TICK = "strategy_tick"
+
+
+# Work queues the apps report in `/health/system-status` → `queues` (name → counts), each
+# registered by its app's `ready()`: the seam keeps this module below the apps it reports on.
+QueueCounts = Callable[[], dict[str, int]]
+_STATUS_QUEUES: dict[str, QueueCounts] = {}
+
+
+def status_queue_register(name: str, counts: QueueCounts) -> None:
+    _STATUS_QUEUES[name] = counts
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -110,7 +121,10 @@ def system_status() -> dict[str, Any]:
             "lastBeatAt": iso(beat.last_beat_at) if beat else None,
             "count": beat.count if beat else 0,
         },
-        "queues": broker["queues"],
+        "queues": {
+            **broker["queues"],
+            **({name: counts() for name, counts in _STATUS_QUEUES.items()} if db_ok else {}),
+        },
         "tick": {
             "running": recently,
             "tickSizeMs": tick_size_ms,

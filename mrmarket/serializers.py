@@ -34,13 +34,33 @@ class StatusIssueSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class QueueCountsSerializer(serializers.Serializer):
+    waiting = serializers.IntegerField()
+    active = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    delayed = serializers.IntegerField()
+
+
+class BrokerQueueSerializer(serializers.Serializer):
+    waiting = serializers.IntegerField(allow_null=True)
+
+
+class StatusQueuesSerializer(serializers.Serializer):
+    """The Celery broker's queue depth, and the pipeline's work queues (orders.queues)."""
+
+    celery = BrokerQueueSerializer(required=False)
+    snapshots = QueueCountsSerializer(required=False)
+    marketMaking = QueueCountsSerializer(required=False)
+
+
 class SystemStatusOutputSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField()
     ok = serializers.BooleanField()
     database = serializers.DictField()
     broker = serializers.DictField()
     beat = serializers.DictField()
-    queues = serializers.DictField()
+    queues = StatusQueuesSerializer()
     tick = TickStatusSerializer()
     exchanges = ExchangeHealthSerializer(many=True)
     issues = StatusIssueSerializer(many=True)

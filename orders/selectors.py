@@ -83,7 +83,7 @@ def order_json(
 
 
 def _money_or_none(value: Decimal | None) -> str | None:
-    return None if value is None else money(value)
+    return money(value)
 
 
 def order_json_list(orders: list[MarketMakingOrder]) -> list[dict[str, Any]]:

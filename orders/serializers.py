@@ -88,7 +88,7 @@ class _MoneyField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value: Decimal) -> str:
-        return money_str(value)
+        return money_str(value) or "0"
 
 
 @extend_schema_field({"type": "string", "nullable": True})

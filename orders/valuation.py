@@ -143,7 +143,7 @@ def order_cards(
     ids = [o.pk for o in orders]
     totals = fill_totals(ids)
     targets = order_targets(ids)
-    prices: dict[int | str, Decimal | None] = {}
+    prices: dict[object, Decimal | None] = {}
     out: dict[str, dict[str, Decimal | None]] = {}
     for order in orders:
         pair = order.pair
