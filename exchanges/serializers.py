@@ -93,14 +93,14 @@ class PairOutputSerializer(serializers.Serializer):
     max_order_amount = DecimalStringField(allow_null=True)
     enable = serializers.BooleanField()
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "nullable": True})
     def get_base_price(self, pair: Any) -> str | None:
         # The pair's own reference price, else the registry's USD price of the asset.
         return decimal_str(
             pair.base_price if pair.base_price is not None else pair.base_asset.price_usd
         )
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "nullable": True})
     def get_target_price(self, pair: Any) -> str | None:
         return decimal_str(
             pair.target_price if pair.target_price is not None else pair.quote_asset.price_usd

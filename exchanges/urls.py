@@ -3,6 +3,7 @@
 from django.urls import path
 
 from exchanges import apis, catalog_apis
+from exchanges import coingecko_apis as cg
 
 urlpatterns = [
     path("grow/info", apis.GrowInfoApi.as_view(), name="grow-info"),
@@ -85,6 +86,31 @@ urlpatterns = [
         name="admin-exchange-markets",
     ),
     path("admin/fee/overrides", catalog_apis.FeeOverridesApi.as_view(), name="admin-fee-overrides"),
+]
+
+# CoinGecko (CONTRACT "Also called by the frontend"): CoinGecko's shapes, cached.
+urlpatterns += [
+    path(
+        "coingecko/coins/markets/<str:vs>/category/<str:category>",
+        cg.CoinGeckoMarketsCategoryApi.as_view(),
+        name="coingecko-markets-category",
+    ),
+    path(
+        "coingecko/coins/markets/<str:vs>",
+        cg.CoinGeckoMarketsApi.as_view(),
+        name="coingecko-markets",
+    ),
+    path(
+        "coingecko/coins/<str:coin_id>/market_chart/range",
+        cg.CoinGeckoChartRangeApi.as_view(),
+        name="coingecko-chart-range",
+    ),
+    path(
+        "coingecko/coins/<str:coin_id>/market_chart",
+        cg.CoinGeckoChartApi.as_view(),
+        name="coingecko-chart",
+    ),
+    path("coingecko/coins/<str:coin_id>", cg.CoinGeckoCoinApi.as_view(), name="coingecko-coin"),
 ]
 
 _CATALOGS = [

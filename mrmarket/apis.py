@@ -97,7 +97,7 @@ class LogoutApi(APIView):
         token = request.auth
         assert isinstance(token, AuthToken)
         services.token_revoke(token=token, actor=token.user, reason="logout")
-        return Response({"ok": True})
+        return Response(s.OkOutputSerializer({"ok": True}).data)
 
 
 class MeApi(APIView):

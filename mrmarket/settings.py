@@ -273,6 +273,18 @@ CUSTODY_FAKE_CONFIRM_SECONDS = env_int("CUSTODY_FAKE_CONFIRM_SECONDS", 0)
 # Fake custody: withdrawal fee for assets without their own fee row, in the withdrawn asset.
 CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT = env_decimal("CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT", "0")
 
+# --- CoinGecko (the frontend's coin pages, through exchanges.coingecko) --------------------
+# API base; `make run` points it at the loopback stand-in (standins/coingecko).
+COINGECKO_API_BASE = env_str("COINGECKO_API_BASE", "https://api.coingecko.com/api/v3")
+# Demo or Pro API key, sent as x-cg-demo-api-key / x-cg-pro-api-key (empty: keyless public API).
+COINGECKO_API_KEY = env_str("COINGECKO_API_KEY", "")
+COINGECKO_API_KEY_HEADER = env_str("COINGECKO_API_KEY_HEADER", "x-cg-demo-api-key")
+# Calls per minute shared by every process (CoinGecko's public/demo plan allows about 30).
+COINGECKO_CALLS_PER_MINUTE = env_int("COINGECKO_CALLS_PER_MINUTE", 30)
+# How long answers are served from the cache, seconds (coin and markets; charts).
+COINGECKO_CACHE_SECONDS = env_int("COINGECKO_CACHE_SECONDS", 60)
+COINGECKO_CHART_CACHE_SECONDS = env_int("COINGECKO_CHART_CACHE_SECONDS", 300)
+
 # --- HuFi -------------------------------------------------------------------------------
 # HuFi recording oracle and campaign launcher base URLs (shown at GET /).
 HUFI_RECORDING_ORACLE_URL = env_str("HUFI_RECORDING_ORACLE_URL", "https://ro.hu.finance")

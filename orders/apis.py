@@ -143,22 +143,22 @@ class OrderLifecycleApi(UserApi):
         strategy = _strategy_parts(order.pk)
         entries = ledger_selectors.entry_list(order_id=order.pk, limit=500)
         transfers = CustodyTransfer.objects.filter(order=order).order_by("id")
-        return Response(
-            {
-                "ok": True,
-                "orderId": str(order.pk),
-                "state": order.state,
-                "strategyKey": strategy.get("strategyKey", order.strategy_key),
-                "intents": strategy.get("intents", []),
-                "openOrders": strategy.get("openOrders", []),
-                "history": strategy.get("history", []),
-                "trades": strategy.get("trades", []),
-                "ledgerEntries": [ledger_selectors.entry_payload(e) for e in entries],
-                "transfers": [selectors.transfer_json(t) for t in transfers],
-                "outboxSummary": selectors.outbox_summary(events),
-                "outbox": [selectors.event_json(e) for e in reversed(events)],
-            }
-        )
+        body = {
+            "ok": True,
+            "orderId": str(order.pk),
+            "state": order.state,
+            # The session's key once it exists, else the order's own (never null).
+            "strategyKey": strategy.get("strategyKey") or order.strategy_key,
+            "intents": strategy.get("intents", []),
+            "openOrders": strategy.get("openOrders", []),
+            "history": strategy.get("history", []),
+            "trades": strategy.get("trades", []),
+            "ledgerEntries": [ledger_selectors.entry_payload(e) for e in entries],
+            "transfers": [selectors.transfer_json(t) for t in transfers],
+            "outboxSummary": selectors.outbox_summary(events),
+            "outbox": [selectors.event_json(e) for e in reversed(events)],
+        }
+        return Response(s.LifecycleOutputSerializer(body).data)
 
 
 class AdminOutboxApi(APIView):
@@ -179,7 +179,8 @@ class AdminOutboxApi(APIView):
             since=v.get("since"),
             limit=v["limit"],
         )
-        return Response({"ok": True, "events": [selectors.event_json(e) for e in events]})
+        body = {"ok": True, "events": [selectors.event_json(e) for e in events]}
+        return Response(s.OutboxOutputSerializer(body).data)
 
 
 class MarketMakingFeeApi(APIView):
@@ -195,8 +196,7 @@ class MarketMakingFeeApi(APIView):
         data = s.FeeQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        return Response(
-            selectors.market_making_fee_quote(
-                exchange_id=v["exchange"], pair=v["pair"], direction=v["direction"]
-            )
+        quote = selectors.market_making_fee_quote(
+            exchange_id=v["exchange"], pair=v["pair"], direction=v["direction"]
         )
+        return Response(s.FeeOutputSerializer(quote).data)

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from mrmarket.money import money_str
 from orders.enums import PaymentStatus
+from strategy.serializers import StrategyHistoryRowOutputSerializer, StrategyIntentOutputSerializer
 
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -164,9 +165,9 @@ class LifecycleOutputSerializer(serializers.Serializer):
     orderId = serializers.UUIDField()
     state = serializers.CharField()
     strategyKey = serializers.CharField()
-    intents = serializers.ListField(child=serializers.DictField())
+    intents = StrategyIntentOutputSerializer(many=True)
     openOrders = serializers.ListField(child=serializers.DictField())
-    history = serializers.ListField(child=serializers.DictField())
+    history = StrategyHistoryRowOutputSerializer(many=True)
     trades = serializers.ListField(child=serializers.DictField())
     ledgerEntries = serializers.ListField(child=serializers.DictField())
     transfers = serializers.ListField(child=serializers.DictField())

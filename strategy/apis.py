@@ -40,7 +40,8 @@ class StrategyRunningApi(APIView):
     )
     def get(self, request: Request) -> Response:
         sessions = _visible(request).filter(state="running")
-        return Response([selectors.session_payload(x) for x in sessions])
+        rows = [selectors.session_payload(x) for x in sessions]
+        return Response(s.StrategySessionOutputSerializer(rows, many=True).data)
 
 
 class StrategyAllApi(APIView):
@@ -50,7 +51,8 @@ class StrategyAllApi(APIView):
         responses={200: s.StrategySessionOutputSerializer(many=True), **_ERRORS}, tags=["strategy"]
     )
     def get(self, request: Request) -> Response:
-        return Response([selectors.session_payload(x) for x in _visible(request)])
+        rows = [selectors.session_payload(x) for x in _visible(request)]
+        return Response(s.StrategySessionOutputSerializer(rows, many=True).data)
 
 
 class StrategyIntentsByClientApi(APIView):
@@ -64,13 +66,12 @@ class StrategyIntentsByClientApi(APIView):
     def get(self, request: Request) -> Response:
         query = s.StrategyIntentsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(
-            selectors.intents_by_client(
-                client_id=query.validated_data["clientId"],
-                limit=query.validated_data["limit"],
-                user=None if request.user.is_staff else request.user,
-            )
+        rows = selectors.intents_by_client(
+            client_id=query.validated_data["clientId"],
+            limit=query.validated_data["limit"],
+            user=None if request.user.is_staff else request.user,
         )
+        return Response(s.StrategyIntentOutputSerializer(rows, many=True).data)
 
 
 class StrategyExecutePureMarketMakingApi(APIView):
@@ -84,7 +85,8 @@ class StrategyExecutePureMarketMakingApi(APIView):
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
         session = services.pure_mm_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
-        return Response({"ok": True, "session": selectors.session_payload(session)})
+        body = {"ok": True, "session": selectors.session_payload(session)}
+        return Response(s.StrategyExecuteOutputSerializer(body).data)
 
 
 class _DtoSessionStopApi(APIView):
@@ -106,7 +108,7 @@ class _DtoSessionStopApi(APIView):
             client_id=query.validated_data["clientId"],
             kind=self.kind,
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)
 
 
 class StrategyStopMarketMakingApi(_DtoSessionStopApi):
@@ -124,7 +126,8 @@ class StrategyExecuteArbitrageApi(APIView):
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
         session = services.arbitrage_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
-        return Response({"ok": True, "session": selectors.session_payload(session)})
+        body = {"ok": True, "session": selectors.session_payload(session)}
+        return Response(s.StrategyExecuteOutputSerializer(body).data)
 
 
 class StrategyStopArbitrageApi(_DtoSessionStopApi):
@@ -148,7 +151,7 @@ class AdminStrategyStartApi(APIView):
             actor=request.user,  # type: ignore[arg-type]
             reason=body.validated_data["reason"],
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)
 
 
 class AdminStrategyStopApi(APIView):
@@ -168,7 +171,7 @@ class AdminStrategyStopApi(APIView):
             actor=request.user,  # type: ignore[arg-type]
             reason=body.validated_data["reason"],
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)
 
 
 class OrderHistoryInstanceApi(APIView):
@@ -180,7 +183,8 @@ class OrderHistoryInstanceApi(APIView):
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
-        return Response(selectors.order_history_rows(order_id=order.pk))
+        rows = selectors.order_history_rows(order_id=order.pk)
+        return Response(s.StrategyHistoryRowOutputSerializer(rows, many=True).data)
 
 
 class ExecutionReportApi(APIView):
@@ -199,8 +203,7 @@ class ExecutionReportApi(APIView):
         query.is_valid(raise_exception=True)
         data = query.validated_data
         order = order_get_for_user(order_id=data["orderId"], user=request.user)  # type: ignore[arg-type]
-        return Response(
-            selectors.execution_report(
-                order_id=order.pk, start=data.get("from"), end=data.get("to")
-            )
+        report = selectors.execution_report(
+            order_id=order.pk, start=data.get("from"), end=data.get("to")
         )
+        return Response(s.ExecutionReportOutputSerializer(report).data)
