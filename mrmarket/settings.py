@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "orders",
     "strategy",
     "campaigns",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -376,6 +377,8 @@ STRATEGY_TICK_MAX_CLAIM = env_int("STRATEGY_TICK_MAX_CLAIM", 5000)
 STRATEGY_LEASE_SECONDS = env_int("STRATEGY_LEASE_SECONDS", 30)
 # A run whose slot's market-data refresh has not landed may use a snapshot this young (ms).
 STRATEGY_MARKET_DATA_MAX_AGE_MS = env_int("STRATEGY_MARKET_DATA_MAX_AGE_MS", 3000)
+# Days decision records (and the market snapshots they refer to) are kept for replay.
+STRATEGY_DECISION_RETENTION_DAYS = env_int("STRATEGY_DECISION_RETENTION_DAYS", 7)
 # Executor gates: intents being sent at once, in total, per venue and per session.
 STRATEGY_MAX_INFLIGHT_GLOBAL = env_int("STRATEGY_MAX_INFLIGHT_GLOBAL", 64)
 STRATEGY_MAX_INFLIGHT_VENUE = env_int("STRATEGY_MAX_INFLIGHT_VENUE", 16)

@@ -30,6 +30,7 @@ _APP_URLCONFS: list[str] = [
     "campaigns.urls",
     "ledger.urls",
     "orders.urls",
+    "reports.urls",
     "strategy.urls",
 ]
 urlpatterns += [path("", include(module)) for module in _APP_URLCONFS]

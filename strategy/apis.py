@@ -1,12 +1,12 @@
 """strategy: the `/strategy/...` endpoints of CONTRACT.md, the admin start/stop, and the
-order history rows and execution report fed from fills. Thin: parse, call one service or
+order history rows fed from fills (the execution report is the reports app's). Thin: parse, call one service or
 selector, render. Errors go through the shared handler (`mrmarket.errors`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -185,25 +185,3 @@ class OrderHistoryInstanceApi(APIView):
         order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
         rows = selectors.order_history_rows(order_id=order.pk)
         return Response(s.StrategyHistoryRowOutputSerializer(rows, many=True).data)
-
-
-class ExecutionReportApi(APIView):
-    permission_classes = [IsUser]
-
-    @extend_schema(
-        parameters=[
-            s.ExecutionReportQuerySerializer,
-            OpenApiParameter("from", str, description="ISO-8601 start (inclusive)", required=False),
-        ],
-        responses={200: s.ExecutionReportOutputSerializer, **_ERRORS},
-        tags=["metrics"],
-    )
-    def get(self, request: Request) -> Response:
-        query = s.ExecutionReportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        order = order_get_for_user(order_id=data["orderId"], user=request.user)  # type: ignore[arg-type]
-        report = selectors.execution_report(
-            order_id=order.pk, start=data.get("from"), end=data.get("to")
-        )
-        return Response(s.ExecutionReportOutputSerializer(report).data)

@@ -82,6 +82,15 @@ def _encode(snap: MarketSnapshot) -> dict[str, Any]:
     }
 
 
+def snapshot_encode(snap: MarketSnapshot) -> dict[str, Any]:
+    """The JSON form of a snapshot (the cache's, and the decision records')."""
+    return _encode(snap)
+
+
+def snapshot_decode(exchange_id: str, symbol: str, raw: dict[str, Any]) -> MarketSnapshot:
+    return _decode(exchange_id, symbol, raw)
+
+
 def _decode(exchange_id: str, symbol: str, raw: dict[str, Any]) -> MarketSnapshot:
     m = raw["market"]
     market = MarketInfo(

@@ -381,3 +381,63 @@ class TradeCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exchange_id}:{self.account_index} {self.symbol} since {self.since}"
+
+
+class MarketSnapshotRecord(models.Model):
+    """The book a slot's decisions were made from, kept once per (venue, pair, slot) and
+    shared by every decision of that slot (decision replay, report marks)."""
+
+    id = models.BigAutoField(primary_key=True)
+    exchange_id = models.CharField(max_length=32)
+    symbol = models.CharField(max_length=41)
+    slot = models.BigIntegerField()
+    payload = models.JSONField()  # strategy.marketdata's encoding of the snapshot
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            UniqueConstraint(
+                fields=["exchange_id", "symbol", "slot"], name="strategy_snaprec_slot_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id} {self.symbol} slot {self.slot}"
+
+
+class ParamsRecord(models.Model):
+    """Strategy parameters by content hash: decisions refer to them instead of copying them."""
+
+    hash = models.CharField(max_length=64, primary_key=True)
+    params = models.JSONField()
+
+    def __str__(self) -> str:
+        return self.hash[:12]
+
+
+class DecisionRecord(models.Model):
+    """What one quoting decision was made from and what it produced (compact, pruned after
+    STRATEGY_DECISION_RETENTION_DAYS). `inputs` holds the per-session inputs of the pure
+    builder (balances, budgets, clock, last fill); the book is the shared snapshot's and the
+    parameters are the `params_hash` row's. `quotes` is the builder's answer as
+    `[side, level, price, amount]` rows, so a replay can re-run and compare."""
+
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(StrategySession, on_delete=models.CASCADE, related_name="+")
+    run_at = models.DateTimeField()
+    snapshot = models.ForeignKey(
+        MarketSnapshotRecord, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    params_hash = models.CharField(max_length=64)
+    mid = _amount(null=True)
+    inputs = models.JSONField()
+    quotes = models.JSONField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["session", "run_at"], name="strategy_decision_session"),
+            models.Index(fields=["run_at"], name="strategy_decision_run_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"decision {self.pk} of session {self.session_id} at {self.run_at}"

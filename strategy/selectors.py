@@ -5,9 +5,8 @@ report, the lifecycle bundle's strategy parts)."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -272,50 +271,6 @@ def order_history_rows(*, order_id: uuid.UUID | str) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-REPORT_FIELDS = ["tradeId", "side", "price", "qty", "quoteQty", "fee", "feeAsset", "executedAt"]
-
-
-def execution_report(
-    *, order_id: uuid.UUID | str, start: datetime | None, end: datetime | None
-) -> dict[str, Any]:
-    """Totals and per-day figures of the order's fills in [start, end)."""
-    fills = Fill.objects.filter(order_id=as_uuid(order_id)).select_related("tracked_order")
-    if start is not None:
-        fills = fills.filter(executed_at__gte=start)
-    if end is not None:
-        fills = fills.filter(executed_at__lt=end)
-    rows = list(fills.order_by("executed_at", "id"))
-
-    def bucket() -> dict[str, Any]:
-        return {"trades": 0, "volume": ZERO, "buyVolume": ZERO, "sellVolume": ZERO}
-
-    totals = bucket()
-    days: dict[date, dict[str, Any]] = defaultdict(bucket)
-    for fill in rows:
-        for agg in (totals, days[fill.executed_at.date()]):
-            agg["trades"] += 1
-            agg["volume"] += fill.quote_amount
-            key = "buyVolume" if fill.side == OrderSide.BUY else "sellVolume"
-            agg[key] += fill.quote_amount
-
-    def render(agg: dict[str, Any]) -> dict[str, Any]:
-        return {k: (v if k == "trades" else _money(v)) for k, v in agg.items()}
-
-    sample = [{k: v for k, v in fill_payload(f).items() if k in REPORT_FIELDS} for f in rows[-20:]]
-    return {
-        "orderId": str(order_id),
-        "from": _iso(start),
-        "to": _iso(end),
-        "totals": render(totals),
-        "byDay": [{"date": d.isoformat(), **render(days[d])} for d in sorted(days)],
-        "facts": {
-            "source": "strategy_fill",
-            "fields": REPORT_FIELDS,
-            "sample": sample,
-        },
-    }
 
 
 def order_lifecycle_parts(*, order_id: uuid.UUID | str) -> dict[str, Any]:

@@ -37,5 +37,4 @@ urlpatterns = [
         apis.OrderHistoryInstanceApi.as_view(),
         name="order-history-instance",
     ),
-    path("metrics/execution-report", apis.ExecutionReportApi.as_view(), name="execution-report"),
 ]

@@ -1,0 +1,136 @@
+"""Input and output serializers of the report endpoints: the schema is the response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    orderId = serializers.UUIDField()
+    to = serializers.DateTimeField(required=False)
+
+    def get_fields(self) -> dict[str, Any]:
+        # "from" is a Python keyword: declared here.
+        fields = super().get_fields()
+        fields["from"] = serializers.DateTimeField(required=False)
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("from"), attrs.get("to")
+        if start is not None and end is not None and start >= end:
+            raise serializers.ValidationError({"from": "must be before `to`."})
+        return attrs
+
+
+class TotalsOutputSerializer(serializers.Serializer):
+    trades = serializers.IntegerField()
+    volume = serializers.CharField()
+    buyVolume = serializers.CharField()
+    sellVolume = serializers.CharField()
+
+
+class QuotingOutputSerializer(serializers.Serializer):
+    observedSeconds = serializers.CharField(allow_null=True)
+    uptime = serializers.CharField(allow_null=True, help_text="fraction of observed time")
+    spreadAvg = serializers.CharField(allow_null=True, help_text="fraction of the mid")
+    spreadP95 = serializers.CharField(allow_null=True)
+    bidDepth = serializers.CharField(allow_null=True, help_text="quote value within ±2 %")
+    askDepth = serializers.CharField(allow_null=True)
+
+
+class DayQuotingOutputSerializer(QuotingOutputSerializer):
+    date = serializers.CharField()
+
+
+class DayOutputSerializer(TotalsOutputSerializer):
+    date = serializers.CharField()
+    quoting = DayQuotingOutputSerializer(allow_null=True)
+
+
+class FeeOutputSerializer(serializers.Serializer):
+    assetId = serializers.CharField()
+    symbol = serializers.CharField()
+    amount = serializers.CharField()
+
+
+class PerformanceOutputSerializer(serializers.Serializer):
+    """Hummingbot's `history` figures (`hummingbot/client/performance.py`)."""
+
+    numBuys = serializers.IntegerField()
+    numSells = serializers.IntegerField()
+    numTrades = serializers.IntegerField()
+    buyVolBase = serializers.CharField()
+    sellVolBase = serializers.CharField()
+    totVolBase = serializers.CharField()
+    buyVolQuote = serializers.CharField()
+    sellVolQuote = serializers.CharField()
+    totVolQuote = serializers.CharField()
+    avgBuyPrice = serializers.CharField()
+    avgSellPrice = serializers.CharField()
+    avgPrice = serializers.CharField()
+    startBase = serializers.CharField()
+    startQuote = serializers.CharField()
+    curBase = serializers.CharField()
+    curQuote = serializers.CharField()
+    startPrice = serializers.CharField()
+    curPrice = serializers.CharField()
+    startBaseRatio = serializers.CharField()
+    curBaseRatio = serializers.CharField()
+    holdValue = serializers.CharField()
+    curValue = serializers.CharField()
+    tradePnl = serializers.CharField()
+    feeInQuote = serializers.CharField()
+    fees = FeeOutputSerializer(many=True)
+    feesUnpriced = serializers.ListField(child=serializers.CharField())
+    totalPnl = serializers.CharField()
+    returnPct = serializers.CharField()
+
+
+class FactsSampleOutputSerializer(serializers.Serializer):
+    sample = serializers.ListField(child=serializers.DictField())
+
+    def get_fields(self) -> dict[str, Any]:
+        # `source` and `fields` are Serializer attributes: declared here instead.
+        fields = super().get_fields()
+        fields["source"] = serializers.CharField()
+        fields["fields"] = serializers.ListField(child=serializers.CharField())
+        return fields
+
+
+class ReportOutputSerializer(serializers.Serializer):
+    orderId = serializers.CharField()
+    to = serializers.CharField()
+    pair = serializers.CharField()
+    totals = TotalsOutputSerializer()
+    byDay = DayOutputSerializer(many=True)
+    performance = PerformanceOutputSerializer()
+    quoting = QuotingOutputSerializer()
+    facts = FactsSampleOutputSerializer()
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField()
+        return fields
+
+
+class ExecutionReportOutputSerializer(ReportOutputSerializer):
+    bundleHash = serializers.CharField(help_text="SHA-256 of the report bundle (facts + report)")
+
+
+class BundleOutputSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    hash = serializers.CharField()
+    report = ReportOutputSerializer()
+    facts = serializers.DictField()
+
+
+class ProofSettingInputSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+
+
+class ProofSettingOutputSerializer(serializers.Serializer):
+    orderId = serializers.CharField()
+    enabled = serializers.BooleanField()
+    url = serializers.CharField(allow_null=True)

@@ -1,0 +1,142 @@
+"""Decision records: what each quoting decision was made from, kept compactly so it can be
+re-run (`manage.py replay --decisions`) and so reports know the mid of each moment.
+
+A record holds the per-session inputs of the pure builder (`build_quotes`: balances, budgets,
+reference price, clock, last fill) and its answer; the book is the shared market snapshot of
+the slot, stored once per (venue, pair, slot) however many sessions decided from it; the
+parameters are stored once per content hash. Rows older than
+STRATEGY_DECISION_RETENTION_DAYS are pruned by `decision_records_prune`.
+
+Cost (measured by `strategy_bench_tick --decisions`, see docs/strategy-runtime.md): one
+record per decision, not per tick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from strategy.marketdata import MarketSnapshot, reference_mid, snapshot_decode, snapshot_encode
+from strategy.models import DecisionRecord, MarketSnapshotRecord, ParamsRecord
+from strategy.params import PureMarketMakingParams
+from strategy.quoting.pure_mm import build_quotes
+from strategy.quoting.types import DesiredQuote
+
+# Params hashes known to be stored, per process (a decision then costs no params write).
+_KNOWN_PARAMS: set[str] = set()
+
+
+def params_hash(raw: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
+
+
+def quote_rows(quotes: list[DesiredQuote]) -> list[list[Any]]:
+    return [[q.side.value, q.level, format(q.price, "f"), format(q.amount, "f")] for q in quotes]
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def decision_inputs(
+    *,
+    reference_price: Decimal | None,
+    base_balance: Decimal,
+    quote_balance: Decimal,
+    budget_base: Decimal,
+    budget_quote: Decimal,
+    now: datetime,
+    last_fill_at: datetime | None,
+) -> dict[str, Any]:
+    return {
+        "reference": _s(reference_price),
+        "base": _s(base_balance),
+        "quote": _s(quote_balance),
+        "budgetBase": _s(budget_base),
+        "budgetQuote": _s(budget_quote),
+        "now": _t(now),
+        "lastFillAt": _t(last_fill_at),
+    }
+
+
+def decision_record(
+    *,
+    session_id: int,
+    run_at: datetime,
+    slot: int,
+    snapshot: MarketSnapshot,
+    params: dict[str, Any],
+    inputs: dict[str, Any],
+    quotes: list[DesiredQuote],
+) -> DecisionRecord:
+    snap, _ = MarketSnapshotRecord.objects.get_or_create(
+        exchange_id=snapshot.exchange_id,
+        symbol=snapshot.symbol,
+        slot=slot,
+        defaults={"payload": snapshot_encode(snapshot), "created_at": run_at},
+    )
+    digest = params_hash(params)
+    if digest not in _KNOWN_PARAMS:
+        ParamsRecord.objects.get_or_create(hash=digest, defaults={"params": params})
+        _KNOWN_PARAMS.add(digest)
+    return DecisionRecord.objects.create(
+        session_id=session_id,
+        run_at=run_at,
+        snapshot=snap,
+        params_hash=digest,
+        mid=reference_mid(snapshot),
+        inputs=inputs,
+        quotes=quote_rows(quotes),
+    )
+
+
+def _d(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def decision_rerun(record: DecisionRecord) -> list[list[Any]] | None:
+    """The builder's answer on the recorded inputs (None: the snapshot or the parameters
+    were pruned and the decision can no longer be re-run)."""
+    if record.snapshot is None:
+        return None
+    params_row = ParamsRecord.objects.filter(hash=record.params_hash).first()
+    if params_row is None:
+        return None
+    snap = snapshot_decode(
+        record.snapshot.exchange_id, record.snapshot.symbol, record.snapshot.payload
+    )
+    params = PureMarketMakingParams.from_dto(params_row.params)
+    i = record.inputs
+    desired = build_quotes(
+        params=params,
+        market=snap.market,
+        book=snap.book,
+        last_price=snap.last_price,
+        reference_price=_d(i["reference"]),
+        base_balance=Decimal(i["base"]),
+        quote_balance=Decimal(i["quote"]),
+        budget_base=Decimal(i["budgetBase"]),
+        budget_quote=Decimal(i["budgetQuote"]),
+        now=datetime.fromisoformat(i["now"]),
+        last_fill_at=datetime.fromisoformat(i["lastFillAt"]) if i["lastFillAt"] else None,
+    )
+    return quote_rows(desired)
+
+
+def decision_records_prune(*, now: datetime | None = None) -> int:
+    """Delete decisions (and snapshots no decision needs) past the retention; returns rows."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.STRATEGY_DECISION_RETENTION_DAYS)
+    deleted, _ = DecisionRecord.objects.filter(run_at__lt=cutoff).delete()
+    snaps, _ = MarketSnapshotRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted + snaps
