@@ -274,6 +274,12 @@ CUSTODY_FAKE_CONFIRM_SECONDS = env_int("CUSTODY_FAKE_CONFIRM_SECONDS", 0)
 # Fake custody: withdrawal fee for assets without their own fee row, in the withdrawn asset.
 CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT = env_decimal("CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT", "0")
 
+# --- Market socket (socket.io /market, realtime/) -----------------------------------------
+# How often a subscribed topic is fetched and pushed, ms (the market-data slot: 1 s).
+MARKET_SOCKET_REFRESH_MS = env_int("MARKET_SOCKET_REFRESH_MS", 1000)
+# Subscriptions one connection may hold at once.
+MARKET_SOCKET_MAX_SUBSCRIPTIONS = env_int("MARKET_SOCKET_MAX_SUBSCRIPTIONS", 20)
+
 # --- CoinGecko (the frontend's coin pages, through exchanges.coingecko) --------------------
 # API base; `make run` points it at the loopback stand-in (standins/coingecko).
 COINGECKO_API_BASE = env_str("COINGECKO_API_BASE", "https://api.coingecko.com/api/v3")
