@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "strategy",
     "campaigns",
     "reports",
+    "realtime",
 ]
 
 MIDDLEWARE = [
