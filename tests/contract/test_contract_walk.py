@@ -36,7 +36,7 @@ from strategy.marketdata import market_data_refresh
 from strategy.models import IntentStatus, OrderIntent
 from strategy.runner import sessions_run, strategy_tick
 from strategy.tracking import venue_account_sync
-from tests.contract.table import ROUTES, Route
+from tests.contract.table import ROUTES, SOCKET_CLIENT_EVENTS, SOCKET_SERVER_EVENTS, Route
 from tests.exchanges.factories import ExchangeFactory, VenueAccountFactory
 from tests.orders.conftest import BTC, USDT, demo, lifecycle_settings, play_beat  # noqa: F401
 from tests.orders.test_lifecycle_flow import pay
@@ -404,3 +404,14 @@ def test_the_table_lists_every_route_of_contract_md() -> None:
     table = {(r.method, _PLACEHOLDER.sub("{}", r.path)) for r in ROUTES}
     missing = sorted(contract - table)
     assert missing == [], missing
+
+
+def test_the_table_lists_every_socket_event_of_contract_md() -> None:
+    if not CONTRACT.exists():
+        pytest.skip(f"{CONTRACT} is not beside the repository")
+    section = CONTRACT.read_text().split("## Market data socket", 1)[1]
+    client_part, server_part = section.split("the server emits", 1)
+    client = set(re.findall(r"`(\w+)\s*[{`]", client_part))
+    server = set(re.findall(r"`(\w+)\s*[{`]", server_part))
+    assert client == set(SOCKET_CLIENT_EVENTS), client
+    assert server == set(SOCKET_SERVER_EVENTS), server

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import socketio
 
+from tests.contract.table import SOCKET_CLIENT_EVENTS, SOCKET_SERVER_EVENTS
+
 pytestmark = pytest.mark.django_db(transaction=True)
 WAIT = 60  # seconds any one event may take on a loaded machine (a bound, not an assertion)
 
@@ -62,6 +64,14 @@ def test_order_book_updates_reach_a_subscriber(live_asgi: str) -> None:
 
 def test_every_socket_event_of_the_contract(live_asgi: str) -> None:
     client, got = _client(live_asgi)
+    sent: list[str] = []
+    emit = client.emit
+
+    def recording_emit(event: str, data: Any = None, namespace: str | None = None) -> None:
+        sent.append(event)
+        emit(event, data, namespace=namespace)
+
+    client.emit = recording_emit  # type: ignore[method-assign]
     try:
         got.wait("connected")
         ns = "/market"
@@ -96,6 +106,10 @@ def test_every_socket_event_of_the_contract(live_asgi: str) -> None:
         )
         client.emit("unsubscribeData", {"type": "weird"}, namespace=ns)
         errors = [e["message"] for e in got.wait("error", 4)]
+        # every server event of CONTRACT's socket section arrived (tests/contract/table.py)
+        assert set(SOCKET_SERVER_EVENTS) <= set(got.events), set(SOCKET_SERVER_EVENTS) - set(
+            got.events
+        )
         assert any("nowhere" in m for m in errors)
         assert any("NOPE/USDT not listed" in m for m in errors)
         assert any("timeframe" in m for m in errors)
@@ -111,6 +125,7 @@ def test_every_socket_event_of_the_contract(live_asgi: str) -> None:
         before = len(got.events["tickerData"])
         got.wait("orderBookData", 4)  # several periods later
         assert len(got.events["tickerData"]) == before
+        assert set(SOCKET_CLIENT_EVENTS) <= set(sent), set(SOCKET_CLIENT_EVENTS) - set(sent)
     finally:
         client.disconnect()
 
