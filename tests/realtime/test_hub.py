@@ -55,7 +55,9 @@ async def _settle() -> None:
 
 def test_many_subscribers_share_one_fetch_per_period() -> None:
     async def scenario() -> None:
-        periods, emitted, fetched = Periods(), [], []
+        periods = Periods()
+        emitted: list[tuple[str, Any, str]] = []
+        fetched: list[Topic] = []
         hub = _hub(periods, emitted, fetched)
         for i in range(200):
             await hub.subscribe(f"client{i}", BOOK)
@@ -77,7 +79,9 @@ def test_many_subscribers_share_one_fetch_per_period() -> None:
 
 def test_subscriptions_per_client_are_bounded_and_dropped_on_disconnect() -> None:
     async def scenario() -> None:
-        periods, emitted, fetched = Periods(), [], []
+        periods = Periods()
+        emitted: list[tuple[str, Any, str]] = []
+        fetched: list[Topic] = []
         hub = _hub(periods, emitted, fetched)
         assert await hub.subscribe("a", BOOK) is True
         assert await hub.subscribe("a", BOOK) is False  # again: no second subscription
@@ -96,7 +100,9 @@ def test_subscriptions_per_client_are_bounded_and_dropped_on_disconnect() -> Non
 
 def test_a_late_joiner_gets_the_last_payload_at_once() -> None:
     async def scenario() -> None:
-        periods, emitted, fetched = Periods(), [], []
+        periods = Periods()
+        emitted: list[tuple[str, Any, str]] = []
+        fetched: list[Topic] = []
         hub = _hub(periods, emitted, fetched)
         await hub.subscribe("a", BOOK)
         await _settle()
