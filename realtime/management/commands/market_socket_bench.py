@@ -35,10 +35,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=19580)
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        import socketio
         import uvicorn
 
         from mrmarket.asgi import django_application
-        from realtime.server import asgi_application
+        from realtime.server import socket_server
 
         if not Exchange.objects.filter(exchange_id="paper").exists():
             exchanges_demo.seed()
@@ -51,7 +52,9 @@ class Command(BaseCommand):
             return original(exchange_id, symbol, with_last=with_last)
 
         marketdata._fetch = counted  # type: ignore[assignment]
-        app = asgi_application(django_application)
+        sio, namespace = socket_server()
+        self.hub = namespace.hub
+        app = socketio.ASGIApp(sio, other_asgi_app=django_application)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=opts["port"], log_level="warning")
         )
@@ -70,13 +73,15 @@ class Command(BaseCommand):
             server.should_exit = True
             thread.join(timeout=10)
             marketdata._fetch = original  # type: ignore[assignment]
-        received, elapsed, first_slot, last_slot, fetched = result
+        received, elapsed, first_slot, last_slot, fetched, rounds, pushes = result
         slots = last_slot - first_slot + 1
         load = os.getloadavg()
         books = sorted(received)
         self.stdout.write(
             f"clients={opts['clients']} pair=paper {opts['symbol']} seconds={elapsed:.1f} "
             f"refresh={settings.MARKET_SOCKET_REFRESH_MS}ms market-data slots={slots}\n"
+            f"topic fetches (pump rounds) in the window={rounds}, room emits={pushes}: "
+            f"one fetch per round for all {opts['clients']} subscribers\n"
             f"venue order-book fetches in the window={fetched} "
             f"({fetched / slots:.2f} per slot, for {opts['clients']} clients)\n"
             f"order books received per client in the window: min={books[0]} median={books[len(books) // 2]} "
@@ -86,7 +91,7 @@ class Command(BaseCommand):
 
     async def _clients(
         self, url: str, count: int, symbol: str, seconds: float
-    ) -> tuple[list[int], float, int, int, int]:
+    ) -> tuple[list[int], float, int, int, int, int, int]:
         import socketio
 
         received = [0] * count
@@ -111,14 +116,18 @@ class Command(BaseCommand):
         first_slot = marketdata.slot_of(marketdata.tick_of(_now()))
         started = time.monotonic()
         fetched_at_start = self.venue_fetches[0]
+        rounds_at_start = sum(self.hub.fetches.values())
+        pushes_at_start = sum(self.hub.pushes.values())
         received_at_start = list(received)
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - started
         last_slot = marketdata.slot_of(marketdata.tick_of(_now()))
         fetched = self.venue_fetches[0] - fetched_at_start
+        rounds = sum(self.hub.fetches.values()) - rounds_at_start
+        pushes = sum(self.hub.pushes.values()) - pushes_at_start
         in_window = [now - before for now, before in zip(received, received_at_start, strict=True)]
         await asyncio.gather(*(c.disconnect() for c in clients))
-        return in_window, elapsed, first_slot, last_slot, fetched
+        return in_window, elapsed, first_slot, last_slot, fetched, rounds, pushes
 
 
 def _now() -> Any:
