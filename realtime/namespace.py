@@ -10,6 +10,7 @@ for anything refused (bad payload, unknown venue or symbol, too many subscriptio
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import socketio
@@ -21,6 +22,7 @@ from realtime.hub import Hub, SubscriptionLimit
 log = structlog.get_logger(__name__)
 NAMESPACE = "/market"
 MAX_SYMBOLS = 50
+VALIDATION_TTL_S = 30.0  # a venue's listing changes rarely; markets are cached longer anyway
 # unsubscribeData's `type`, as the frontend spells it, to our kinds.
 _TYPES = {"orderbook": ORDERBOOK, "ohlcv": OHLCV, "ticker": TICKER, "tickers": TICKERS}
 
@@ -32,10 +34,44 @@ def _text(data: dict[str, Any], key: str, limit: int = 41) -> str:
     return value
 
 
+def _check(topic: Topic) -> str | None:
+    try:
+        topic_validate(topic)
+    except FeedError as exc:
+        return str(exc)
+    return None
+
+
 class MarketNamespace(socketio.AsyncNamespace):
-    def __init__(self, *, period_s: float, max_per_client: int) -> None:
+    def __init__(
+        self, *, period_s: float, max_per_client: int, clock: Any = time.monotonic
+    ) -> None:
         super().__init__(NAMESPACE)
         self.hub = Hub(emit=self._emit_room, period_s=period_s, max_per_client=max_per_client)
+        self.clock = clock
+        # Validation of a topic is shared too: one check for a burst of identical
+        # subscriptions (in flight: one task; done: its answer for VALIDATION_TTL_S).
+        self._checked: dict[str, tuple[float, str | None]] = {}
+        self._checking: dict[str, asyncio.Task[str | None]] = {}
+
+    async def _validate(self, topic: Topic) -> None:
+        room = topic.room
+        hit = self._checked.get(room)
+        if hit is None or hit[0] <= self.clock():
+            task = self._checking.get(room)
+            if task is None:
+                task = asyncio.create_task(asyncio.to_thread(_check, topic))
+                self._checking[room] = task
+            try:
+                error = await asyncio.shield(task)
+            finally:
+                self._checking.pop(room, None)
+            hit = (self.clock() + VALIDATION_TTL_S, error)
+            if len(self._checked) > 10_000:
+                self._checked.clear()
+            self._checked[room] = hit
+        if hit[1] is not None:
+            raise FeedError(hit[1])
 
     async def _emit_room(self, event: str, payload: Any, room: str) -> None:
         await self.emit(event, payload, room=room)
@@ -68,7 +104,7 @@ class MarketNamespace(socketio.AsyncNamespace):
             if kind == OHLCV:
                 timeframe = _text(data, "timeframe", 4)
             topic = Topic(kind=kind, exchange=exchange, symbols=symbols, timeframe=timeframe)
-            await asyncio.to_thread(topic_validate, topic)
+            await self._validate(topic)
         except FeedError as exc:
             await self._error(sid, str(exc))
             return

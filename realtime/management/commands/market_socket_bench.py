@@ -113,6 +113,10 @@ class Command(BaseCommand):
             clients.append(client)
 
         await asyncio.gather(*(one(i) for i in range(count)))
+        for _ in range(600):  # the window starts once every client has its first book
+            if all(received):
+                break
+            await asyncio.sleep(0.1)
         first_slot = marketdata.slot_of(marketdata.tick_of(_now()))
         started = time.monotonic()
         fetched_at_start = self.venue_fetches[0]
