@@ -389,3 +389,19 @@ def _health_probe(exchange: Exchange) -> str:
         status = VenueHealth.OK
     _health_record(exchange.exchange_id, status)
     return str(status)
+
+
+# Asset ids never change symbol: a process keeps what it looked up.
+_SYMBOLS: dict[str, str] = {}
+
+
+def asset_symbol(asset_id: str) -> str:
+    """The registry's symbol of an asset id (for people); a short id when it is unknown."""
+    if not asset_id:
+        return ""
+    if asset_id not in _SYMBOLS:
+        found = Asset.objects.filter(pk=asset_id).values_list("symbol", flat=True).first()
+        if found is None:
+            return asset_id[:8] + "…"
+        _SYMBOLS[asset_id] = found
+    return _SYMBOLS[asset_id]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "campaigns",
     "reports",
     "realtime",
+    "console",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,8 @@ urlpatterns = [
     path("auth/me", apis.MeApi.as_view(), name="auth-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The cockpit's pages and the operator API, ahead of the admin's catch-all.
+    path("", include("console.urls")),
     path("console/", admin.site.urls),
 ]
 

@@ -12,7 +12,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from mrmarket.admin import ReadOnlyAdmin
 from mrmarket.exceptions import DomainError
@@ -22,7 +23,8 @@ from orders.services import controls
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=3)
+    # Stripped before the length check: a reason of spaces is no reason.
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=3, strip=True)
 
 
 class OrderEventInline(admin.TabularInline):
@@ -72,17 +74,28 @@ def _control_action(name: str, label: str, service: Callable[..., MarketMakingOr
         )
 
     action.__name__ = name
-    return admin.action(description=f"{label} (asks for a reason)", permissions=["change"])(action)
+    # "view": the order record itself is read-only (no Save); controls go through services.
+    return admin.action(description=f"{label} (asks for a reason)", permissions=["view"])(action)
 
 
 @admin.register(MarketMakingOrder)
 class MarketMakingOrderAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "pair", "state", "state_changed_at", "next_step_at", "created_at")
+    list_display = (
+        "cockpit_link",
+        "user",
+        "pair",
+        "state",
+        "state_changed_at",
+        "next_step_at",
+        "created_at",
+    )
     list_filter = ("state", "pair__exchange", "pair")
     search_fields = ("id", "user__username", "user__full_name", "memo")
     date_hierarchy = "created_at"
     inlines = [OrderEventInline]
-    readonly_fields = [f.name for f in MarketMakingOrder._meta.fields] + ["ledger_balances"]
+    readonly_fields = (
+        ["cockpit_link"] + [f.name for f in MarketMakingOrder._meta.fields] + ["ledger_balances"]
+    )
     actions = [
         _control_action("pause_orders", "Pause", controls.order_pause),
         _control_action("resume_orders", "Resume", controls.order_resume),
@@ -90,6 +103,17 @@ class MarketMakingOrderAdmin(admin.ModelAdmin):
         _control_action("exit_orders", "Exit and refund", controls.order_exit),
         _control_action("fail_orders", "Fail and refund", controls.order_fail),
     ]
+
+    @admin.display(description="Order")
+    def cockpit_link(self, obj: MarketMakingOrder) -> str:
+        return format_html(
+            '<a href="{}">{} — what is it doing?</a>',
+            reverse("console-order", args=[obj.pk]),
+            obj.pk,
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # read-only record: no Save button that would report a change
 
     @admin.display(description="Ledger balances (available)")
     def ledger_balances(self, obj: MarketMakingOrder) -> str:

@@ -49,7 +49,7 @@ class DayOutputSerializer(TotalsOutputSerializer):
     quoting = DayQuotingOutputSerializer(allow_null=True)
 
 
-class FeeOutputSerializer(serializers.Serializer):
+class ReportFeeOutputSerializer(serializers.Serializer):
     assetId = serializers.CharField()
     symbol = serializers.CharField()
     amount = serializers.CharField()
@@ -82,7 +82,7 @@ class PerformanceOutputSerializer(serializers.Serializer):
     curValue = serializers.CharField()
     tradePnl = serializers.CharField()
     feeInQuote = serializers.CharField()
-    fees = FeeOutputSerializer(many=True)
+    fees = ReportFeeOutputSerializer(many=True)
     feesUnpriced = serializers.ListField(child=serializers.CharField())
     totalPnl = serializers.CharField()
     returnPct = serializers.CharField()

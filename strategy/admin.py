@@ -11,9 +11,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import format_html
 
 from mrmarket.exceptions import DomainError
 from strategy import services
+from strategy.enums import KillScope
 from strategy.models import Fill, KillSwitch, OrderIntent, StrategySession, TrackedOrder
 
 
@@ -29,15 +31,17 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea, required=True)
+    # Stripped first: a blank reason is refused with an error, never ignored.
+    reason = forms.CharField(widget=forms.Textarea, required=True, min_length=3, strip=True)
 
 
 def _with_reason(
     admin_obj: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any], action: str
 ) -> HttpResponse | None:
-    """Two-step action: ask for a reason, then apply the service to each row."""
+    """Two-step action: ask for a reason, then apply the service to each row. An invalid
+    reason shows the form again with its error."""
+    form = ReasonForm(request.POST) if "apply" in request.POST else ReasonForm()
     if "apply" in request.POST:
-        form = ReasonForm(request.POST)
         if form.is_valid():
             done = 0
             for session in queryset:
@@ -60,7 +64,7 @@ def _with_reason(
             "title": f"{action.title()} sessions",
             "queryset": queryset,
             "action": f"{action}_sessions",
-            "form": ReasonForm(),
+            "form": form,
             "opts": admin_obj.model._meta,
         },
     )
@@ -121,7 +125,7 @@ class OrderIntentAdmin(_ReadOnly):
         "created_at",
     )
     list_filter = ("status", "kind", "exchange_id")
-    search_fields = ("client_order_id", "venue_order_id", "session__id")
+    search_fields = ("client_order_id", "venue_order_id", "session__id", "session__order__id")
 
 
 @admin.register(TrackedOrder)
@@ -143,7 +147,7 @@ class TrackedOrderAdmin(_ReadOnly):
         "created_at",
     )
     list_filter = ("status", "exchange_id", "hanging")
-    search_fields = ("client_order_id", "venue_order_id")
+    search_fields = ("client_order_id", "venue_order_id", "session__order__id")
 
 
 @admin.register(Fill)
@@ -168,11 +172,45 @@ class FillAdmin(_ReadOnly):
 
 
 class KillSwitchForm(forms.ModelForm):
+    """Halt or release. The reason is always this change's own (never pre-filled with the
+    halt's), and a halt must name an existing venue, pair or session."""
+
     class Meta:
         model = KillSwitch
         fields = ("scope", "key", "active", "reason")
 
-    reason = forms.CharField(widget=forms.Textarea, required=True)
+    reason = forms.CharField(
+        widget=forms.Textarea,
+        required=True,
+        min_length=3,
+        strip=True,
+        help_text="Why you change it now (recorded in the audit log).",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["reason"] = ""
+        if self.instance.pk:
+            self.fields["active"].label = "Halted (untick to release)"
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # Adding a halt whose (scope, key) row exists re-applies it (`kill_switch_set`
+        # upserts and normalises the key), so the model's (scope, key) constraints are not
+        # the form's to check.
+        return {*super()._get_validation_exclusions(), "scope", "key"}  # type: ignore[misc]  # Django private API, absent from the stubs
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        scope, key = (
+            data.get("scope") or self.instance.scope,
+            (data.get("key") or self.instance.key or "").strip(),
+        )
+        if data.get("active") and scope and scope != KillScope.GLOBAL:
+            try:
+                services.kill_switch_target_check(scope=scope, key=key)
+            except DomainError as exc:
+                raise forms.ValidationError(str(exc.message)) from exc
+        return data
 
 
 @admin.register(KillSwitch)
@@ -180,11 +218,22 @@ class KillSwitchAdmin(admin.ModelAdmin):
     """Halts: flipped only through `kill_switch_set` (audited), never deleted (history)."""
 
     form = KillSwitchForm
-    list_display = ("scope", "key", "active", "reason", "actor", "changed_at")
+    list_display = ("scope", "key", "halted", "reason", "actor", "changed_at", "stops")
     list_filter = ("scope", "active")
 
+    @admin.display(description="State", ordering="active")
+    def halted(self, obj: KillSwitch) -> str:
+        if obj.active:
+            return format_html('<strong style="color:#c0392b">HALTED</strong>')
+        return format_html('<span style="color:#2e9a4f">released</span>')
+
+    @admin.display(description="Would stop now")
+    def stops(self, obj: KillSwitch) -> str:
+        p = services.kill_switch_preview(scope=obj.scope, key=obj.key)
+        return f"{p['runningSessions']} running session(s), {p['openOrders']} open order(s)"
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        return ("scope", "key") if obj else ()
+        return ("scope", "key", "stops") if obj else ()
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

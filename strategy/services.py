@@ -15,19 +15,21 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
+from exchanges.models import Exchange, MarketMakingPair, SpotPair
 from mrmarket.audit import audit_record
 from mrmarket.exceptions import ValidationFailed
 from mrmarket.models import User
 from strategy import venues
-from strategy.enums import KillScope, SessionKind, SessionState
+from strategy.enums import KillScope, SessionKind, SessionState, TrackedStatus
 from strategy.exceptions import (
     SessionNotFound,
     SessionOwnedByOrder,
     SessionStopped,
     UserSessionsDisabled,
 )
-from strategy.models import KillSwitch, StrategySession
+from strategy.models import KillSwitch, StrategySession, TrackedOrder
 from strategy.params import ArbitrageParams, PureMarketMakingParams
 from strategy.runner import session_cancel_all
 from strategy.selectors import as_uuid
@@ -347,6 +349,46 @@ def session_control(
     return session
 
 
+def _halt_sessions(scope: str, key: str) -> QuerySet[StrategySession]:
+    qs = StrategySession.objects.all()
+    if scope == KillScope.VENUE:
+        return qs.filter(Q(exchange_id=key) | Q(exchange_b_id=key))
+    if scope == KillScope.PAIR:
+        return qs.filter(symbol=key)
+    if scope == KillScope.SESSION:
+        return qs.filter(pk=int(key)) if key.isdigit() else qs.none()
+    return qs
+
+
+def kill_switch_target_check(*, scope: str, key: str) -> None:
+    """A halt must name something that exists: a known venue, a pair some venue lists, a
+    session; a key that matches nothing would report a halt that stops nothing."""
+    if scope == KillScope.VENUE and not Exchange.objects.filter(exchange_id=key).exists():
+        raise ValidationFailed(f"key: no venue {key!r}", payload={"field": "key"})
+    if scope == KillScope.PAIR and not (
+        MarketMakingPair.objects.filter(symbol=key).exists()
+        or SpotPair.objects.filter(symbol=key).exists()
+        or StrategySession.objects.filter(symbol=key).exists()
+    ):
+        raise ValidationFailed(
+            f"key: no pair {key!r} (use the unified symbol, e.g. BTC/USDT)",
+            payload={"field": "key"},
+        )
+    if scope == KillScope.SESSION and not _halt_sessions(scope, key).exists():
+        raise ValidationFailed(f"key: no session {key!r}", payload={"field": "key"})
+
+
+def kill_switch_preview(*, scope: str, key: str) -> dict[str, int]:
+    """What a halt would stop: running sessions and their open orders in its scope."""
+    sessions = _halt_sessions(scope, key).filter(state=SessionState.RUNNING)
+    return {
+        "runningSessions": sessions.count(),
+        "openOrders": TrackedOrder.objects.filter(
+            session__in=sessions, status=TrackedStatus.OPEN
+        ).count(),
+    }
+
+
 def kill_switch_set(
     *, scope: str, key: str, active: bool, actor: User | None, reason: str
 ) -> KillSwitch:
@@ -359,6 +401,8 @@ def kill_switch_set(
         raise ValidationFailed("key: required for a venue, pair or session halt")
     if not reason.strip():
         raise ValidationFailed("reason: required", payload={"field": "reason"})
+    if active and scope != KillScope.GLOBAL:
+        kill_switch_target_check(scope=scope, key=key)
     with transaction.atomic():
         now = venues.now()
         switch, _ = KillSwitch.objects.select_for_update().get_or_create(
