@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format lock bench bench-ledger bench-ratelimit bench-tick bench-socket clean
+.PHONY: setup run test lint format lock bench bench-ledger bench-ratelimit bench-tick bench-socket chaos clean fuzz
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,20 @@ setup: $(STAMP)
 run: setup
 	@scripts/run.sh
 
-## Run the test suite (SQLite by default; DATABASE_URL / REDIS_URL point it at real services).
+## Run the test suite. PostgreSQL tests run whenever PostgreSQL answers on 127.0.0.1:5432
+## (scripts/pg_probe.py: a database per checkout); otherwise SQLite. DATABASE_URL / REDIS_URL
+## override (DATABASE_URL=sqlite:///var/test.sqlite3 forces SQLite).
 test: setup
-	@$(BIN)/pytest $(PYTEST_ARGS)
+	@url="$${DATABASE_URL:-$$($(BIN)/python scripts/pg_probe.py)}"; \
+		echo "make test: database $${url:-SQLite (no PostgreSQL reachable)}"; \
+		DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+## schemathesis over every operation with a user token and an admin JWT, against a fresh
+## instance served on 127.0.0.1:$(FUZZ_PORT): 0 server errors, 0 schema violations expected.
+FUZZ_PORT ?= 8765
+FUZZ_EXAMPLES ?= 25
+fuzz: setup
+	@FUZZ_PORT=$(FUZZ_PORT) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/fuzz.sh
 
 lint: setup
 	$(BIN)/ruff check .
@@ -49,11 +60,13 @@ bench-ledger: setup
 clean:
 	rm -rf var/broker var/cache var/static
 
-## 4 processes placing orders through the ccxt gateway against the emulator's 10 orders/s
-## (SECONDS=5 for a quick run; REDIS_URL selects the Redis limiter backend).
+## Per dialect (Binance, OKX, Bybit emulators): 4 processes placing orders through the ccxt
+## gateway against the emulator's 10 orders/s (SECONDS=5 for a quick run; DIALECTS=okx for
+## one; REDIS_URL selects the Redis limiter backend).
 SECONDS ?= 30
+DIALECTS ?= binance okx bybit
 bench-ratelimit: setup
-	@$(BIN)/python -m exchanges.emulator.bench_ratelimit --seconds $(SECONDS)
+	@for d in $(DIALECTS); do $(BIN)/python -m standins.venues.bench_ratelimit --dialect $$d --seconds $(SECONDS) || exit 1; done
 
 ## Strategy tick benchmark: 1,000 sessions (2 layers, 10 s refresh) over 20 paper pairs on
 ## PostgreSQL + Redis (database created if missing). Override BENCH_TICK_DATABASE_URL/REDIS_URL.
@@ -61,10 +74,24 @@ bench-ratelimit: setup
 BENCH_TICK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrmarket_bench_tick
 BENCH_TICK_REDIS_URL ?= redis://127.0.0.1:6379/0
 BENCH_TICK_MS ?= 250
+## BENCH_TICK_ARGS: e.g. "--sessions 2000", "--background-load" (one core kept busy).
+BENCH_TICK_ARGS ?=
 bench-tick: setup
 	@DATABASE_URL=$(BENCH_TICK_DATABASE_URL) REDIS_URL=$(BENCH_TICK_REDIS_URL) \
 		CACHE_KEY_PREFIX=benchtick $(BIN)/python manage.py strategy_bench_tick --prepare \
-		--tick-ms $(BENCH_TICK_MS)
+		--tick-ms $(BENCH_TICK_MS) $(BENCH_TICK_ARGS)
+
+## Chaos run (docs/chaos.md): web, two workers and beat under SIGKILLs, duplicated messages and
+## custody/venue faults, 60 orders of 6 users; then settle, exit all, audit every coin.
+## PostgreSQL + Redis; the database (name must contain "chaos") is wiped. Bounded in time:
+## CHAOS_SECONDS of chaos, then at most 300 s to settle. Non-zero exit on any failed check.
+CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mrmarket_chaos
+CHAOS_REDIS_URL ?= redis://127.0.0.1:6379/0
+CHAOS_SECONDS ?= 150
+CHAOS_ARGS ?=
+chaos: setup
+	@DATABASE_URL=$(CHAOS_DATABASE_URL) REDIS_URL=$(CHAOS_REDIS_URL) timeout 1200 \
+		$(BIN)/python -m standins.chaos --seconds $(CHAOS_SECONDS) $(CHAOS_ARGS)
 
 ## Market socket benchmark: 200 socket.io clients on one paper order book for 15 s; prints venue
 ## fetches per market-data slot (one shared upstream subscription). SQLite under var/, Redis cache.

@@ -116,7 +116,16 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(CampaignJoin)
 class CampaignJoinAdmin(ReadOnlyAdmin):
-    list_display = ("campaign", "wallet_address", "status", "attempts", "joined_at", "last_error")
+    list_display = (
+        "campaign",
+        "wallet_address",
+        "status",
+        "attempts",
+        "waits",
+        "next_attempt_at",
+        "joined_at",
+        "last_error",
+    )
     list_filter = ("status",)
     search_fields = ("campaign__address", "wallet_address")
 

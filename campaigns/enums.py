@@ -21,6 +21,9 @@ class JoinStatus(models.TextChoices):
     JOINING = "joining", "Joining"  # a caller holds the lease and is talking to HuFi
     JOINED = "joined", "Joined"
     FAILED = "failed", "Failed"  # retryable failure; a later call tries again
+    # HuFi's oracle does not know the campaign yet (`not_available`, then 422 `Campaign not
+    # found` on join): tried again from `next_attempt_at`, with backoff, until it ends.
+    WAITING = "waiting", "Waiting for HuFi"
     CLOSED = "closed", "Closed"  # HuFi says the campaign cannot be joined; final
 
 

@@ -56,6 +56,9 @@ class Campaign(models.Model):
     balance = amount_field(default=Decimal(0))
     # In the quote token per day (HuFi manifest `daily_volume_target`); null if not market making.
     daily_volume_target = amount_field(null=True, blank=True)
+    # Sum of the three oracle fees in percent (launcher detail: exchange, recording and
+    # reputation oracle); HuFi pays out the fund net of them. Null until read.
+    oracle_fee_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE
     )
@@ -127,6 +130,9 @@ class CampaignJoin(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
+    # `waiting`: when to ask HuFi again, and how many times it did not know the campaign.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    waits = models.PositiveIntegerField(default=0)
     joined_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

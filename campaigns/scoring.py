@@ -4,9 +4,16 @@ Score (HuFi's market-making weights): every fill counts its *quote* volume (amou
 e.g. USDT for HMT/USDT — the unit of the manifest's `daily_volume_target`) times a weight:
 maker 1.0, taker buy 0.42, taker sell 0.1.
 
-Estimated daily reward of one user:
+Estimated daily reward of one user, as HuFi's recording oracle computes rewards
+(`recording-oracle/src/modules/campaigns/rewards.utils.ts`):
 
-    fund / days × min(volume / daily_volume_target, 1) × user_score / total_score
+    daily = round_down(net_fund / whole_days)      net_fund = fund × (100 − oracle fees %) / 100
+    pool  = round_down(daily × min(volume / daily_volume_target, 1))
+    share = round_down(pool × user_score / total_score)
+
+`whole_days` is the campaign length rounded *up* to whole days, the fees are the exchange,
+recording and reputation oracle fees (launcher detail), and every step rounds down to the
+fund token's decimals.
 
 `volume` is the campaign's volume for the day and `total_score` the score of all its
 participants when HuFi tells us (its progress endpoint); when we only know our own, both are
@@ -26,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, localcontext
 from fractions import Fraction
 
 MAKER_WEIGHT = Decimal("1.0")
@@ -70,32 +77,65 @@ def fills_score(fills: Iterable[Fill]) -> Decimal:
     return sum((f.volume * fill_weight(f) for f in fills), Decimal(0))
 
 
-def campaign_days(start: datetime, end: datetime) -> Decimal:
-    """Campaign length in days (fractional: HuFi campaigns are set in hours)."""
-    seconds = Decimal(int((end - start).total_seconds()))
+def campaign_days(start: datetime, end: datetime) -> int:
+    """Whole reward days, as HuFi counts them: `Math.ceil(dayjs(end).diff(start, 'days',
+    true))` (rewards.utils.ts `calculateDailyReward`) — a campaign of 6.5 days pays 7 days."""
+    seconds = int((end - start).total_seconds())
     if seconds <= 0:
         raise ValueError("campaign ends before it starts")
-    return seconds / Decimal(86400)
+    return -(-seconds // 86400)
+
+
+def round_down(amount: Decimal, decimals: int) -> Decimal:
+    """HuFi's `formatRewardValue`: `toDecimalPlaces(fundTokenDecimals, ROUND_DOWN)`."""
+    return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
+
+
+def fund_amount_net(*, fund_amount: Decimal, oracle_fee_percent: Decimal, decimals: int) -> Decimal:
+    """What HuFi distributes: the fund less the three oracle fees (campaigns.service.ts
+    `retrieveCampaignData`: `fundAmount × (100 − fees) / 100`, rounded down)."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        return round_down(fund_amount * (100 - oracle_fee_percent) / 100, decimals)
+
+
+def daily_reward(
+    *,
+    fund_amount: Decimal,
+    oracle_fee_percent: Decimal,
+    start: datetime,
+    end: datetime,
+    decimals: int,
+) -> Decimal:
+    """HuFi's `calculateDailyReward`: the net fund over whole days, rounded down."""
+    net = fund_amount_net(
+        fund_amount=fund_amount, oracle_fee_percent=oracle_fee_percent, decimals=decimals
+    )
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        return round_down(net / campaign_days(start, end), decimals)
 
 
 def estimated_daily_reward(
     *,
-    fund_amount: Decimal,
-    days: Decimal,
+    daily: Decimal,
     volume: Decimal,
     daily_volume_target: Decimal,
     user_score: Decimal,
     total_score: Decimal,
+    decimals: int,
 ) -> Decimal:
-    """Token amount one user may expect for one day (see the module docstring)."""
-    if days <= 0 or daily_volume_target <= 0:
-        raise ValueError("days and daily_volume_target must be positive")
+    """Token amount one user may expect for one day (see the module docstring): HuFi's
+    reward pool (`calculateRewardPool`: daily reward × min(volume / target, 1), rounded
+    down) shared by score."""
+    if daily_volume_target <= 0:
+        raise ValueError("daily_volume_target must be positive")
     if total_score <= 0 or user_score <= 0:
         return Decimal(0)
     with localcontext() as ctx:
         ctx.prec = _PRECISION
-        progress = min(volume / daily_volume_target, Decimal(1))
-        return fund_amount / days * progress * (user_score / total_score)
+        pool = round_down(daily * min(volume / daily_volume_target, Decimal(1)), decimals)
+        return round_down(pool * user_score / total_score, decimals)
 
 
 def allocate(*, amount: int, scores: Mapping[str, Decimal]) -> dict[str, int]:

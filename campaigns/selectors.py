@@ -23,7 +23,7 @@ from campaigns import fills as fills_seam
 from campaigns.enums import CampaignStatus, ParticipationStatus
 from campaigns.exceptions import CampaignNotFound
 from campaigns.models import Allocation, Campaign, CampaignJoin, Participation, Payout
-from campaigns.scoring import campaign_days, estimated_daily_reward, fills_score, fills_volume
+from campaigns.scoring import daily_reward, estimated_daily_reward, fills_score, fills_volume
 
 # Old or display names of venues → the ccxt id HuFi uses.
 EXCHANGE_ALIASES = {
@@ -113,12 +113,14 @@ def participation_list(
 class JoinedCampaign:
     """One campaign a user takes part in through one or more orders, with the estimate.
 
-    `estimated_daily_reward` (fund token per day) is `fund / days × min(volume /
-    daily_volume_target, 1) × user_score / total_score` over the last 24 hours, where
+    `estimated_daily_reward` (fund token per day) is HuFi's daily reward (the fund net of
+    oracle fees over whole days) × min(volume / daily_volume_target, 1) × user_score /
+    total_score over the last 24 hours (`scoring.py`), where
     `volume` and `total_score` are the totals of *all our joined participations* in the
     campaign (what our wallet does for HuFi): HuFi does not tell us the other participants'
     scores, so this is an upper bound — the share assumes no outside competition. None when
-    the campaign has no daily volume target (not a market-making campaign).
+    the campaign has no daily volume target (not a market-making campaign) or its oracle
+    fees are not known yet.
     """
 
     campaign: Campaign
@@ -211,13 +213,24 @@ def _estimate(row: JoinedCampaign) -> Decimal | None:
         return None
     if row.status != ParticipationStatus.JOINED:
         return Decimal(0)
-    return estimated_daily_reward(
+    if c.oracle_fee_percent is None:
+        # Fees not read yet (the launcher's detail): an estimate on the gross fund would
+        # promise more than HuFi pays, so none until the next sync reads them.
+        return None
+    daily = daily_reward(
         fund_amount=c.fund_amount,
-        days=campaign_days(c.start_date, c.end_date),
+        oracle_fee_percent=c.oracle_fee_percent,
+        start=c.start_date,
+        end=c.end_date,
+        decimals=c.fund_token_decimals,
+    )
+    return estimated_daily_reward(
+        daily=daily,
         volume=row.campaign_window_volume,
         daily_volume_target=c.daily_volume_target,
         user_score=row.window_score,
         total_score=row.campaign_window_score,
+        decimals=c.fund_token_decimals,
     )
 
 

@@ -26,7 +26,8 @@ class CampaignListQuerySerializer(serializers.Serializer):
     status = serializers.CharField(required=False)
     exchange_name = serializers.CharField(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
-    skip = serializers.IntegerField(required=False, min_value=0, default=0)
+    # Bounded: an OFFSET past 2^63 overflows the database's bigint (a 500 before issue 19).
+    skip = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, default=0)
 
 
 class CampaignOutputSerializer(serializers.Serializer):
@@ -111,7 +112,8 @@ class JoinedCampaignListOutputSerializer(serializers.Serializer):
 
 class RewardListQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
-    skip = serializers.IntegerField(required=False, min_value=0, default=0)
+    # Bounded: an OFFSET past 2^63 overflows the database's bigint (a 500 before issue 19).
+    skip = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, default=0)
 
 
 class RewardOutputSerializer(serializers.Serializer):

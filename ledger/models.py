@@ -2,7 +2,7 @@
 
 Double-entry in the style of TigerBeetle. Every movement of value is one `JournalEntry`
 with two or more `Posting`s; per asset, debits equal credits (a deferred constraint
-trigger on PostgreSQL, `0002_ledger_invariants.sql`, and `services._legs_validate` in
+trigger on PostgreSQL, `0002_ledger_invariants.sql`, and `services.entries.legs_validate` in
 Python). Each `Account` caches four balance columns that change only inside the entry's
 transaction, under row locks taken in account-id order (`lock_objects.accounts_lock`).
 

@@ -4,7 +4,7 @@ Design (docs/ledger.md, "Write path"; decision 0150): `services.ledger_entry_cre
 validates the entry in Python (the single source of the rules: amounts, sides, balance per
 asset, account codes, content hash) and then, on PostgreSQL, calls the stored function
 `ledger_entry_write` (reviewed SQL: `migrations/0003_ledger_entry_write.sql`). The function
-does what `services._entry_create_portable` does step by step — resolve account ids, claim
+does what `services.write._entry_create_portable` does step by step — resolve account ids, claim
 the key, insert the postings, lock the accounts in id order, write the balances where every
 flag holds — in one statement whose plans PL/pgSQL caches per connection.
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from mrmarket.login_policy import TooManyAttempts, login_failed, login_guard, login_succeeded
 from mrmarket.models import AuditEvent, AuthToken, Heartbeat, User
 from mrmarket.services import token_revoke
 
@@ -88,3 +93,26 @@ class AuditEventAdmin(ReadOnlyAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyAdmin):
     list_display = ("name", "last_beat_at", "count")
+
+
+class ConsoleLoginForm(AdminAuthenticationForm):
+    """The console's login under the same policy as `POST /auth/login` (mrmarket.login_policy):
+    throttle and lockout per account and client address, every attempt audited."""
+
+    def clean(self) -> dict[str, Any]:
+        username = str(self.cleaned_data.get("username") or "")
+        try:
+            login_guard(account=username, request=self.request, channel="console")
+        except TooManyAttempts as exc:
+            raise ValidationError(exc.message, code="too_many_requests") from None
+        try:
+            data = super().clean()
+        except ValidationError:
+            login_failed(account=username, request=self.request, channel="console")
+            raise
+        user = self.get_user()
+        login_succeeded(account=username, user=user, request=self.request, channel="console")
+        return data
+
+
+admin.site.login_form = ConsoleLoginForm

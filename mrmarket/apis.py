@@ -6,14 +6,14 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, throttling
+from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mrmarket import health as health_selectors
 from mrmarket import serializers as s
-from mrmarket import services
+from mrmarket import services, throttles
 from mrmarket.models import AuthToken
 from mrmarket.permissions import IsUser
 
@@ -56,12 +56,17 @@ class SystemStatusApi(PublicApi):
 
 
 class AdminLoginApi(PublicApi):
-    throttle_classes = [throttling.ScopedRateThrottle]
-    throttle_scope = "login"
+    # The login policy (mrmarket.login_policy) throttles and locks out inside the service.
+    throttle_classes: list[type] = []
 
     @extend_schema(
         request=s.AdminLoginInputSerializer,
-        responses={200: s.AdminLoginOutputSerializer, 401: s.ErrorSerializer},
+        responses={
+            200: s.AdminLoginOutputSerializer,
+            400: s.ErrorSerializer,
+            401: s.ErrorSerializer,
+            429: s.ErrorSerializer,
+        },
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -74,12 +79,16 @@ class AdminLoginApi(PublicApi):
 
 
 class OAuthApi(PublicApi):
-    throttle_classes = [throttling.ScopedRateThrottle]
+    throttle_classes = [throttles.ScopedRateThrottle]
     throttle_scope = "oauth"
 
     @extend_schema(
         parameters=[OpenApiParameter("code", str, required=True)],
-        responses={200: s.OAuthOutputSerializer, 401: s.ErrorSerializer},
+        responses={
+            200: s.OAuthOutputSerializer,
+            401: s.ErrorSerializer,
+            503: s.ErrorSerializer,  # Mixin unreachable
+        },
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:

@@ -7,15 +7,18 @@ rejected write, and every 401/403/429, leaves an audit event.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
-from mrmarket.audit import audit_record
+from mrmarket.audit import audit_record, audit_rejected
 from mrmarket.enums import AuditOutcome
 from mrmarket.exceptions import DomainError
 
@@ -65,6 +68,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     extra: dict[str, Any] = {}
     if isinstance(exc, DomainError):
         status, code, message = exc.status_code, exc.code, exc.message
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     elif isinstance(exc, Http404):
         status, code, message = 404, "not_found", "Not found."
     elif isinstance(exc, PermissionDenied):
@@ -87,22 +93,43 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             # DRF turns these into 403 when the auth class has no header; we always say 401.
             status = 401
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    elif isinstance(exc, DjangoValidationError):
+        # A model/field validator reached from a view: the input was invalid.
+        status, code = 400, "validation_error"
+        message = "; ".join(exc.messages) or "Invalid input."
+    elif isinstance(exc, DataError | OverflowError):
+        # The database (or the driver) refused a value: out of range, malformed. A view
+        # should have validated it first, so this is logged loudly, but it is still the
+        # caller's value and a 400, never a 500.
+        log.error("api_value_refused_by_database", error_type=type(exc).__name__, exc_info=exc)
+        status, code, message = 400, "bad_request", "A value is out of range or malformed."
     else:
         log.exception("api_unhandled_error", error_type=type(exc).__name__)
         status, code, message = 500, "internal_error", "Internal server error."
 
-    if request is not None and 400 <= status < 500:
+    already_audited = getattr(exc, "audited", False)
+    if request is not None and 400 <= status < 500 and not already_audited:
         if request.method not in _SAFE_METHODS or status in _ALWAYS_AUDITED:
-            user = getattr(request, "user", None)
-            audit_record(
-                action=f"{request.method} {request.path}",
-                outcome=AuditOutcome.REJECTED,
-                actor=user if getattr(user, "is_authenticated", False) else None,
-                reason=message,
-                payload={"status": status, "error": code},
-                request=request,
-            )
+            _audit(request, status, code, message)
     return Response(error_body(status, message, code, **extra), status=status, headers=headers)
+
+
+def _audit(request: Any, status: int, code: str, message: str) -> None:
+    """Rejections by a known caller are always audited; anonymous ones and 401/429 (which
+    anyone can cause at line rate) through the per-address limit of `audit_rejected`."""
+    user = getattr(request, "user", None)
+    actor = user if getattr(user, "is_authenticated", False) else None
+    fields: dict[str, Any] = {
+        "action": f"{request.method} {request.path}",
+        "actor": actor,
+        "reason": message,
+        "payload": {"status": status, "error": code},
+        "request": request,
+    }
+    if actor is None or status in (401, 429):
+        audit_rejected(**fields)
+    else:
+        audit_record(outcome=AuditOutcome.REJECTED, **fields)
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -11,10 +11,14 @@ class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, payload: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, payload: dict[str, Any] | None = None, audited: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.payload = payload or {}
+        # True when the raiser already wrote the audit row the API handler would write.
+        self.audited = audited
 
 
 class ValidationFailed(DomainError):

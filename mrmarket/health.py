@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from mrmarket.models import Heartbeat
+from strategy.saturation import saturation_from_payload, saturation_message
 
 BEAT = "beat"
 TICK = "strategy_tick"
@@ -102,15 +103,16 @@ def system_status() -> dict[str, Any]:
         )
 
     if db_ok:
-        from orders.selectors import reconciliation_issue
+        from orders.health import custody_issues
 
-        drift = reconciliation_issue()
-        if drift:
-            issues.append({"component": "reconciliation", "message": drift})
+        issues += custody_issues(now=now)
 
     tick = _heartbeat(TICK) if db_ok else None
     tick_size_ms = settings.STRATEGY_TICK_MS
     recently = bool(tick and now - tick.last_beat_at <= timedelta(milliseconds=5 * tick_size_ms))
+    saturation = saturation_from_payload(tick.payload if tick else {})
+    if recently and saturation["saturated"]:
+        issues.append({"component": "strategy_tick", "message": saturation_message(saturation)})
     return {
         "timestamp": iso(now),
         "ok": not issues,
@@ -132,6 +134,7 @@ def system_status() -> dict[str, Any]:
             "lastTickAt": iso(tick.last_beat_at) if tick else None,
             "tickCount": tick.count if tick else 0,
             "recentlyTicked": recently,
+            "saturation": saturation,
         },
         "exchanges": exchange_statuses() if db_ok else [],
         "issues": issues,

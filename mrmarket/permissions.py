@@ -10,17 +10,23 @@ from rest_framework.request import Request
 from mrmarket.enums import TokenKind
 
 
+def is_operator(request: Request) -> bool:
+    """Operator powers come from the token, never from the account alone: an admin JWT of a
+    staff user. A staff user's user token (or console session) is an ordinary user here."""
+    token = request.auth
+    return bool(
+        request.user
+        and request.user.is_authenticated
+        and getattr(token, "kind", None) == TokenKind.ADMIN
+        and request.user.is_staff
+    )
+
+
 class IsAdminJwt(permissions.BasePermission):
     message = "Admin token required."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        token = request.auth
-        return bool(
-            request.user
-            and request.user.is_authenticated
-            and getattr(token, "kind", None) == TokenKind.ADMIN
-            and request.user.is_staff
-        )
+        return is_operator(request)
 
 
 class IsUser(permissions.BasePermission):

@@ -20,6 +20,14 @@ class HealthOutputSerializer(serializers.Serializer):
     exchanges = ExchangeHealthSerializer(many=True)
 
 
+class TickSaturationSerializer(serializers.Serializer):
+    saturated = serializers.BooleanField()
+    inFlight = serializers.IntegerField()
+    oldestWaitMs = serializers.IntegerField()
+    shedLastMinute = serializers.IntegerField()
+    maxLatenessMs = serializers.IntegerField()
+
+
 class TickStatusSerializer(serializers.Serializer):
     running = serializers.BooleanField()
     tickSizeMs = serializers.IntegerField()
@@ -27,6 +35,7 @@ class TickStatusSerializer(serializers.Serializer):
     lastTickAt = serializers.DateTimeField(allow_null=True)
     tickCount = serializers.IntegerField()
     recentlyTicked = serializers.BooleanField()
+    saturation = TickSaturationSerializer()
 
 
 class StatusIssueSerializer(serializers.Serializer):

@@ -15,8 +15,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from mrmarket.audit import audit_record
-from mrmarket.enums import AuditOutcome, TokenKind
+from mrmarket.enums import TokenKind
 from mrmarket.exceptions import DomainError, Unavailable
+from mrmarket.login_policy import login_failed, login_guard, login_succeeded
 from mrmarket.models import AuthToken, Heartbeat, User
 from mrmarket.oauth.client import MixinOAuthClient, MixinOAuthError, MixinProfile
 
@@ -102,23 +103,22 @@ def operator_ensure(*, username: str | None = None, password: str | None = None)
 
 
 def admin_login(*, password_sha256: str, request: HttpRequest | None = None) -> str:
-    """`POST /auth/login`: the client sends sha256 hex of the admin password; we answer a JWT."""
+    """`POST /auth/login`: the client sends sha256 hex of the admin password; we answer a JWT.
+
+    Under the login policy shared with the console (mrmarket.login_policy): throttled and
+    locked out per account and client address, every attempt audited."""
+    account = settings.ADMIN_USERNAME
+    login_guard(account=account, request=request, channel="api")
     expected = hashlib.sha256(settings.ADMIN_PASSWORD.encode()).hexdigest()
     if not hmac.compare_digest(expected, password_sha256.strip().lower()):
-        raise InvalidCredentials("Invalid password.")
-    user = User.objects.filter(
-        username=settings.ADMIN_USERNAME, is_active=True, is_staff=True
-    ).first()
+        login_failed(account=account, request=request, channel="api")
+        raise InvalidCredentials("Invalid password.", audited=True)
+    user = User.objects.filter(username=account, is_active=True, is_staff=True).first()
     if user is None:
         user = operator_ensure()
     encoded, token = admin_jwt_issue(user=user)
-    audit_record(
-        action="auth.admin_login",
-        outcome=AuditOutcome.OK,
-        actor=user,
-        target_type="auth_token",
-        target_id=str(token.pk),
-        request=request,
+    login_succeeded(
+        account=account, user=user, request=request, channel="api", target_id=str(token.pk)
     )
     return encoded
 

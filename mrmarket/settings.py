@@ -12,7 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
+from mrmarket import secrets_policy
 from mrmarket.env import dev_secret, env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,7 +63,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # CORS first: a browser preflight is answered before authentication can refuse it.
+    "mrmarket.security.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "mrmarket.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # JSON error bodies for unknown paths and unhandled errors, in debug too (CONTRACT).
     "mrmarket.errors.JsonErrorsMiddleware",
@@ -100,6 +105,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'mrmarket.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with exact decimals (stored as text; see mrmarket.db.sqlite3).
+    _db["ENGINE"] = "mrmarket.db.sqlite3"
     _db["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing
         # with "database is locked" halfway through a transaction.
@@ -111,6 +118,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = _db["ENGINE"].startswith("django.db.backends.postgresql")
+IS_SQLITE = _db["ENGINE"] == "mrmarket.db.sqlite3"
 
 # Redis URL for broker, cache and the shared rate limiter; empty means embedded mode.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -191,6 +199,29 @@ WHITENOISE_USE_FINDERS = DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+# Console sessions last this many seconds (an operator shift), not Django's two weeks.
+SESSION_COOKIE_AGE = env_int("CONSOLE_SESSION_SECONDS", 8 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# HSTS max-age in seconds on HTTPS responses (production default one year; 0 disables).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy sent on every response (production default; empty disables).
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+    if PRODUCTION
+    else "",
+)
+# Browser origins allowed to call the API (the frontend, e.g. https://app.example); comma list.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+# Seconds a browser may cache a preflight answer.
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 600)
 
 REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -202,16 +233,18 @@ REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "mrmarket.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "mrmarket.throttles.AnonRateThrottle",
+        "mrmarket.throttles.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         # Public, unauthenticated endpoints per client IP.
         "anon": env_str("THROTTLE_ANON", "300/min"),
         # Authenticated users.
         "user": env_str("THROTTLE_USER", "1200/min"),
-        # POST /auth/login attempts per client IP.
+        # Login attempts (POST /auth/login and /console/login/ together) per client address.
         "login": env_str("THROTTLE_LOGIN", "5/min"),
+        # Failed bearer authentications per client address, then 429 until the window ends.
+        "auth_failure": env_str("THROTTLE_AUTH_FAILURE", "30/min"),
         # GET /auth/oauth per client IP.
         "oauth": env_str("THROTTLE_OAUTH", "30/min"),
     },
@@ -231,6 +264,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mrmarket.schema.error_responses_hook",
+    ],
 }
 
 # --- Auth -------------------------------------------------------------------------------
@@ -247,6 +284,14 @@ ADMIN_JWT_SECRET = env_str("ADMIN_JWT_SECRET", "") or SECRET_KEY
 ADMIN_JWT_TTL = timedelta(seconds=env_int("ADMIN_JWT_TTL_SECONDS", 12 * 3600))
 # User bearer token lifetime.
 USER_TOKEN_TTL = timedelta(seconds=env_int("USER_TOKEN_TTL_SECONDS", 30 * 24 * 3600))
+# Login policy (API and console alike, mrmarket.login_policy): this many failed logins for one
+# account, or from one client address, within the window lock it for LOGIN_LOCKOUT_SECONDS.
+LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 10)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Rejected-request audit rows (401/403/429, refused logins) per client address and minute;
+# past it the rejections are counted in the log, not the audit table.
+AUDIT_REJECTED_PER_MINUTE = env_int("AUDIT_REJECTED_PER_MINUTE", 20)
 
 # --- Mixin ------------------------------------------------------------------------------
 # Base URL of Mixin's API (the OAuth and Safe API clients); tests point it at a loopback emulator.
@@ -266,7 +311,8 @@ MIXIN_HTTP_TIMEOUT = float(env_str("MIXIN_HTTP_TIMEOUT", "10"))
 
 # --- Custody (orders/custody) ----------------------------------------------------------
 # Which wallet the order lifecycle uses: "fake" (database-backed, demo/tests) or "mixin" (Safe API).
-CUSTODY_BACKEND = env_str("CUSTODY_BACKEND", "fake")
+# Production accepts only "mixin" (checked at start, below); the default follows the environment.
+CUSTODY_BACKEND = env_str("CUSTODY_BACKEND", "mixin" if PRODUCTION else "fake")
 # Seconds a snapshot poll run rewinds its stored cursor, to catch snapshots that became visible late.
 CUSTODY_SNAPSHOT_OVERLAP_SECONDS = env_int("CUSTODY_SNAPSHOT_OVERLAP_SECONDS", 60)
 # Snapshots asked for per page (Mixin allows at most 500).
@@ -320,6 +366,11 @@ HUFI_HTTP_TIMEOUT = float(env_str("HUFI_HTTP_TIMEOUT", "5"))
 HUFI_JOIN_DEADLINE_SECONDS = float(env_str("HUFI_JOIN_DEADLINE_SECONDS", "10"))
 # Refresh the oracle access token this many seconds before its JWT `exp`.
 HUFI_TOKEN_REFRESH_MARGIN_SECONDS = env_int("HUFI_TOKEN_REFRESH_MARGIN_SECONDS", 60)
+# Backoff (seconds) before asking HuFi again to join a campaign its oracle does not know yet
+# (`not_available`; the oracle discovers campaigns every 10 minutes): doubles from the first
+# value up to the second, until the campaign ends.
+HUFI_JOIN_RETRY_BASE_SECONDS = env_int("HUFI_JOIN_RETRY_BASE_SECONDS", 300)
+HUFI_JOIN_RETRY_MAX_SECONDS = env_int("HUFI_JOIN_RETRY_MAX_SECONDS", 3600)
 # Page size of the campaign launcher listing (HuFi caps it at 1000).
 HUFI_SYNC_PAGE_LIMIT = env_int("HUFI_SYNC_PAGE_LIMIT", 100)
 # Beat periods (seconds): campaign sync (hourly) and the on-chain payout scan.
@@ -381,6 +432,9 @@ STRATEGY_DRY_RUN = env_bool("STRATEGY_DRY_RUN", False)
 # Sessions per strategy_sessions_run_task message, and at most this many claimed per tick.
 STRATEGY_TICK_BATCH_SIZE = env_int("STRATEGY_TICK_BATCH_SIZE", 50)
 STRATEGY_TICK_MAX_CLAIM = env_int("STRATEGY_TICK_MAX_CLAIM", 5000)
+# A pure market-making run starting later than this after its due time is shed: skipped to
+# its next slot instead of doing stale work (overload keeps lateness bounded; ms).
+STRATEGY_MAX_LATENESS_MS = env_int("STRATEGY_MAX_LATENESS_MS", 2000)
 # Seconds a claimed session stays leased to its run; an expired lease is claimed again.
 STRATEGY_LEASE_SECONDS = env_int("STRATEGY_LEASE_SECONDS", 30)
 # A run whose slot's market-data refresh has not landed may use a snapshot this young (ms).
@@ -447,6 +501,19 @@ ORDER_EXIT_TIMEOUT_SECONDS = env_int("ORDER_EXIT_TIMEOUT_SECONDS", 60 * 60)
 ORDER_STEP_POLL_SECONDS = env_int("ORDER_STEP_POLL_SECONDS", 5)
 # Seconds a running step holds its order before another worker may take it over.
 ORDER_STEP_LEASE_SECONDS = env_int("ORDER_STEP_LEASE_SECONDS", 120)
+# Seconds a paid order may be held in payment_complete (custody drift) before it is refunded.
+ORDER_HOLD_TIMEOUT_SECONDS = env_int("ORDER_HOLD_TIMEOUT_SECONDS", 30 * 60)
+# Refunds of one asset of one order that may fail definitely before an operator must act.
+ORDER_REFUND_MAX_ROUNDS = env_int("ORDER_REFUND_MAX_ROUNDS", 3)
+# Custody transfers: first retry delay (doubling per attempt without progress) and its cap.
+CUSTODY_TRANSFER_RETRY_BASE_SECONDS = env_int("CUSTODY_TRANSFER_RETRY_BASE_SECONDS", 5)
+CUSTODY_TRANSFER_RETRY_MAX_SECONDS = env_int("CUSTODY_TRANSFER_RETRY_MAX_SECONDS", 300)
+# A custody transfer still open this long after it was created is an issue for an operator.
+CUSTODY_TRANSFER_TIMEOUT_SECONDS = env_int("CUSTODY_TRANSFER_TIMEOUT_SECONDS", 60 * 60)
+# Seconds a queued task (sweeper) holds its row before the sweeper may queue it again.
+ORDER_QUEUE_LEASE_SECONDS = env_int("ORDER_QUEUE_LEASE_SECONDS", 60)
+# Intake that has not reached the end of the snapshot list for this long is an issue.
+CUSTODY_INTAKE_STALE_SECONDS = env_int("CUSTODY_INTAKE_STALE_SECONDS", 120)
 # Queue the withdrawal to the venue when a payment completes (flag 1 of 2).
 ORDER_WITHDRAW_ON_PAYMENT = env_bool("ORDER_WITHDRAW_ON_PAYMENT", True)
 # Actually send withdrawals to venues (flag 2 of 2); off: a paid order is refunded with the reason.
@@ -484,8 +551,36 @@ if CUSTODY_BACKEND == "fake":
     }
 # Seconds between reconciliations of custody accounts with the wallet and the venues.
 RECONCILE_SECONDS = env_int("RECONCILE_SECONDS", 300)
+# A drift is lasting (issue, venue halt) once the same amount is off in every run over this long.
+RECONCILE_LASTING_SECONDS = env_int("RECONCILE_LASTING_SECONDS", 2 * RECONCILE_SECONDS)
+# Release a venue halt reconciliation set as soon as a run finds that venue in balance (audited).
+RECONCILE_AUTO_RELEASE = env_bool("RECONCILE_AUTO_RELEASE", True)
 CELERY_BEAT_SCHEDULE["custody-reconcile"] = {
     "task": "custody_reconcile_task",
     "schedule": float(RECONCILE_SECONDS),
     "options": {"expires": RECONCILE_SECONDS},
 }
+
+# --- Start-up checks (mrmarket.secrets_policy) -------------------------------------------
+# Key formats are checked in every environment; production also refuses weak secrets, the
+# fake custody and a Mixin custody without its keys, so a bad deploy stops here, not at a 500.
+_secrets = {
+    "SECRET_KEY": SECRET_KEY,
+    "ADMIN_JWT_SECRET": env_str("ADMIN_JWT_SECRET", ""),
+    "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "CUSTODY_BACKEND": CUSTODY_BACKEND,
+    "EXCHANGE_KEYS_PRIVATE_KEY": EXCHANGE_KEYS_PRIVATE_KEY,
+    "FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
+    "HUFI_WALLET_PRIVATE_KEY": HUFI_WALLET_PRIVATE_KEY,
+    "MIXIN_SESSION_ID": MIXIN_SESSION_ID,
+    "MIXIN_SESSION_PRIVATE_KEY": MIXIN_SESSION_PRIVATE_KEY,
+    "MIXIN_SPEND_PRIVATE_KEY": MIXIN_SPEND_PRIVATE_KEY,
+    "MIXIN_SERVER_PUBLIC_KEY": MIXIN_SERVER_PUBLIC_KEY,
+}
+try:
+    secrets_policy.key_formats_check(_secrets, FIELD_ENCRYPTION_OLD_KEYS)
+    if PRODUCTION:
+        secrets_policy.production_check(_secrets)
+except secrets_policy.WeakSecret as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+del _secrets

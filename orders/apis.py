@@ -17,6 +17,8 @@ from orders import selectors
 from orders import serializers as s
 from orders.models import CustodyTransfer
 from orders.services import controls, intents
+from strategy import selectors as strategy_selectors
+from strategy import serializers as strategy_s
 
 USER_ID = OpenApiParameter("userId", str, required=False, description="Must be the caller.")
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -200,3 +202,18 @@ class MarketMakingFeeApi(APIView):
             exchange_id=v["exchange"], pair=v["pair"], direction=v["direction"]
         )
         return Response(s.FeeOutputSerializer(quote).data)
+
+
+# The order-scoped view of the strategy runtime: it lives here, on top, because only the
+# orders app may resolve "the caller's order" (strategy never imports orders).
+
+
+class OrderHistoryInstanceApi(UserApi):
+    @extend_schema(
+        responses={200: strategy_s.StrategyHistoryRowOutputSerializer(many=True), **ERRORS},
+        tags=["user-orders"],
+    )
+    def get(self, request: Request, order_id: str) -> Response:
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        rows = strategy_selectors.order_history_rows(order_id=order.pk)
+        return Response(strategy_s.StrategyHistoryRowOutputSerializer(rows, many=True).data)

@@ -65,6 +65,9 @@ class SnapshotStatus(models.TextChoices):
     REFUNDED = "refunded"
     MATCHED = "matched"  # our own venue withdrawal arriving back in custody
     IGNORED = "ignored"  # outgoing, zero, or unattributable (flagged for an operator)
+    # Could not be stored as money (amount out of range or finer than 1e-18, a field too
+    # long): kept raw for an operator, an issue in system status; intake moves on.
+    QUARANTINED = "quarantined"
 
 
 class PaymentRole(models.TextChoices):
@@ -90,3 +93,6 @@ class TransferStatus(models.TextChoices):
 
 # Transfers still moving money; an order cannot unwind further until none is left.
 IN_FLIGHT_TRANSFER_STATUSES = [TransferStatus.PENDING, TransferStatus.SENT]
+# Transfers the driver still advances: in flight, or a custody move confirmed by its sender
+# and not yet seen at its destination (refunds are done once confirmed).
+OPEN_TRANSFER_STATUSES = [TransferStatus.PENDING, TransferStatus.SENT, TransferStatus.CONFIRMED]

@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from orders.custody.fake_models import *  # noqa: F401,F403  (the fake custody's tables)
@@ -281,6 +282,11 @@ class PaymentSnapshot(models.Model):
     )
     role = models.CharField(max_length=10, choices=PaymentRole.choices, blank=True, default="")
     reason = models.TextField(blank=True, default="")
+    # A quarantined snapshot's fields as custody gave them (strings), for an operator.
+    raw = models.JSONField(default=dict, blank=True)
+    # When the sweeper may queue its processing (again): set when it is queued, so a backlog
+    # is queued once, and a message lost with a killed worker is queued again after it.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -297,6 +303,9 @@ class IntakeCursor(models.Model):
 
     name = models.CharField(max_length=20, primary_key=True)
     cursor = models.CharField(max_length=64, blank=True, default="")
+    # When the last poll run that reached the end of the list started: every snapshot made
+    # before it (less the overlap) is stored. Memo expiry waits for it to pass the deadline.
+    polled_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -341,7 +350,14 @@ class CustodyTransfer(models.Model):
     entry_key = models.CharField(max_length=200)
     transaction_hash = models.CharField(max_length=128, blank=True, default="", db_index=True)
     external_id = models.CharField(max_length=100, blank=True, default="")  # venue withdrawal id
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)  # sends (the same request id each time)
+    # Drives since the transfer last made progress: the exponent of its backoff.
+    checks = models.PositiveIntegerField(default=0)
+    # When the driver advances it next (also its lease while a worker drives it); null once
+    # it is final. Every open transfer has one: nothing sits open without a next attempt.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Why an operator must look (a definite failure, a timeout); cleared by an operator.
+    operator_issue = models.TextField(blank=True, default="")
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -367,16 +383,21 @@ class CustodyTransfer(models.Model):
 class ReconciliationRun(models.Model):
     """One comparison of custody accounts in the ledger with the real world (DESIGN §3).
 
-    `drifts` lists `{account, assetId, ledger, actual}` rows that differ; a drift seen in two
-    consecutive runs is persistent (a transfer in flight explains a single one).
+    `rows` has one `{account, assetId, expected, actual, inTransitOut, inTransitIn, drift}`
+    per account checked; `drifts` the rows whose actual balance lies outside what money in
+    transit explains. `persistent` (lasting): the same drift, by amount, in every run over at
+    least `RECONCILE_LASTING_SECONDS`. `actions` lists the halts it set or released.
     """
 
     id = models.BigAutoField(primary_key=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=16, default="periodic")  # periodic | command
     ok = models.BooleanField()
     persistent = models.BooleanField(default=False)
+    rows = models.JSONField(default=list, blank=True)
     drifts = models.JSONField(default=list, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    actions = models.JSONField(default=list, blank=True)
 
     class Meta:
         db_table = "orders_reconciliation_run"

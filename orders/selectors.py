@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 
 from ledger import selectors as ledger_selectors
@@ -26,7 +27,8 @@ def order_get_for_user(*, order_id: UUID | str, user: User) -> MarketMakingOrder
         return MarketMakingOrder.objects.select_related(
             "pair", "pair__exchange", "venue_account__exchange"
         ).get(pk=order_id, user=user)
-    except (MarketMakingOrder.DoesNotExist, ValueError) as exc:
+    except (MarketMakingOrder.DoesNotExist, ValueError, DjangoValidationError) as exc:
+        # Not a UUID (Django raises ValidationError for a malformed pk): no such order.
         raise OrderNotFound(f"Order {order_id} not found.") from exc
 
 
@@ -229,14 +231,3 @@ def market_making_fee_quote(*, exchange_id: str, pair: str, direction: str) -> d
         "market_making_fee_percentage": money(fee_percentage(found)),
         "direction": direction,
     }
-
-
-def reconciliation_issue() -> str | None:
-    """A sentence for /health/system-status when the last reconciliation drifted persistently."""
-    from orders.models import ReconciliationRun
-
-    run = ReconciliationRun.objects.order_by("-id").first()
-    if run is None or not run.persistent:
-        return None
-    accounts = sorted({f"{d['account']} {d['assetId']}" for d in run.drifts})
-    return f"custody drift persists on {len(accounts)} account(s): " + "; ".join(accounts[:5])

@@ -41,12 +41,14 @@ def timeout_for(state: str) -> timedelta | None:
     seconds = {
         S.PAYMENT_PENDING: settings.ORDER_MEMO_TIMEOUT_SECONDS,
         S.PAYMENT_INCOMPLETE: settings.ORDER_PAYMENT_TIMEOUT_SECONDS,
+        S.PAYMENT_COMPLETE: settings.ORDER_HOLD_TIMEOUT_SECONDS,
         S.WITHDRAWING: settings.ORDER_WITHDRAWAL_TIMEOUT_SECONDS,
         S.WITHDRAWAL_CONFIRMED: settings.ORDER_DEPOSIT_TIMEOUT_SECONDS,
         S.DEPOSIT_CONFIRMING: settings.ORDER_DEPOSIT_TIMEOUT_SECONDS,
         S.EXIT_REQUESTED: settings.ORDER_EXIT_TIMEOUT_SECONDS,
         S.EXIT_WITHDRAWING: settings.ORDER_EXIT_TIMEOUT_SECONDS,
         S.EXIT_REFUNDING: settings.ORDER_EXIT_TIMEOUT_SECONDS,
+        S.FAILED: settings.ORDER_EXIT_TIMEOUT_SECONDS,
     }.get(S(state))
     return timedelta(seconds=seconds) if seconds is not None else None
 

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 
-from orders.services import intake, lifecycle
+from orders.services import intake, lifecycle, transfers
+from orders.services.reconcile import custody_reconcile
 from orders.steps import step_task_id
+
+
+def _token(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 @shared_task(
     name="order_step_task", time_limit=120, soft_time_limit=100, acks_late=True, ignore_result=True
 )
-def order_step_task(order_id: str) -> None:
-    """Run the due step of one order (a no-op if another worker holds it or it is not due)."""
-    lifecycle.order_step(order_id=order_id)
+def order_step_task(order_id: str, token: str | None = None) -> None:
+    """Run the due step of one order (a no-op if another worker holds it or it is not due).
+    `token`: the queue lease the sweeper queued it with (the step may claim that lease)."""
+    lifecycle.order_step(order_id=order_id, token=_token(token))
+
+
+@shared_task(
+    name="custody_transfer_advance_task",
+    time_limit=120,
+    soft_time_limit=100,
+    acks_late=True,
+    ignore_result=True,
+)
+def custody_transfer_advance_task(transfer_id: int, token: str | None = None) -> None:
+    """Advance one custody transfer (a no-op unless it is due or holds `token`'s lease)."""
+    transfers.transfer_advance(transfer_id=transfer_id, token=_token(token))
 
 
 @shared_task(
@@ -48,12 +68,18 @@ def custody_snapshots_poll_task() -> None:
     ignore_result=True,
 )
 def orders_sweep_task() -> None:
-    """Beat: re-drive what a lost message or a crash left behind, and every due poll/timeout."""
-    for pk in intake.snapshots_due():
+    """Beat: queue what is due and not queued already: unprocessed snapshots, order steps
+    (a lost message, a poll, a timeout) and custody transfers. Each row is claimed for a
+    queue lease first, so a backlog is queued once and a lost message again after its lease."""
+    for pk in intake.snapshots_queue_due():
         payment_snapshot_process_task.delay(pk)
-    for order_id, state, attempts in lifecycle.orders_due():
+    for order_id, state, attempts, token in lifecycle.orders_queue_due():
         order_step_task.apply_async(
-            args=(order_id,), task_id=step_task_id(order_id, state, attempts)
+            args=(order_id, token), task_id=step_task_id(order_id, state, attempts)
+        )
+    for transfer_id, token in transfers.transfers_queue_due():
+        custody_transfer_advance_task.apply_async(
+            args=(transfer_id, token), task_id=f"transfer:{transfer_id}:{token}"
         )
 
 
@@ -80,6 +106,4 @@ def fake_chain_relay_task() -> None:
 )
 def custody_reconcile_task() -> None:
     """Beat: compare the ledger's custody accounts with the wallet and the venues."""
-    from orders.services.reconcile import custody_reconcile
-
-    custody_reconcile()
+    custody_reconcile(source="periodic")

@@ -25,4 +25,9 @@ urlpatterns = [
     path(f"{MM}/<uuid:order_id>/exit-withdrawal", apis.OrderExitApi.as_view(), name="order-exit"),
     path("admin/outbox", apis.AdminOutboxApi.as_view(), name="admin-outbox"),
     path("fees/market-making/fee", apis.MarketMakingFeeApi.as_view(), name="fees-market-making"),
+    path(
+        "user-orders/market-making/history/instance/<str:order_id>",
+        apis.OrderHistoryInstanceApi.as_view(),
+        name="order-history-instance",
+    ),
 ]

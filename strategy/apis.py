@@ -1,19 +1,20 @@
-"""strategy: the `/strategy/...` endpoints of CONTRACT.md, the admin start/stop, and the
-order history rows fed from fills (the execution report is the reports app's). Thin: parse, call one service or
-selector, render. Errors go through the shared handler (`mrmarket.errors`)."""
+"""strategy: the `/strategy/...` endpoints of CONTRACT.md and the admin start/stop (the
+order-scoped history rows are served by `orders.apis`, the execution report by the reports
+app). Thin: parse, call one service or selector, render. Errors go through the shared
+handler (`mrmarket.errors`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mrmarket.permissions import IsAdminJwt, IsUser
+from mrmarket.permissions import IsAdminJwt, IsUser, is_operator
 from mrmarket.serializers import ErrorSerializer, OkOutputSerializer
-from orders.selectors import order_get_for_user
 from strategy import selectors, services
 from strategy import serializers as s
 from strategy.enums import SessionKind
@@ -24,10 +25,8 @@ _CONFLICT = {**_ERRORS, 409: ErrorSerializer}
 
 def _visible(request: Request) -> Any:
     """Operators see every session; a user sees their own (owned or through their orders)."""
-    from django.db.models import Q
-
     qs = selectors.session_list()
-    if not request.user.is_staff:
+    if not is_operator(request):
         qs = qs.filter(Q(owner=request.user) | Q(order__user=request.user))
     return qs
 
@@ -69,7 +68,7 @@ class StrategyIntentsByClientApi(APIView):
         rows = selectors.intents_by_client(
             client_id=query.validated_data["clientId"],
             limit=query.validated_data["limit"],
-            user=None if request.user.is_staff else request.user,
+            user=None if is_operator(request) else request.user,
         )
         return Response(s.StrategyIntentOutputSerializer(rows, many=True).data)
 
@@ -84,7 +83,11 @@ class StrategyExecutePureMarketMakingApi(APIView):
     )
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
-        session = services.pure_mm_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
+        session = services.pure_mm_session_execute(
+            user=request.user,  # type: ignore[arg-type]
+            dto=dto,  # type: ignore[arg-type]
+            operator=is_operator(request),
+        )
         body = {"ok": True, "session": selectors.session_payload(session)}
         return Response(s.StrategyExecuteOutputSerializer(body).data)
 
@@ -125,7 +128,11 @@ class StrategyExecuteArbitrageApi(APIView):
     )
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
-        session = services.arbitrage_session_execute(user=request.user, dto=dto)  # type: ignore[arg-type]
+        session = services.arbitrage_session_execute(
+            user=request.user,  # type: ignore[arg-type]
+            dto=dto,  # type: ignore[arg-type]
+            operator=is_operator(request),
+        )
         body = {"ok": True, "session": selectors.session_payload(session)}
         return Response(s.StrategyExecuteOutputSerializer(body).data)
 
@@ -172,16 +179,3 @@ class AdminStrategyStopApi(APIView):
             reason=body.validated_data["reason"],
         )
         return Response(OkOutputSerializer({"ok": True}).data)
-
-
-class OrderHistoryInstanceApi(APIView):
-    permission_classes = [IsUser]
-
-    @extend_schema(
-        responses={200: s.StrategyHistoryRowOutputSerializer(many=True), **_ERRORS},
-        tags=["user-orders"],
-    )
-    def get(self, request: Request, order_id: str) -> Response:
-        order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
-        rows = selectors.order_history_rows(order_id=order.pk)
-        return Response(s.StrategyHistoryRowOutputSerializer(rows, many=True).data)

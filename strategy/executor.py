@@ -41,24 +41,16 @@ from exchanges.venues.base import (
     VenueTimeout,
 )
 from strategy import gates, risk, venues
+from strategy.dispatch import intents_enqueue
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState, TrackedStatus
+from strategy.intents import ARBITRAGE_REASON, session_cancel_all
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
+from strategy.selectors import intents_due
 
 log = structlog.get_logger(__name__)
 
 GATE_RETRY_SECONDS = 0.5
-ARBITRAGE_REASON = "arbitrage"  # intent.reason of arbitrage legs (takers, not post-only)
 UNCERTAIN = (VenueTimeout, VenueNetworkError, DuplicateClientOrderId)
-
-
-def intents_enqueue(*, intent_ids: list[int], countdown: float | None = None) -> None:
-    from strategy.tasks import order_intent_execute_task
-
-    for intent_id in intent_ids:
-        if countdown:
-            order_intent_execute_task.apply_async(args=(intent_id,), countdown=countdown)
-        else:
-            order_intent_execute_task.delay(intent_id)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -232,8 +224,6 @@ def tracked_status(status: OrderStatus) -> str:
 def _record_placed(intent: OrderIntent, order: VenueOrder, *, how: str) -> str:
     """The venue has the order: track it and close the intent, in one transaction. If the
     session stopped placing meanwhile, cancel it at once."""
-    from strategy.runner import session_cancel_all
-
     status = tracked_status(order.status)
     cancel_ids: list[int] = []
     assert intent.session_id is not None  # places always belong to a session
@@ -367,8 +357,6 @@ def tracked_not_found(*, exchange_id: str, account_index: int, client_order_id: 
 
 def intents_sweep() -> int:
     """Re-queue intents a lost message or a dead worker left behind. Returns how many."""
-    from strategy.selectors import intents_due
-
     now = venues.now()
     # Fresh intents are enqueued on commit; only those overdue by a few seconds are swept.
     ids = intents_due(
@@ -379,4 +367,4 @@ def intents_sweep() -> int:
     return len(ids)
 
 
-__all__ = ["INTENT_ACTIVE", "intents_enqueue", "intents_sweep", "order_intent_execute"]
+__all__ = ["INTENT_ACTIVE", "intents_sweep", "order_intent_execute"]

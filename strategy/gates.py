@@ -16,10 +16,12 @@ import functools
 import time
 from datetime import timedelta
 
+import redis
 from django.conf import settings
 
 from strategy import venues
 from strategy.enums import IntentStatus
+from strategy.models import OrderIntent
 
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
@@ -43,9 +45,7 @@ return 1
 
 
 @functools.cache
-def _redis():  # type: ignore[no-untyped-def]
-    import redis
-
+def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
@@ -83,8 +83,6 @@ def release(*, intent_id: int, exchange_id: str, session_id: int | None) -> None
 
 
 def _acquire_db(*, intent_id: int, exchange_id: str, session_id: int | None) -> bool:
-    from strategy.models import OrderIntent
-
     fresh = venues.now() - timedelta(seconds=settings.STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS)
     sending = OrderIntent.objects.filter(
         status=IntentStatus.SENDING, sending_since__gt=fresh

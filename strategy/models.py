@@ -78,6 +78,8 @@ class StrategySession(models.Model):
     generation = models.PositiveBigIntegerField(default=0)
     run_count = models.PositiveBigIntegerField(default=0)
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # The last complete fill of a non-hanging order: starts the filled-order delay
+    # (Hummingbot semantics; partial fills and hanging orders never delay quoting).
     last_fill_at = models.DateTimeField(null=True, blank=True)
     # Places held back until this session's cancels land (budget); a landed cancel makes
     # the session due at once instead of after a whole refresh period.

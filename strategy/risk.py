@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from exchanges.venues.base import OrderSide
 from strategy.enums import KillScope
+from strategy.models import KillSwitch
 from strategy.quoting.types import DesiredQuote
 
 
@@ -29,8 +30,6 @@ class Halt:
 
 
 def active_halts() -> list[Halt]:
-    from strategy.models import KillSwitch
-
     return [
         Halt(scope=k.scope, key=k.key, reason=k.reason)
         for k in KillSwitch.objects.filter(active=True).only("scope", "key", "reason")

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 
 from exchanges.venues.base import OrderSide
+from ledger.selectors import order_balances
 from mrmarket.money import money_str
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState, TrackedStatus
 from strategy.models import Fill, OrderIntent, StrategySession, TrackedOrder
@@ -120,8 +121,6 @@ def session_commitments(
 
 def order_budget_available(*, session: StrategySession) -> tuple[Decimal, Decimal]:
     """(base, quote) the session's order holds in the ledger (available)."""
-    from ledger.selectors import order_balances
-
     assert session.order_id is not None
     balances = order_balances(order_id=session.order_id)
     base = balances.get(session.base_asset_id)

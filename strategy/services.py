@@ -9,6 +9,7 @@ write rows (session state, cancel intents) and kick the executor / tracker with
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from mrmarket.audit import audit_record
 from mrmarket.exceptions import ValidationFailed
 from mrmarket.models import User
 from strategy import venues
+from strategy.dispatch import account_sync_request
 from strategy.enums import KillScope, SessionKind, SessionState, TrackedStatus
 from strategy.exceptions import (
     SessionNotFound,
@@ -29,10 +31,12 @@ from strategy.exceptions import (
     SessionStopped,
     UserSessionsDisabled,
 )
+from strategy.executor import intents_sweep
+from strategy.intents import enqueue_on_commit, session_cancel_all
 from strategy.models import KillSwitch, StrategySession, TrackedOrder
 from strategy.params import ArbitrageParams, PureMarketMakingParams
-from strategy.runner import session_cancel_all
 from strategy.selectors import as_uuid
+from strategy.tracking import fills_settle_pending
 
 log = structlog.get_logger(__name__)
 
@@ -42,67 +46,75 @@ def _max_notional() -> Decimal | None:
     return Decimal(raw) if raw else None
 
 
-def _after_commit_cancels(ids: list[int]) -> None:
-    if ids and not settings.STRATEGY_DRY_RUN:
-        from strategy.executor import intents_enqueue
-
-        transaction.on_commit(lambda: intents_enqueue(intent_ids=ids))
-
-
 def _after_commit_reconcile(session: StrategySession) -> None:
     """On start, the session's venue account(s) are reconciled with the venue."""
-    from strategy.tasks import venue_account_sync_task
-
     accounts = [(session.exchange_id, session.account_index)]
     if session.exchange_b_id:
         accounts.append((session.exchange_b_id, session.account_b_index))
     for exchange_id, index in accounts:
         transaction.on_commit(
-            lambda e=exchange_id, i=index: venue_account_sync_task.delay(e, i)  # type: ignore[misc]
+            lambda e=exchange_id, i=index: account_sync_request(  # type: ignore[misc]
+                exchange_id=e, account_index=i
+            )
         )
 
 
 # ---------------------------------------------------------------------------- the seam
 
 
-def session_start_for_order(*, order_id: uuid.UUID | str) -> StrategySession:
+@dataclass(frozen=True)
+class OrderTerms:
+    """What a market-making order's session is made of. The order lifecycle (the app on
+    top) reads its own rows and hands them down through its seam; strategy never imports
+    orders (decision 0003)."""
+
+    order_id: uuid.UUID
+    user_id: uuid.UUID
+    strategy_params: dict[str, Any]
+    exchange_id: str
+    account_index: int
+    symbol: str
+    base_asset_id: str
+    quote_asset_id: str
+
+
+def session_start_for_order(*, terms: OrderTerms) -> StrategySession:
     """Create (or reuse) the order's session; due on the next tick. Idempotent.
 
     Parameters come from the order (`strategy_params`, validated), the venue account and
     pair from the order's rows; fills settle into the order's ledger account. A stopped
     session stays stopped (stop is final): it is returned as it is.
     """
-    from orders.models import MarketMakingOrder
-
     with transaction.atomic():
         existing = (
-            StrategySession.objects.select_for_update().filter(order_id=as_uuid(order_id)).first()
+            StrategySession.objects.select_for_update()
+            .filter(order_id=as_uuid(terms.order_id))
+            .first()
         )
         if existing is not None:
             if existing.state == SessionState.PAUSED:
                 # `created → running` again would be a lifecycle bug; reuse, never duplicate.
                 log.warning("strategy_session_start_reused", session_id=existing.pk)
             return existing
-        order = MarketMakingOrder.objects.select_related("pair", "venue_account").get(pk=order_id)
-        params = PureMarketMakingParams.from_dto(order.strategy_params or {})
+        params = PureMarketMakingParams.from_dto(terms.strategy_params or {})
         now = venues.now()
         session = StrategySession.objects.create(
-            order=order,
-            owner=order.user,
+            order_id=terms.order_id,
+            owner_id=terms.user_id,
             kind=SessionKind.PURE_MARKET_MAKING,
             params=params.to_dict(),
-            exchange_id=order.venue_account.exchange_id,
-            account_index=order.venue_account.index,
-            symbol=order.pair.symbol,
-            base_asset_id=str(order.pair.base_asset_id),
-            quote_asset_id=str(order.pair.quote_asset_id),
+            exchange_id=terms.exchange_id,
+            account_index=terms.account_index,
+            symbol=terms.symbol,
+            base_asset_id=terms.base_asset_id,
+            quote_asset_id=terms.quote_asset_id,
             state=SessionState.RUNNING,
             next_run_at=now,
             max_open_orders=settings.STRATEGY_MAX_OPEN_ORDERS,
             max_notional=_max_notional(),
         )
         _after_commit_reconcile(session)
-    log.info("strategy_session_started", session_id=session.pk, order_id=str(order_id))
+    log.info("strategy_session_started", session_id=session.pk, order_id=str(terms.order_id))
     return session
 
 
@@ -117,7 +129,7 @@ def _pause(session: StrategySession, *, reason: str) -> StrategySession:
         )
         session.state = SessionState.PAUSED
     ids = session_cancel_all(session=session, reason=reason)
-    _after_commit_cancels(ids)
+    enqueue_on_commit(ids)
     return session
 
 
@@ -128,7 +140,7 @@ def _stop(session: StrategySession, *, reason: str) -> StrategySession:
         )
         session.state = SessionState.STOPPED
     ids = session_cancel_all(session=session, reason=reason)
-    _after_commit_cancels(ids)
+    enqueue_on_commit(ids)
     return session
 
 
@@ -167,8 +179,11 @@ def session_stop_for_order(*, order_id: uuid.UUID | str) -> StrategySession | No
 # ---------------------------------------------------------------------------- DTO sessions
 
 
-def _check_user_may_run(user: User) -> None:
-    if not user.is_staff and not settings.STRATEGY_USER_SESSIONS_ENABLED:
+def _check_user_may_run(user: User, operator: bool | None) -> None:
+    # `operator` is the caller's token type (an admin JWT); None: a trusted internal caller,
+    # judged by the account. A staff user's *user* token is not an operator (issue 19).
+    is_operator = user.is_staff if operator is None else operator
+    if not is_operator and not settings.STRATEGY_USER_SESSIONS_ENABLED:
         raise UserSessionsDisabled(
             "Strategy sessions on the house venue accounts are for operators; "
             "users trade through market-making orders."
@@ -176,8 +191,6 @@ def _check_user_may_run(user: User) -> None:
 
 
 def _exchange_check(exchange_id: str) -> None:
-    from exchanges.models import Exchange
-
     if not Exchange.objects.filter(exchange_id=exchange_id, enable=True).exists():
         raise ValidationFailed(
             f"exchangeName: unknown or disabled exchange {exchange_id!r}",
@@ -252,9 +265,11 @@ def _dto_session(
     return session
 
 
-def pure_mm_session_execute(*, user: User, dto: dict[str, Any]) -> StrategySession:
+def pure_mm_session_execute(
+    *, user: User, dto: dict[str, Any], operator: bool | None = None
+) -> StrategySession:
     """`POST /strategy/execute-pure-market-making`: run (or re-run) the (userId, clientId) session."""
-    _check_user_may_run(user)
+    _check_user_may_run(user, operator)
     params = PureMarketMakingParams.from_dto(dto)
     _exchange_check(params.exchange_name)
     if params.oracle_exchange_name is not None:
@@ -270,8 +285,10 @@ def pure_mm_session_execute(*, user: User, dto: dict[str, Any]) -> StrategySessi
     )
 
 
-def arbitrage_session_execute(*, user: User, dto: dict[str, Any]) -> StrategySession:
-    _check_user_may_run(user)
+def arbitrage_session_execute(
+    *, user: User, dto: dict[str, Any], operator: bool | None = None
+) -> StrategySession:
+    _check_user_may_run(user, operator)
     params = ArbitrageParams.from_dto(dto)
     _exchange_check(params.exchange_a_name)
     _exchange_check(params.exchange_b_name)
@@ -425,7 +442,4 @@ def kill_switch_set(
 
 def strategy_sweep() -> dict[str, int]:
     """Beat: re-drive intents left behind and settle fills a ledger refusal left unsettled."""
-    from strategy.executor import intents_sweep
-    from strategy.tracking import fills_settle_pending
-
     return {"intents": intents_sweep(), "fills": fills_settle_pending()}

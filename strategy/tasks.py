@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from strategy import executor, marketdata, runner, services, tracking
+from strategy import executor, marketdata, runner, services, tick, tracking
 
 
 @shared_task(
@@ -13,7 +13,7 @@ from strategy import executor, marketdata, runner, services, tracking
 def strategy_tick_task() -> None:
     """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out.
     Market-data refreshes are sent first, so they are ahead of the batches in the queue."""
-    result = runner.strategy_tick()
+    result = tick.strategy_tick()
     for need in result.markets:
         market_data_refresh_task.delay(need.exchange_id, need.symbol, need.with_last)
     for batch in result.batches:

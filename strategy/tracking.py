@@ -34,11 +34,15 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
+from exchanges.models import AssetNetwork
 from exchanges.venues.base import OrderNotFound, OrderSide, VenueGateway, VenueTrade
+from ledger.services import fill_settle
 from mrmarket.exceptions import DomainError
 from strategy import venues
+from strategy.dispatch import intents_enqueue
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState, TrackedStatus
-from strategy.executor import intents_enqueue, tracked_not_found, tracked_status, tracked_update
+from strategy.executor import tracked_not_found, tracked_status, tracked_update
+from strategy.live import balances_cache_key, balances_closed_cache_key, closed_order_count
 from strategy.models import Fill, OrderIntent, StrategySession, TrackedOrder, TradeCursor
 from strategy.quoting.diff import orders_to_hang
 from strategy.quoting.ids import is_ours
@@ -99,12 +103,6 @@ def _symbols(exchange_id: str, account_index: int) -> list[str]:
     return sorted(symbols)
 
 
-def closed_order_count(*, exchange_id: str, account_index: int) -> int:
-    return TrackedOrder.objects.filter(
-        exchange_id=exchange_id, account_index=account_index, closed_at__isnull=False
-    ).count()
-
-
 def venue_account_sync(*, exchange_id: str, account_index: int) -> SyncResult:
     result = SyncResult()
     gw = venues.gateway_get(exchange_id=exchange_id, account_index=account_index)
@@ -114,12 +112,12 @@ def venue_account_sync(*, exchange_id: str, account_index: int) -> SyncResult:
     fills_settle_pending()
     # Balances last, stamped with how many of the account's orders were closed when they were
     # asked for: an arbitrage run plans only while that count is unchanged, i.e. with balances
-    # that already reflect every closed leg (strategy.runner._arbitrage_balances).
+    # that already reflect every closed leg (strategy.arbitrage.run._arbitrage_balances).
     try:
         closed = closed_order_count(exchange_id=exchange_id, account_index=account_index)
         free = {asset: str(b.free) for asset, b in gw.fetch_balances().items()}
-        cache.set(f"strategy:bal:{exchange_id}:{account_index}", free, timeout=300)
-        cache.set(f"strategy:bal_closed:{exchange_id}:{account_index}", closed, timeout=300)
+        cache.set(balances_cache_key(exchange_id, account_index), free, timeout=300)
+        cache.set(balances_closed_cache_key(exchange_id, account_index), closed, timeout=300)
     except Exception as exc:  # noqa: BLE001 - balances are advisory; trades/orders still sync
         log.warning("strategy_balances_failed", venue=exchange_id, error=str(exc)[:200])
     return result
@@ -184,8 +182,6 @@ def _fee_asset(session: StrategySession, fill_currency: str, symbol: str) -> str
         return session.base_asset_id
     if fill_currency == quote:
         return session.quote_asset_id
-    from exchanges.models import AssetNetwork
-
     network = AssetNetwork.objects.filter(
         exchange_id=session.exchange_id, currency=fill_currency
     ).first()
@@ -224,9 +220,13 @@ def fill_record(*, tracked: TrackedOrder, trade: VenueTrade) -> bool:
         locked.filled = min(locked.amount, locked.filled + trade.amount)
         locked.venue_filled = max(locked.venue_filled, locked.filled)
         locked.save(update_fields=["filled", "venue_filled", "updated_at"])
-        if session.last_fill_at is None or trade.timestamp > session.last_fill_at:
-            StrategySession.objects.filter(pk=session.pk).update(last_fill_at=trade.timestamp)
         if locked.filled >= locked.amount:
+            # Hummingbot starts the filled-order delay on a *complete* fill of a non-hanging
+            # order only (`c_did_complete_buy_order`); a partial fill never stops quoting.
+            if not locked.hanging and (
+                session.last_fill_at is None or trade.timestamp > session.last_fill_at
+            ):
+                StrategySession.objects.filter(pk=session.pk).update(last_fill_at=trade.timestamp)
             _hang_partner(locked)
     log.info(
         "strategy_fill_recorded",
@@ -243,8 +243,6 @@ def _settle(fill: Fill, session: StrategySession) -> None:
     """Settle in the ledger (order sessions only); a ledger refusal is kept on the fill."""
     if session.order_id is None or fill.ledger_key:
         return
-    from ledger.services import fill_settle
-
     if fill.fee > 0 and not fill.fee_asset_id:
         error = f"fee currency {fill.fee_currency!r} maps to no asset of {session.exchange_id}"
         Fill.objects.filter(pk=fill.pk).update(settle_error=error)

@@ -32,9 +32,4 @@ urlpatterns = [
     ),
     path("admin/strategy/start", apis.AdminStrategyStartApi.as_view(), name="admin-strategy-start"),
     path("admin/strategy/stop", apis.AdminStrategyStopApi.as_view(), name="admin-strategy-stop"),
-    path(
-        "user-orders/market-making/history/instance/<str:order_id>",
-        apis.OrderHistoryInstanceApi.as_view(),
-        name="order-history-instance",
-    ),
 ]

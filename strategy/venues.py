@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from exchanges.services import venue_gateway_get
 from exchanges.venues.base import VenueGateway
 
 
@@ -19,6 +20,4 @@ def now() -> datetime:
 
 
 def gateway_get(*, exchange_id: str, account_index: int = 0) -> VenueGateway:
-    from exchanges.services import venue_gateway_get
-
     return venue_gateway_get(exchange_id=exchange_id, account_index=account_index)

@@ -15,7 +15,9 @@ from tests.factories import UserFactory
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    skip_pg = pytest.mark.skip(
+        reason="needs PostgreSQL: `make test` uses it when 127.0.0.1:5432 answers, or set DATABASE_URL"
+    )
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://...")
     for item in items:
         if "postgres" in item.keywords and not settings.IS_POSTGRES:

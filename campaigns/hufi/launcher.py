@@ -1,7 +1,8 @@
 """Campaign launcher client (httpx): `GET /campaigns` (paginated) and `GET /campaigns/{chain}-{addr}`.
 
 HuFi answers the listing as `{"has_more": bool, "results": [...]}` with snake_case fields.
-`fund_amount` and `balance` are the escrow's amounts in the fund token's *base units* (an
+The detail (`GET /campaigns/{chain}-{addr}`) adds the three oracle fee percentages, which
+the listing lacks. `fund_amount` and `balance` are the escrow's amounts in the fund token's *base units* (an
 integer string straight from the subgraph's `totalFundedAmount`); we keep the digits and
 also divide by `10**fund_token_decimals` for the human amount. HuFi rejects `skip=0`
 (`@IsPositive`), so the first page is asked without `skip`; `skip` is capped at 1000.
@@ -48,6 +49,9 @@ class HufiCampaign:
     status: str
     daily_volume_target: Decimal | None
     manifest: dict[str, Any] = field(default_factory=dict)
+    # Sum of the exchange, recording and reputation oracle fees in percent: only the detail
+    # endpoint (`CampaignDataWithDetails`) carries them, so None from the listing.
+    oracle_fee_percent: Decimal | None = None
 
     @property
     def fund_amount(self) -> Decimal:
@@ -83,6 +87,26 @@ def _datetime(value: Any, name: str) -> datetime:
     return parsed
 
 
+FEE_FIELDS = (
+    "exchange_oracle_fee_percent",
+    "recording_oracle_fee_percent",
+    "reputation_oracle_fee_percent",
+)
+
+
+def _fee_percent(raw: dict[str, Any]) -> Decimal | None:
+    if not all(raw.get(name) not in (None, "") for name in FEE_FIELDS):
+        return None
+    try:
+        # JSON numbers: str() first so a float never becomes Decimal noise.
+        total = sum((Decimal(str(raw[name])) for name in FEE_FIELDS), Decimal(0))
+    except InvalidOperation as exc:
+        raise HufiFinalError(f"campaign oracle fees are not numbers: {exc!r}") from exc
+    if not Decimal(0) <= total < Decimal(100):
+        raise HufiFinalError(f"campaign oracle fees add up to {total}%")
+    return total
+
+
 def parse_campaign(raw: dict[str, Any]) -> HufiCampaign:
     """One launcher campaign into typed values; a malformed one raises `HufiFinalError`."""
     try:
@@ -112,7 +136,9 @@ def parse_campaign(raw: dict[str, Any]) -> HufiCampaign:
             status=str(raw.get("status") or "").lower(),
             # Manifest numbers are JSON numbers; str() first so a float never becomes Decimal noise.
             daily_volume_target=Decimal(str(target)) if target not in (None, "") else None,
-            manifest=manifest if isinstance(manifest, dict) else {},
+            # The launcher answers the type's terms as `details`; older answers a manifest.
+            manifest=(manifest or details) if isinstance(manifest, dict) else {},
+            oracle_fee_percent=_fee_percent(raw),
         )
     except HufiError:
         raise

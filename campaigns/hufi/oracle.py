@@ -1,6 +1,7 @@
 """Recording oracle client (httpx): wallet login, token refresh, exchange keys, joining.
 
-Login is HuFi's web3 flow: `POST /auth/nonce {address}` → `{nonce}`; sign exactly the text
+Login is HuFi's web3 flow: `POST /auth/nonce {address}` → `{nonce}` (the constant `"signup"`
+for a wallet HuFi has never seen, then a fresh random one after every login); sign exactly the text
 `{"nonce":"<nonce>"}` as an EIP-191 personal message; `POST /auth {address, signature}` →
 `{access_token, refresh_token}`. `POST /auth/refresh {refresh_token}` rotates both. The
 protected calls take the access token as `Authorization: Bearer`. This module only speaks
@@ -115,20 +116,31 @@ class RecordingOracleClient:
         exchange_name: str,
         api_key: str,
         secret_key: str,
+        extras: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> str:
-        """Read-only exchange keys for HuFi to read our trades. The secret never reaches a log."""
-        answer = self._post(
-            "/exchange-api-keys",
-            {"exchange_name": exchange_name, "api_key": api_key, "secret_key": secret_key},
-            access_token=access_token,
-            timeout=timeout,
-        )
+        """Read-only exchange keys for HuFi to read our trades. The secret never reaches a log.
+
+        `extras` is what the venue needs beside key and secret (HuFi's
+        `EnrollExchangeApiKeysDto`: `{passphrase}` for KuCoin, `{api_key_memo}` for BitMart;
+        without it HuFi answers 400). Sent only when given.
+        """
+        body: dict[str, Any] = {
+            "exchange_name": exchange_name,
+            "api_key": api_key,
+            "secret_key": secret_key,
+        }
+        if extras:
+            body["extras"] = extras
+        answer = self._post("/exchange-api-keys", body, access_token=access_token, timeout=timeout)
         return str(answer.get("id", ""))
 
     def join_campaign(
         self, *, access_token: str, chain_id: int, address: str, timeout: float | None = None
     ) -> str:
+        """HuFi's id for the campaign. A repeat is HuFi's 422 `User has already joined the
+        campaign` (`HufiAlreadyJoined`); an escrow the oracle cannot read yet is
+        `HufiCampaignNotFound`."""
         answer = self._post(
             "/campaigns/join",
             {"chain_id": chain_id, "address": address},

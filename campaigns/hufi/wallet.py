@@ -26,11 +26,13 @@ class ServiceWallet:
     def address(self) -> str:
         return str(Account.from_key(self.private_key).address)
 
-    def sign_nonce(self, nonce: str) -> str:
-        signed = Account.sign_message(
-            encode_defunct(text=nonce_message(nonce)), private_key=self.private_key
-        )
+    def sign_text(self, text: str) -> str:
+        """EIP-191 personal message signature, 0x + 130 hex (ethers' `wallet.signMessage`)."""
+        signed = Account.sign_message(encode_defunct(text=text), private_key=self.private_key)
         return "0x" + bytes(signed.signature).hex().removeprefix("0x")
+
+    def sign_nonce(self, nonce: str) -> str:
+        return self.sign_text(nonce_message(nonce))
 
     @cached_property
     def _box(self) -> nacl.secret.SecretBox:

@@ -28,12 +28,11 @@ from django.db import IntegrityError, transaction
 
 from exchanges.paper import feed as feed_mod
 from exchanges.paper.models import PaperBalance, PaperCandle, PaperMarket, PaperOrder, PaperTrade
+from exchanges.paper.wallet import PaperWalletMixin
 from exchanges.venues import matching as m
 from exchanges.venues.base import (
-    Balance,
     BookLevel,
     Candle,
-    DepositAddress,
     DuplicateClientOrderId,
     InsufficientFunds,
     InvalidOrder,
@@ -45,8 +44,8 @@ from exchanges.venues.base import (
     Ticker,
     VenueOrder,
     VenueTrade,
-    VenueTransfer,
 )
+from exchanges.venues.ccxt_gateway import validate_client_order_id
 
 log = structlog.get_logger(__name__)
 ZERO = Decimal(0)
@@ -122,7 +121,7 @@ class _Session:
     now_ms: int
 
 
-class PaperGateway:
+class PaperGateway(PaperWalletMixin):
     """One paper-venue account. Cheap to build; holds no state of its own."""
 
     def __init__(
@@ -427,8 +426,6 @@ class PaperGateway:
         client_order_id: str,
         post_only: bool = False,
     ) -> VenueOrder:
-        from exchanges.venues.ccxt_gateway import validate_client_order_id
-
         validate_client_order_id(client_order_id)
         market = self._market_row(symbol, lock=False)
         price_r, amount_r = self._rounded(market, price, amount)
@@ -550,59 +547,3 @@ class PaperGateway:
             )
             for t in rows
         ]
-
-    def fetch_balances(self) -> dict[str, Balance]:
-        return {
-            b.asset: Balance(asset=b.asset, free=b.free, used=b.used, total=b.free + b.used)
-            for b in PaperBalance.objects.filter(venue=self.venue, account=self.account).order_by(
-                "asset"
-            )
-        }
-
-    # ------------------------------------------------------------------ wallet
-
-    def fetch_deposit_address(self, asset: str, *, network: str | None = None) -> DepositAddress:
-        from exchanges.paper.services import paper_deposit_address
-
-        return paper_deposit_address(
-            venue=self.venue, account=self.account, asset=asset, network=network
-        )
-
-    def fetch_deposits(
-        self, asset: str | None = None, *, since: datetime | None = None
-    ) -> list[VenueTransfer]:
-        from exchanges.paper.selectors import paper_deposit_list
-
-        return paper_deposit_list(venue=self.venue, account=self.account, asset=asset, since=since)
-
-    def withdraw(
-        self,
-        *,
-        asset: str,
-        amount: Decimal,
-        address: str,
-        client_id: str,
-        network: str | None = None,
-        tag: str | None = None,
-    ) -> VenueTransfer:
-        from exchanges.paper.services import paper_withdraw
-
-        return paper_withdraw(
-            venue=self.venue,
-            account=self.account,
-            asset=asset,
-            amount=amount,
-            address=address,
-            client_id=client_id,
-            network=network,
-            tag=tag,
-        )
-
-    def fetch_withdrawals(
-        self, asset: str | None = None, *, since: datetime | None = None
-    ) -> list[VenueTransfer]:
-        from exchanges.paper.selectors import paper_withdrawal_list
-
-        return paper_withdrawal_list(
-            venue=self.venue, account=self.account, asset=asset, since=since
-        )

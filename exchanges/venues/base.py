@@ -52,6 +52,12 @@ class VenueUnavailable(RetryableVenueError):
     """5xx, maintenance, exchange not available."""
 
 
+class VenueIncompleteAnswer(RetryableVenueError):
+    """The venue accepted a write but answered with ids only, and the look-up that completes
+    the answer failed: the order exists; look it up by client order id later. Fields are
+    never invented to fill the gap."""
+
+
 class FinalVenueError(VenueError):
     retryable = False
 
@@ -223,6 +229,19 @@ class VenueTransfer:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class InternalTransfer:
+    """A move between two sub-accounts (wallets) of one venue account."""
+
+    id: str
+    client_id: str
+    asset: str
+    amount: Decimal
+    from_wallet: str  # "funding" | "trading"
+    to_wallet: str
+    status: TransferStatus
+
+
 # ---------------------------------------------------------------------------- protocol
 
 
@@ -284,7 +303,20 @@ class VenueGateway(Protocol):
         self, symbol: str, *, since: datetime | None = None, limit: int | None = None
     ) -> list[VenueTrade]: ...
 
-    def fetch_balances(self) -> dict[str, Balance]: ...
+    def fetch_balances(self, *, wallet: str | None = None) -> dict[str, Balance]:
+        """Balances of one wallet ("funding" or "trading"; None: trading)."""
+        ...
+
+    def needs_internal_transfer(self) -> bool:
+        """Whether deposits/withdrawals (funding) and orders (trading) use different wallets."""
+        ...
+
+    def transfer_internal(
+        self, *, asset: str, amount: Decimal, from_wallet: str, to_wallet: str, client_id: str
+    ) -> InternalTransfer:
+        """Move `amount` between wallets; idempotent by `client_id` (a transfer the venue
+        already has under it is returned instead of applying again)."""
+        ...
 
     def fetch_deposit_address(
         self, asset: str, *, network: str | None = None
@@ -303,7 +335,11 @@ class VenueGateway(Protocol):
         client_id: str,
         network: str | None = None,
         tag: str | None = None,
-    ) -> VenueTransfer: ...
+        fee: Decimal = Decimal(0),
+    ) -> VenueTransfer:
+        """`amount` is what leaves the venue account, the venue's `fee` included; a venue
+        that charges the fee on top of the amount it is sent gets `amount - fee`."""
+        ...
 
     def fetch_withdrawals(
         self, asset: str | None = None, *, since: datetime | None = None

@@ -29,7 +29,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -172,7 +172,7 @@ for i = 1, n do
   local new_tat = base + interval * cost
   redis.call('SET', KEYS[i + 1], string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now) + 1000)
 end
-return tostring(wait)
+return tostring(wait) .. ':' .. tostring(start)
 """
 
 _BLOCK_LUA = """
@@ -192,6 +192,7 @@ class RedisBackend:
         import redis
 
         self._redis = redis.Redis.from_url(url)
+        self.last_slot: float | None = None  # the last booked slot (Redis clock, unix seconds)
         self._reserve = self._redis.register_script(_RESERVE_LUA)
         self._block = self._redis.register_script(_BLOCK_LUA)
 
@@ -202,7 +203,12 @@ class RedisBackend:
         for bucket, cost in buckets:
             args += [bucket.interval * 1000, bucket.tolerance * 1000, cost]
         result = self._reserve(keys=[block_key, *[b.key for b, _ in buckets]], args=args)
-        return float(result) / 1000
+        wait, _, start = (result.decode() if isinstance(result, bytes) else str(result)).partition(
+            ":"
+        )
+        if start:
+            self.last_slot = float(start) / 1000
+        return float(wait) / 1000
 
     def block(self, *, block_key: str, seconds: float) -> None:
         self._block(keys=[block_key], args=[seconds * 1000])
@@ -212,9 +218,11 @@ class FileBackend:
     """Same algorithm in Python over a JSON file held under an exclusive flock: safe for
     every process on this machine (the embedded mode), meaningless across machines."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, clock: Callable[[], float] = time.time) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self._dir = directory
+        self._clock = clock  # unix seconds; tests inject a fixed one
+        self.last_slot: float | None = None  # the last booked slot (this clock, unix seconds)
 
     def _path(self, block_key: str) -> Path:
         # One file per venue (the block key names it): all of a venue's buckets share a lock.
@@ -230,7 +238,7 @@ class FileBackend:
             while chunk := os.read(fd, 65536):
                 raw += chunk
             state: dict[str, float] = json.loads(raw) if raw.strip() else {}
-            result, state = fn(state, time.time())
+            result, state = fn(state, self._clock())
             data = json.dumps(state).encode()
             os.lseek(fd, 0, os.SEEK_SET)
             os.ftruncate(fd, 0)
@@ -252,6 +260,7 @@ class FileBackend:
                 return -wait, state
             for bucket, cost in buckets:
                 state[bucket.key] = max(state.get(bucket.key, 0.0), start) + bucket.interval * cost
+            self.last_slot = start
             # Forget buckets long idle so the file stays small.
             state = {k: v for k, v in state.items() if v > now - 60}
             return wait, state

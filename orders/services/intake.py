@@ -10,21 +10,27 @@ a no-op unless the snapshot is still `received`:
 - a valid payment for an order awaiting payment, by its user, in one of its assets →
   deposit credited to the user, allocated to the order → `credited`; the order moves to
   `payment_incomplete` or `payment_complete`;
-- anything else (bad memo, unknown or expired order, another payer, unknown asset) → the
-  money goes back: a pending refund with a deterministic request id → `refunding`, with the
-  reason recorded (an audit event and, when an order is involved, an order event).
+- anything else (bad memo, unknown or expired order, a payment made after the order's
+  deadline, another payer, unknown asset) → the money goes back: a pending refund with a
+  deterministic request id → `refunding`, with the reason recorded (an audit event and, when
+  an order is involved, an order event). The transfer driver sends it.
+
+A snapshot that cannot be stored as money (an amount of 1e20 or more, finer than 1e-18, a
+field too long) is quarantined: kept raw for an operator, with an issue in system status,
+and intake moves on past it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from datetime import timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
+from decimal import Decimal, localcontext
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from ledger import services as ledger
@@ -47,7 +53,75 @@ AWAITING_PAYMENT = (S.PAYMENT_PENDING, S.PAYMENT_INCOMPLETE)
 # ---------------------------------------------------------------------------- polling
 
 
-def _store(snapshot: Snapshot) -> PaymentSnapshot | None:
+# What a `PaymentSnapshot` can hold: numeric(38, 18) amounts and these field lengths.
+_AMOUNT_STEP = Decimal("1e-18")
+_AMOUNT_LIMIT = Decimal("1e20")
+_FIELD_LIMITS = {"snapshot_id": 64, "asset_id": 36, "opponent_id": 64, "transaction_hash": 128}
+
+
+def _unstorable(snapshot: Snapshot) -> str:
+    """Why a snapshot cannot be stored as money ("" if it can)."""
+    for name, limit in _FIELD_LIMITS.items():
+        if len(str(getattr(snapshot, name))) > limit:
+            return f"{name} longer than {limit} characters"
+    amount = snapshot.amount
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        return f"amount {amount!r} is not a finite decimal"
+    with localcontext() as ctx:
+        ctx.prec = 80  # room for any storable amount, so quantize cannot raise
+        if abs(amount) >= _AMOUNT_LIMIT:
+            return f"amount {amount} does not fit (limit 1e20)"
+        if amount.quantize(_AMOUNT_STEP) != amount:
+            return f"amount {amount} has more than 18 decimal places"
+    return ""
+
+
+def _quarantine(snapshot: Snapshot, reason: str) -> PaymentSnapshot | None:
+    """Keep a snapshot that cannot be stored as money raw, for an operator (an issue in system
+    status), so intake moves on past it. Stored once, like any snapshot."""
+    raw = {
+        "snapshotId": str(snapshot.snapshot_id),
+        "assetId": str(snapshot.asset_id),
+        "amount": str(snapshot.amount),
+        "opponentId": str(snapshot.opponent_id),
+        "memo": str(snapshot.memo)[:4096],
+        "transactionHash": str(snapshot.transaction_hash),
+        "createdAt": snapshot.created_at.isoformat(),
+    }
+    key = str(snapshot.snapshot_id)
+    if len(key) > _FIELD_LIMITS["snapshot_id"]:
+        key = "q:" + hashlib.sha256(key.encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            row = PaymentSnapshot.objects.create(
+                snapshot_id=key,
+                asset_id=str(snapshot.asset_id)[:36],
+                amount=Decimal(0),
+                opponent_id=str(snapshot.opponent_id)[:64],
+                transaction_hash=str(snapshot.transaction_hash)[:128],
+                snapshot_created_at=snapshot.created_at,
+                status=SnapshotStatus.QUARANTINED,
+                reason=f"quarantined: {reason}",
+                raw=raw,
+            )
+    except IntegrityError:
+        return None  # quarantined before
+    audit_record(
+        action="payment.quarantined",
+        outcome=AuditOutcome.REJECTED,
+        target_type="snapshot",
+        target_id=key,
+        reason=reason,
+        payload=raw,
+    )
+    log.warning("payment_quarantined", snapshot_id=key, reason=reason)
+    return row
+
+
+def _store(snapshot: Snapshot, *, queued_until: datetime) -> PaymentSnapshot | None:
+    reason = _unstorable(snapshot)
+    if reason:
+        return _quarantine(snapshot, reason)
     try:
         with transaction.atomic():
             return PaymentSnapshot.objects.create(
@@ -58,35 +132,65 @@ def _store(snapshot: Snapshot) -> PaymentSnapshot | None:
                 memo_hex=snapshot.memo,
                 transaction_hash=snapshot.transaction_hash,
                 snapshot_created_at=snapshot.created_at,
+                next_attempt_at=queued_until,
             )
     except IntegrityError:
         return None  # seen before: stored once
+    except DataError as exc:
+        # What the checks above did not foresee must not stop intake either.
+        return _quarantine(snapshot, f"the database refused it: {type(exc).__name__}")
 
 
 def custody_snapshots_poll(*, max_pages: int = 20) -> list[int]:
-    """Fetch new snapshots; returns the ids of the rows stored by this run."""
+    """Fetch new snapshots; returns the ids of the rows stored by this run (to process)."""
     custody = custody_gateway()
+    started = timezone.now()
+    queued_until = started + timedelta(seconds=settings.ORDER_QUEUE_LEASE_SECONDS)
     state, _ = IntakeCursor.objects.get_or_create(name=custody.backend)
     cursor = cursor_rewind(state.cursor or None, seconds=settings.CUSTODY_SNAPSHOT_OVERLAP_SECONDS)
     stored: list[int] = []
     newest = state.cursor or None
+    reached_end = False
     for _ in range(max_pages):
         page = custody.snapshots_since(cursor=cursor, limit=settings.CUSTODY_SNAPSHOT_PAGE_LIMIT)
         for snapshot in page.items:
-            row = _store(snapshot)
-            if row is not None:
+            row = _store(snapshot, queued_until=queued_until)
+            if row is not None and row.status == SnapshotStatus.RECEIVED:
                 stored.append(row.pk)
         if page.next_cursor and (newest is None or page.next_cursor > newest):
             newest = page.next_cursor
         if not page.has_more or page.next_cursor == cursor:
+            reached_end = True
             break
         cursor = page.next_cursor
     # The cursor only moves forward (RFC 3339 UTC strings of one format sort as time).
+    fields: dict[str, object] = {}
     if newest and newest != state.cursor:
-        IntakeCursor.objects.filter(name=custody.backend).update(cursor=newest)
+        fields["cursor"] = newest
+    if reached_end:
+        fields["polled_at"] = started
+    if fields:
+        IntakeCursor.objects.filter(name=custody.backend).update(**fields)
     if stored:
         log.info("custody_snapshots_stored", count=len(stored))
     return stored
+
+
+def intake_caught_up(*, moment: datetime) -> bool:
+    """Whether intake has read the whole snapshot list since `moment`: every payment made
+    before it is stored (a poll run that reached the end started after it)."""
+    return IntakeCursor.objects.filter(name=settings.CUSTODY_BACKEND, polled_at__gt=moment).exists()
+
+
+def snapshots_received_before(*, moment: datetime) -> list[int]:
+    """Stored, unprocessed snapshots made up to `moment` (oldest first)."""
+    return list(
+        PaymentSnapshot.objects.filter(
+            status=SnapshotStatus.RECEIVED, snapshot_created_at__lte=moment
+        )
+        .order_by("snapshot_created_at", "id")
+        .values_list("pk", flat=True)[:1000]
+    )
 
 
 # ---------------------------------------------------------------------------- payment rules
@@ -164,6 +268,11 @@ def _order_for(row: PaymentSnapshot) -> MarketMakingOrder:
         raise Rejected("memo names another pair than the order's", order)
     if order.state not in AWAITING_PAYMENT:
         raise Rejected(f"order is {order.state}, not awaiting payment", order)
+    # Judged by when the payment was made, not when intake got to it: a payment after the
+    # deadline is refunded even if the expiry step has not run yet, one before it counts.
+    if order.deadline_at is not None and row.snapshot_created_at > order.deadline_at:
+        what = "memo expired" if order.state == S.PAYMENT_PENDING else "payment deadline passed"
+        raise Rejected(f"{what} before the payment was made", order)
     if row.opponent_id.lower() != str(order.user_id).lower():
         raise Rejected("payer is not the order's user", order)
     return order
@@ -307,11 +416,22 @@ def payment_snapshot_process(*, snapshot_pk: int) -> PaymentSnapshot:
     return row
 
 
-def snapshots_due() -> list[int]:
-    """Stored but unprocessed snapshots (a lost task message is re-driven by the sweeper)."""
-    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_STEP_POLL_SECONDS)
-    return list(
-        PaymentSnapshot.objects.filter(status=SnapshotStatus.RECEIVED, created_at__lte=cutoff)
+def snapshots_queue_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """For the sweeper: stored, unprocessed snapshots not queued already (a lost task message
+    is queued again once its queue lease is over). Each is claimed for a new lease."""
+    now = now or timezone.now()
+    until = now + timedelta(seconds=settings.ORDER_QUEUE_LEASE_SECONDS)
+    due = list(
+        PaymentSnapshot.objects.filter(
+            Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True),
+            status=SnapshotStatus.RECEIVED,
+        )
         .order_by("id")
-        .values_list("pk", flat=True)[:500]
+        .values_list("pk", "next_attempt_at")[:limit]
     )
+    claimed = []
+    for pk, seen in due:
+        same = Q(next_attempt_at=seen) if seen is not None else Q(next_attempt_at__isnull=True)
+        if PaymentSnapshot.objects.filter(same, pk=pk).update(next_attempt_at=until):
+            claimed.append(pk)
+    return claimed

@@ -7,8 +7,10 @@ custody and venues outside any row lock, persist every intent before it is sent,
 state only through `order_transition` under the order's lock, re-checking the state there.
 Running a step twice, or after a crash anywhere in it, is safe.
 
-    payment_pending/incomplete  time out → deleted / failed
+    payment_pending/incomplete  time out → deleted / failed, once intake has read past the
+                                deadline and every payment made before it is processed
     payment_complete            service fee; withdrawals to the venue persisted → withdrawing
+                                (held while custody drifts; failed past its hold timeout)
     withdrawing                 send / confirm custody withdrawals → withdrawal_confirmed
     withdrawal_confirmed        → deposit_confirming
     deposit_confirming          match venue deposits → deposit_confirmed
@@ -16,10 +18,10 @@ Running a step twice, or after a crash anywhere in it, is safe.
     joining_campaign            bounded join attempt → campaign_joined or created
     campaign_joined             → created
     created                     strategy session started → running
-    exit_requested              session stopped, live orders gone → exit_withdrawing / exit_refunding
-    exit_withdrawing            venue → custody, arrivals matched → exit_refunding
-    exit_refunding              refunds sent and confirmed → exit_complete
-    failed                      unwind like an exit → refunded
+    exit_* and failed           unwinding (`unwind`): venue → custody, refunds → final
+
+Transfers are advanced by `transfers.transfer_advance` (inline here for the order's own, and
+by the sweeper for every transfer), never sent from a step directly.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from uuid import UUID
 
 import structlog
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -40,17 +41,20 @@ from ledger import codes as ledger_codes
 from ledger import services as ledger
 from orders.custody import custody_gateway
 from orders.custody.base import CustodyError
-from orders.enums import (
-    IN_FLIGHT_TRANSFER_STATUSES,
-    OrderState,
-    TransferPurpose,
-    TransferStatus,
-)
-from orders.models import CustodyTransfer, MarketMakingOrder
+from orders.enums import OrderState, TransferPurpose, TransferStatus
+from orders.models import MarketMakingOrder
 from orders.selectors import order_balances
-from orders.services import moves
+from orders.services import intake, moves
 from orders.services.intake import paid_by_asset
-from orders.services.transitions import order_lock, order_transition
+from orders.services.reconcile import custody_drift_persists
+from orders.services.stepping import StepFailure, past_deadline, poll_later, step_transition
+from orders.services.transfers import transfers_advance_open
+from orders.services.unwind import (
+    step_exit_refunding,
+    step_exit_requested,
+    step_exit_withdrawing,
+    step_failed,
+)
 from orders.steps import AUTOMATIC_STATES, WAITING_STATES
 
 log = structlog.get_logger(__name__)
@@ -62,58 +66,41 @@ T = TransferStatus
 # ---------------------------------------------------------------------------- claiming
 
 
-def order_step_claim(*, order_id: UUID | str, now: datetime | None = None) -> bool:
-    """Take the order's step lease if it is due; False if not due or another worker has it."""
+def order_step_claim(
+    *, order_id: UUID | str, now: datetime | None = None, token: datetime | None = None
+) -> bool:
+    """Take the order's step lease if it is due (or still holds the `token` lease the sweeper
+    queued it with); False if not due or another worker has it."""
     now = now or timezone.now()
     lease = now + timedelta(seconds=settings.ORDER_STEP_LEASE_SECONDS)
+    due = Q(next_step_at__lte=now)
+    if token is not None:
+        due |= Q(next_step_at=token)
     return bool(
-        MarketMakingOrder.objects.filter(pk=order_id, next_step_at__lte=now).update(
+        MarketMakingOrder.objects.filter(due, pk=order_id).update(
             next_step_at=lease, step_attempts=F("step_attempts") + 1
         )
     )
-
-
-def _poll_later(order: MarketMakingOrder, *, seconds: int | None = None) -> None:
-    """Look again in a while (the lease is replaced by the poll time)."""
-    delay = settings.ORDER_STEP_POLL_SECONDS if seconds is None else seconds
-    when = timezone.now() + timedelta(seconds=delay)
-    MarketMakingOrder.objects.filter(pk=order.pk, state=order.state).update(next_step_at=when)
-
-
-def _past_deadline(order: MarketMakingOrder) -> bool:
-    return order.deadline_at is not None and timezone.now() >= order.deadline_at
-
-
-def _transition(
-    order_id: UUID,
-    name: str,
-    trigger: str,
-    *,
-    expect: str,
-    reason: str = "",
-    payload: dict[str, object] | None = None,
-    extra: Callable[[MarketMakingOrder], None] | None = None,
-) -> bool:
-    """Lock, re-check the state the step saw, run `extra` (ledger, intents), transition."""
-    with transaction.atomic():
-        order = order_lock(order_id=order_id)
-        if order.state != expect:
-            return False
-        if extra is not None:
-            extra(order)
-        order_transition(order=order, name=name, trigger=trigger, reason=reason, payload=payload)
-    return True
 
 
 # ---------------------------------------------------------------------------- payment
 
 
 def _step_awaiting_payment(order: MarketMakingOrder) -> None:
-    if not _past_deadline(order):
+    if not past_deadline(order):
         MarketMakingOrder.objects.filter(pk=order.pk).update(next_step_at=order.deadline_at)
         return
+    # Every payment made before the deadline counts: wait until intake has read past it, and
+    # process what it stored but has not processed yet (a credit may complete the order).
+    assert order.deadline_at is not None
+    if not intake.intake_caught_up(moment=order.deadline_at):
+        log.info("order_expiry_waits_for_intake", order_id=str(order.pk))
+        poll_later(order)
+        return
+    for pk in intake.snapshots_received_before(moment=order.deadline_at):
+        intake.payment_snapshot_process(snapshot_pk=pk)
     if order.state == S.PAYMENT_PENDING:
-        _transition(
+        step_transition(
             order.pk,
             "memo_expired",
             "order.memo_expired",
@@ -121,7 +108,7 @@ def _step_awaiting_payment(order: MarketMakingOrder) -> None:
             reason="memo expired with nothing paid",
         )
     else:
-        _transition(
+        step_transition(
             order.pk,
             "failed",
             "order.payment_timeout",
@@ -149,19 +136,28 @@ def _take_service_fee(order: MarketMakingOrder) -> None:
 
 
 def _step_payment_complete(order: MarketMakingOrder) -> None:
+    held = ""
     if not settings.ORDER_WITHDRAW_ON_PAYMENT:
-        MarketMakingOrder.objects.filter(pk=order.pk).update(next_step_at=None)
-        log.info("order_withdrawal_not_queued", order_id=str(order.pk))
-        return
-    from orders.services.reconcile import custody_drift_persists
-
-    if custody_drift_persists():
+        held = "withdrawals on payment are off"
+    elif custody_drift_persists():
         # Sending more out of a wallet whose books disagree with it increases the risk.
-        log.warning("order_withdrawal_held_for_drift", order_id=str(order.pk))
-        _poll_later(order)
+        held = "the custody wallet drifts from the ledger"
+    if held and past_deadline(order):
+        step_transition(
+            order.pk,
+            "failed",
+            "order.hold_timeout",
+            expect=S.PAYMENT_COMPLETE,
+            reason=f"held too long ({held}); the payment is refunded",
+        )
+        return
+    if held:
+        # Shown in system status while it lasts; the deadline above ends it.
+        log.warning("order_withdrawal_held", order_id=str(order.pk), reason=held)
+        poll_later(order)
         return
     if not settings.ORDER_WITHDRAW_SEND:
-        _transition(
+        step_transition(
             order.pk,
             "failed",
             "order.withdrawals_disabled",
@@ -200,7 +196,7 @@ def _step_payment_complete(order: MarketMakingOrder) -> None:
             )
 
     try:
-        _transition(
+        step_transition(
             order.pk,
             "withdrawal_started",
             "order.withdrawal_started",
@@ -208,7 +204,7 @@ def _step_payment_complete(order: MarketMakingOrder) -> None:
             extra=persist,
         )
     except StepFailure as exc:
-        _transition(
+        step_transition(
             order.pk,
             "failed",
             "order.withdrawal_impossible",
@@ -217,24 +213,16 @@ def _step_payment_complete(order: MarketMakingOrder) -> None:
         )
 
 
-class StepFailure(Exception):
-    """The step cannot succeed for this order (not a passing outage): fail the order."""
-
-
 # ---------------------------------------------------------------------------- to the venue
 
 
-def _transfers(order: MarketMakingOrder, purpose: str) -> list[CustodyTransfer]:
-    return list(
-        CustodyTransfer.objects.filter(order=order, purpose=purpose).select_related("order")
-    )
-
-
 def _step_withdrawing(order: MarketMakingOrder) -> None:
-    transfers = [moves.transfer_drive(transfer=t) for t in _transfers(order, P.WITHDRAW_TO_VENUE)]
+    transfers = [
+        t for t in transfers_advance_open(order_id=order.pk) if t.purpose == P.WITHDRAW_TO_VENUE
+    ]
     failed = [t for t in transfers if t.status == T.FAILED]
     if failed:
-        _transition(
+        step_transition(
             order.pk,
             "failed",
             "order.withdrawal_failed",
@@ -242,11 +230,11 @@ def _step_withdrawing(order: MarketMakingOrder) -> None:
             reason=f"custody withdrawal failed: {failed[0].last_error}",
         )
     elif transfers and all(t.status in (T.CONFIRMED, T.ARRIVED) for t in transfers):
-        _transition(
+        step_transition(
             order.pk, "withdrawal_confirmed", "order.withdrawal_confirmed", expect=S.WITHDRAWING
         )
-    elif _past_deadline(order):
-        _transition(
+    elif past_deadline(order):
+        step_transition(
             order.pk,
             "failed",
             "order.withdrawal_timeout",
@@ -254,11 +242,11 @@ def _step_withdrawing(order: MarketMakingOrder) -> None:
             reason="custody withdrawal did not confirm in time",
         )
     else:
-        _poll_later(order)
+        poll_later(order)
 
 
 def _step_withdrawal_confirmed(order: MarketMakingOrder) -> None:
-    _transition(
+    step_transition(
         order.pk,
         "deposit_watch_started",
         "order.deposit_watch_started",
@@ -268,14 +256,14 @@ def _step_withdrawal_confirmed(order: MarketMakingOrder) -> None:
 
 def _step_deposit_confirming(order: MarketMakingOrder) -> None:
     transfers = [
-        moves.venue_arrival_check(transfer=t) for t in _transfers(order, P.WITHDRAW_TO_VENUE)
+        t for t in transfers_advance_open(order_id=order.pk) if t.purpose == P.WITHDRAW_TO_VENUE
     ]
     if transfers and all(t.status == T.ARRIVED for t in transfers):
-        _transition(
+        step_transition(
             order.pk, "deposit_confirmed", "order.deposit_confirmed", expect=S.DEPOSIT_CONFIRMING
         )
-    elif _past_deadline(order):
-        _transition(
+    elif past_deadline(order):
+        step_transition(
             order.pk,
             "failed",
             "order.deposit_timeout",
@@ -283,7 +271,7 @@ def _step_deposit_confirming(order: MarketMakingOrder) -> None:
             reason="the venue did not show the deposit in time",
         )
     else:
-        _poll_later(order)
+        poll_later(order)
 
 
 # ---------------------------------------------------------------------------- campaign, start
@@ -293,14 +281,14 @@ def _step_deposit_confirmed(order: MarketMakingOrder) -> None:
     from orders.services.seams import campaign_for_order
 
     if settings.ORDER_JOIN_CAMPAIGNS and campaign_for_order(order=order) is not None:
-        _transition(
+        step_transition(
             order.pk,
             "campaign_join_started",
             "order.campaign_join_started",
             expect=S.DEPOSIT_CONFIRMED,
         )
     else:
-        _transition(
+        step_transition(
             order.pk, "strategy_created", "order.strategy_created", expect=S.DEPOSIT_CONFIRMED
         )
 
@@ -310,7 +298,7 @@ def _step_joining_campaign(order: MarketMakingOrder) -> None:
 
     result = campaign_join_for_order(order=order)  # bounded: never holds trading for long
     if result.ok:
-        _transition(
+        step_transition(
             order.pk,
             "campaign_join_succeeded",
             "order.campaign_joined",
@@ -318,7 +306,7 @@ def _step_joining_campaign(order: MarketMakingOrder) -> None:
             payload={"status": result.status},
         )
     else:
-        _transition(
+        step_transition(
             order.pk,
             "strategy_created",
             "order.campaign_join_failed",
@@ -329,191 +317,20 @@ def _step_joining_campaign(order: MarketMakingOrder) -> None:
 
 
 def _step_campaign_joined(order: MarketMakingOrder) -> None:
-    _transition(order.pk, "strategy_created", "order.strategy_created", expect=S.CAMPAIGN_JOINED)
+    step_transition(
+        order.pk, "strategy_created", "order.strategy_created", expect=S.CAMPAIGN_JOINED
+    )
 
 
 def _step_created(order: MarketMakingOrder) -> None:
     from orders.services.seams import session_start
 
-    _transition(
+    step_transition(
         order.pk,
         "started",
         "order.started",
         expect=S.CREATED,
         extra=lambda locked: session_start(order=locked),
-    )
-
-
-# ---------------------------------------------------------------------------- unwinding
-
-
-def _venue_held(order: MarketMakingOrder) -> set[str]:
-    """Assets of this order whose balance sits on the venue: they went there (the deposit
-    arrived) and no venue → custody move of them is under way or done."""
-    went = set(
-        CustodyTransfer.objects.filter(
-            order=order, purpose=P.WITHDRAW_TO_VENUE, status=T.ARRIVED
-        ).values_list("asset_id", flat=True)
-    )
-    coming_back = set(
-        CustodyTransfer.objects.filter(order=order, purpose=P.VENUE_TO_CUSTODY)
-        .exclude(status=T.FAILED)
-        .values_list("asset_id", flat=True)
-    )
-    return went - coming_back
-
-
-def _moves_in_flight(order: MarketMakingOrder) -> bool:
-    return CustodyTransfer.objects.filter(
-        Q(order=order)
-        & (
-            Q(status__in=IN_FLIGHT_TRANSFER_STATUSES)
-            | Q(purpose__in=[P.WITHDRAW_TO_VENUE, P.VENUE_TO_CUSTODY], status=T.CONFIRMED)
-        )
-    ).exists()
-
-
-def _drive_open_transfers(order: MarketMakingOrder) -> None:
-    for transfer in CustodyTransfer.objects.filter(order=order).select_related("order"):
-        if transfer.status in IN_FLIGHT_TRANSFER_STATUSES:
-            moves.transfer_drive(transfer=transfer)
-        elif transfer.status == T.CONFIRMED and transfer.purpose == P.WITHDRAW_TO_VENUE:
-            moves.venue_arrival_check(transfer=transfer)
-
-
-def _start_venue_withdrawals(order: MarketMakingOrder, expect: str) -> bool:
-    """Persist venue → custody moves for the order's venue-held balances. True if any."""
-    venue_assets = _venue_held(order)
-    balances = order_balances(order)
-    wanted = {a: amt for a, amt in balances.items() if a in venue_assets and amt > 0}
-    if not wanted:
-        return False
-    custody = custody_gateway()
-    addresses = {asset: custody.deposit_address(asset_id=asset) for asset in wanted}
-    created = False
-
-    def persist(locked: MarketMakingOrder) -> None:
-        nonlocal created
-        held = _venue_held(locked)
-        for asset, amount in order_balances(locked).items():
-            if asset not in wanted or asset not in held or amount <= 0:
-                continue
-            route = moves.venue_route(order=locked, asset_id=asset)
-            if amount <= route.withdraw_fee:
-                continue  # dust below the venue's fee stays on the order's account
-            address = addresses[asset]
-            failed_before = CustodyTransfer.objects.filter(
-                order=locked, purpose=P.VENUE_TO_CUSTODY, asset_id=asset, status=T.FAILED
-            ).count()
-            moves.venue_to_custody_create(
-                order=locked,
-                asset_id=asset,
-                amount=amount,
-                destination=address.destination,
-                tag=address.tag,
-                attempt=failed_before,
-            )
-            created = True
-
-    with transaction.atomic():
-        locked = order_lock(order_id=order.pk)
-        if locked.state != expect:
-            return False
-        persist(locked)
-    return created
-
-
-def _start_refunds(order: MarketMakingOrder) -> bool:
-    """Persist refunds of every custody-held balance of the order. True if any was created."""
-    created = False
-    with transaction.atomic():
-        locked = order_lock(order_id=order.pk)
-        held = _venue_held(locked)
-        for asset, amount in order_balances(locked).items():
-            if amount <= 0 or asset in held:
-                continue
-            moves.refund_create(
-                key=f"{locked.pk}:{asset}:{_refund_round(locked, asset)}",
-                recipient_id=str(locked.user_id),
-                asset_id=asset,
-                amount=amount,
-                order=locked,
-            )
-            created = True
-    return created
-
-
-def _refund_round(order: MarketMakingOrder, asset: str) -> int:
-    """Refunds of one asset are numbered, so money arriving after a refund gets its own."""
-    return CustodyTransfer.objects.filter(order=order, purpose=P.REFUND, asset_id=asset).count()
-
-
-def _unwind(order: MarketMakingOrder, *, expect: str, done: Callable[[], object]) -> None:
-    """Shared by exit and failure: stop trading, bring venue money back, refund, finish."""
-    if not _trading_stopped(order):
-        return
-    _drive_open_transfers(order)
-    if _moves_in_flight(order):
-        _poll_later(order)
-        return
-    if _start_venue_withdrawals(order, expect) or _start_refunds(order):
-        _drive_open_transfers(order)
-        _poll_later(order)
-        return
-    done()
-
-
-def _trading_stopped(order: MarketMakingOrder) -> bool:
-    """True once the order's session has no live orders; until then, stop it and poll."""
-    from orders.services.seams import session_live_order_count, session_stop
-
-    if session_live_order_count(order=order) == 0:
-        return True
-    session_stop(order=order)
-    _poll_later(order)
-    return False
-
-
-def _step_exit_requested(order: MarketMakingOrder) -> None:
-    if not _trading_stopped(order):
-        return
-    if _venue_held(order):
-        _transition(
-            order.pk, "exit_withdrawal_started", "order.exit_withdrawing", expect=S.EXIT_REQUESTED
-        )
-    else:
-        _transition(
-            order.pk, "exit_refund_started", "order.exit_refunding", expect=S.EXIT_REQUESTED
-        )
-
-
-def _step_exit_withdrawing(order: MarketMakingOrder) -> None:
-    _drive_open_transfers(order)
-    if _moves_in_flight(order):
-        _poll_later(order)
-        return
-    if _start_venue_withdrawals(order, S.EXIT_WITHDRAWING):
-        _drive_open_transfers(order)
-        _poll_later(order)
-        return
-    _transition(order.pk, "exit_refund_started", "order.exit_refunding", expect=S.EXIT_WITHDRAWING)
-
-
-def _step_exit_refunding(order: MarketMakingOrder) -> None:
-    _unwind(
-        order,
-        expect=S.EXIT_REFUNDING,
-        done=lambda: _transition(
-            order.pk, "exit_completed", "order.exit_complete", expect=S.EXIT_REFUNDING
-        ),
-    )
-
-
-def _step_failed(order: MarketMakingOrder) -> None:
-    _unwind(
-        order,
-        expect=S.FAILED,
-        done=lambda: _transition(order.pk, "refunded", "order.refunded", expect=S.FAILED),
     )
 
 
@@ -528,17 +345,17 @@ HANDLERS: dict[str, Callable[[MarketMakingOrder], None]] = {
     S.JOINING_CAMPAIGN: _step_joining_campaign,
     S.CAMPAIGN_JOINED: _step_campaign_joined,
     S.CREATED: _step_created,
-    S.EXIT_REQUESTED: _step_exit_requested,
-    S.EXIT_WITHDRAWING: _step_exit_withdrawing,
-    S.EXIT_REFUNDING: _step_exit_refunding,
-    S.FAILED: _step_failed,
+    S.EXIT_REQUESTED: step_exit_requested,
+    S.EXIT_WITHDRAWING: step_exit_withdrawing,
+    S.EXIT_REFUNDING: step_exit_refunding,
+    S.FAILED: step_failed,
 }
 assert set(HANDLERS) == AUTOMATIC_STATES | WAITING_STATES
 
 
-def order_step(*, order_id: UUID | str) -> str | None:
+def order_step(*, order_id: UUID | str, token: datetime | None = None) -> str | None:
     """Run the due step of one order. Returns the state it ran for, None if not due/claimed."""
-    if not order_step_claim(order_id=order_id):
+    if not order_step_claim(order_id=order_id, token=token):
         return None
     order = MarketMakingOrder.objects.select_related("pair", "venue_account__exchange").get(
         pk=order_id
@@ -552,12 +369,32 @@ def order_step(*, order_id: UUID | str) -> str | None:
     except (CustodyError, VenueError) as exc:
         # A passing outage: the step runs again after the poll interval.
         log.warning("order_step_retry", order_id=str(order.pk), state=order.state, error=str(exc))
-        _poll_later(order)
+        poll_later(order)
     return order.state
 
 
+def orders_queue_due(
+    *, now: datetime | None = None, limit: int = 500
+) -> list[tuple[str, str, int, str]]:
+    """For the sweeper: claim the orders whose step is due (a lost message, a poll, a
+    timeout) for a queue lease and return `(id, state, attempts, token)`. An order already
+    queued (its lease not over) is not queued again, so a backlog cannot feed itself."""
+    now = now or timezone.now()
+    token = now + timedelta(seconds=settings.ORDER_QUEUE_LEASE_SECONDS)
+    due = list(
+        MarketMakingOrder.objects.filter(next_step_at__lte=now)
+        .order_by("next_step_at")
+        .values_list("pk", "state", "step_attempts", "next_step_at")[:limit]
+    )
+    return [
+        (str(pk), state, attempts, token.isoformat())
+        for pk, state, attempts, seen in due
+        if MarketMakingOrder.objects.filter(pk=pk, next_step_at=seen).update(next_step_at=token)
+    ]
+
+
 def orders_due(*, limit: int = 500) -> list[tuple[str, str, int]]:
-    """Orders whose step is due (a lost message, a poll, a timeout): (id, state, attempts)."""
+    """Orders whose step is due now (read only): (id, state, attempts)."""
     return [
         (str(pk), state, attempts)
         for pk, state, attempts in MarketMakingOrder.objects.filter(

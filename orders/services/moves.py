@@ -16,37 +16,25 @@ definitely failed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from exchanges.models import AssetNetwork
 from exchanges.services import venue_gateway_get
 from exchanges.venues.base import (
-    FinalVenueError,
-    VenueError,
-    VenueGateway,
-    VenueTransfer,
-)
-from exchanges.venues.base import (
     TransferStatus as VenueTransferStatus,
 )
+from exchanges.venues.base import VenueGateway, VenueTransfer
 from ledger import codes as ledger_codes
 from ledger import services as ledger
-from orders.custody import custody_gateway
-from orders.custody.base import (
-    CustodyError,
-    CustodyTransaction,
-    FinalCustodyError,
-    TransactionStatus,
-    request_id_for,
-)
-from orders.enums import TransferPurpose, TransferStatus
+from mrmarket.audit import audit_record
+from mrmarket.enums import AuditOutcome
+from orders.custody.base import request_id_for
+from orders.enums import SnapshotStatus, TransferPurpose, TransferStatus
 from orders.models import CustodyTransfer, MarketMakingOrder, PaymentSnapshot
 
 log = structlog.get_logger(__name__)
@@ -110,8 +98,34 @@ def venue_gateway_for(order: MarketMakingOrder) -> VenueGateway:
 
 
 def _transfer_get_or_create(*, request_id: str, defaults: dict[str, object]) -> CustodyTransfer:
-    transfer, _ = CustodyTransfer.objects.get_or_create(request_id=request_id, defaults=defaults)
+    """The transfer row with its first attempt due now: the driver (an order's step, or the
+    sweeper's next pass) sends it."""
+    transfer, _ = CustodyTransfer.objects.get_or_create(
+        request_id=request_id, defaults={**defaults, "next_attempt_at": timezone.now()}
+    )
     return transfer
+
+
+def _raise_operator_issue(transfer: CustodyTransfer, issue: str) -> None:
+    """Mark a transfer for an operator (system status lists it) and audit why, once."""
+    if not CustodyTransfer.objects.filter(pk=transfer.pk, operator_issue="").update(
+        operator_issue=issue[:2000]
+    ):
+        return
+    audit_record(
+        action="custody.transfer_issue",
+        outcome=AuditOutcome.REJECTED,
+        target_type="custody_transfer",
+        target_id=transfer.request_id,
+        reason=issue[:2000],
+        payload={
+            "purpose": transfer.purpose,
+            "orderId": str(transfer.order_id) if transfer.order_id else None,
+            "assetId": transfer.asset_id,
+            "amount": str(transfer.amount),
+        },
+    )
+    log.warning("custody_transfer_issue", transfer_id=transfer.pk, issue=issue[:200])
 
 
 def refund_create(
@@ -257,7 +271,15 @@ def _resolve(transfer: CustodyTransfer, *, to: str, now: datetime, error: str = 
         T.FAILED: [T.PENDING, T.SENT, T.CONFIRMED],
     }
     allowed_from = sources[to]
-    fields: dict[str, object] = {"status": to, "updated_at": now}
+    # Progress: the backoff starts over; a final transfer has no next attempt; one that moved
+    # on is looked at again at once (a confirmed custody move waits for its arrival).
+    final = to in (T.FAILED, T.ARRIVED) or (to == T.CONFIRMED and transfer.purpose == P.REFUND)
+    fields: dict[str, object] = {
+        "status": to,
+        "updated_at": now,
+        "checks": 0,
+        "next_attempt_at": None if final else now,
+    }
     if to == T.CONFIRMED:
         fields["confirmed_at"] = now
     if to == T.ARRIVED:
@@ -274,8 +296,13 @@ def _resolve(transfer: CustodyTransfer, *, to: str, now: datetime, error: str = 
     resolution = f"{transfer.entry_key}:{to}"
     if to == T.FAILED:
         ledger.ledger_pending_void(entry_key=transfer.entry_key, idempotency_key=resolution)
+        _raise_operator_issue(transfer, f"{transfer.purpose} failed definitely: {error}")
     elif to == T.CONFIRMED and transfer.purpose == P.REFUND:
         ledger.refund_confirm(entry_key=transfer.entry_key, idempotency_key=resolution)
+        if transfer.snapshot_id is not None:
+            PaymentSnapshot.objects.filter(
+                pk=transfer.snapshot_id, status=SnapshotStatus.REFUNDING
+            ).update(status=SnapshotStatus.REFUNDED, updated_at=now)
     elif to == T.ARRIVED:
         ledger.custody_move_confirm(entry_key=transfer.entry_key, idempotency_key=resolution)
     transfer.refresh_from_db()
@@ -289,154 +316,9 @@ def _resolve(transfer: CustodyTransfer, *, to: str, now: datetime, error: str = 
     return True
 
 
-def _book_other_asset_fee(transfer: CustodyTransfer, tx: CustodyTransaction) -> None:
-    """A withdrawal's network fee paid in another asset (e.g. ETH for an ERC-20), once."""
-    fee = tx.fee if tx.fee is not None else transfer.fee_amount
-    if transfer.fee_asset_id == transfer.asset_id or not fee or fee <= 0 or transfer.order is None:
-        return
-    ledger.fee_pay(
-        idempotency_key=f"fee:{transfer.request_id}",
-        fee_kind="network",
-        custody=ledger_codes.CUSTODY_MIXIN,
-        asset=transfer.fee_asset_id,
-        amount=fee,
-        payer=ledger_codes.order_account(transfer.order.pk),
-        reference=transfer.request_id,
-    )
-
-
-def _apply_custody_answer(transfer: CustodyTransfer, tx: CustodyTransaction | None) -> None:
-    now = timezone.now()
-    if tx is None:
-        return
-    transfer.transaction_hash = tx.transaction_hash or transfer.transaction_hash
-    with transaction.atomic():
-        if tx.status == TransactionStatus.CONFIRMED:
-            if (
-                _resolve(transfer, to=T.CONFIRMED, now=now)
-                and transfer.purpose == P.WITHDRAW_TO_VENUE
-            ):
-                _book_other_asset_fee(transfer, tx)
-        elif tx.status == TransactionStatus.FAILED:
-            _resolve(transfer, to=T.FAILED, now=now, error=tx.failure_reason or "custody: failed")
-        elif transfer.status == T.PENDING:
-            _resolve(transfer, to=T.SENT, now=now)
-
-
-def _apply_venue_answer(transfer: CustodyTransfer, withdrawal: VenueTransfer | None) -> None:
-    if withdrawal is None:
-        return
-    now = timezone.now()
-    transfer.external_id = withdrawal.id
-    transfer.transaction_hash = withdrawal.txid or transfer.transaction_hash
-    with transaction.atomic():
-        if withdrawal.status == VenueTransferStatus.OK:
-            _resolve(transfer, to=T.CONFIRMED, now=now)
-            CustodyTransfer.objects.filter(pk=transfer.pk).update(
-                transaction_hash=transfer.transaction_hash, external_id=transfer.external_id
-            )
-        elif withdrawal.status in (VenueTransferStatus.FAILED, VenueTransferStatus.CANCELED):
-            _resolve(transfer, to=T.FAILED, now=now, error=f"venue: {withdrawal.status}")
-        elif transfer.status == T.PENDING:
-            _resolve(transfer, to=T.SENT, now=now)
-
-
-def _record_error(transfer: CustodyTransfer, exc: Exception) -> None:
-    CustodyTransfer.objects.filter(pk=transfer.pk).update(
-        last_error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=timezone.now()
-    )
-
-
 def venue_client_id(transfer: CustodyTransfer) -> str:
     """Venues take alphanumeric withdrawal ids: the request id without dashes (32 chars)."""
     return transfer.request_id.replace("-", "")
-
-
-def transfer_send(*, transfer: CustodyTransfer) -> CustodyTransfer:
-    """Send a pending transfer (outside any transaction). Safe to call again at any time:
-    the sender dedupes by the request id, and a send that raises a retryable error is simply
-    sent again by the next step or the sweeper."""
-    if transfer.status != T.PENDING:
-        return transfer
-    CustodyTransfer.objects.filter(pk=transfer.pk).update(attempts=F("attempts") + 1)
-    try:
-        if transfer.purpose == P.VENUE_TO_CUSTODY:
-            assert transfer.order is not None
-            route = venue_route(order=transfer.order, asset_id=transfer.asset_id)
-            gateway = venue_gateway_for(transfer.order)
-            withdrawal = gateway.withdraw(
-                asset=route.currency,
-                amount=transfer.amount + transfer.fee_amount,
-                address=transfer.destination,
-                client_id=venue_client_id(transfer),
-                network=route.network,
-                tag=transfer.tag or None,
-            )
-            _apply_venue_answer(transfer, withdrawal)
-        else:
-            custody = custody_gateway()
-            if transfer.purpose == P.REFUND:
-                tx = custody.transfer(
-                    request_id=transfer.request_id,
-                    asset_id=transfer.asset_id,
-                    amount=transfer.amount,
-                    opponent_id=transfer.recipient_id,
-                    memo="Mr.Market refund",
-                )
-            else:
-                tx = custody.withdraw(
-                    request_id=transfer.request_id,
-                    asset_id=transfer.asset_id,
-                    amount=transfer.amount,
-                    destination=transfer.destination,
-                    tag=transfer.tag or None,
-                )
-            _apply_custody_answer(transfer, tx)
-    except (FinalCustodyError, FinalVenueError) as exc:
-        log.warning("custody_transfer_refused", transfer_id=transfer.pk, error=str(exc))
-        with transaction.atomic():
-            _resolve(
-                transfer, to=T.FAILED, now=timezone.now(), error=f"{type(exc).__name__}: {exc}"
-            )
-    except (CustodyError, VenueError) as exc:
-        log.info("custody_transfer_retry_later", transfer_id=transfer.pk, error=str(exc))
-        _record_error(transfer, exc)
-    transfer.refresh_from_db()
-    return transfer
-
-
-def transfer_check(*, transfer: CustodyTransfer) -> CustodyTransfer:
-    """Ask the sender what became of a sent transfer; resolve it when it is final."""
-    if transfer.status not in (T.PENDING, T.SENT):
-        return transfer
-    try:
-        if transfer.purpose == P.VENUE_TO_CUSTODY:
-            assert transfer.order is not None
-            route = venue_route(order=transfer.order, asset_id=transfer.asset_id)
-            client_id = venue_client_id(transfer)
-            found = [
-                w
-                for w in venue_gateway_for(transfer.order).fetch_withdrawals(route.currency)
-                if w.client_id == client_id
-                or (transfer.external_id and w.id == transfer.external_id)
-            ]
-            _apply_venue_answer(transfer, found[0] if found else None)
-        else:
-            tx = custody_gateway().transaction(request_id=transfer.request_id)
-            if tx is None and transfer.status == T.PENDING:
-                return transfer_send(transfer=transfer)
-            _apply_custody_answer(transfer, tx)
-    except (CustodyError, VenueError) as exc:
-        _record_error(transfer, exc)
-    transfer.refresh_from_db()
-    return transfer
-
-
-def transfer_drive(*, transfer: CustodyTransfer) -> CustodyTransfer:
-    """One nudge: send it if it was never accepted, else ask how it is doing."""
-    if transfer.status == T.PENDING and transfer.attempts == 0:
-        return transfer_send(transfer=transfer)
-    return transfer_check(transfer=transfer)
 
 
 # ---------------------------------------------------------------------------- arrivals
@@ -475,39 +357,42 @@ def venue_deposit_match(
     return None
 
 
-def venue_arrival_check(*, transfer: CustodyTransfer) -> CustodyTransfer:
-    """A confirmed withdrawal to the venue: is the deposit credited there yet?"""
-    if transfer.purpose != P.WITHDRAW_TO_VENUE or transfer.status != T.CONFIRMED:
-        return transfer
-    assert transfer.order is not None
-    route = venue_route(order=transfer.order, asset_id=transfer.asset_id)
-    try:
-        deposits = venue_gateway_for(transfer.order).fetch_deposits(route.currency)
-    except VenueError as exc:
-        _record_error(transfer, exc)
-        return transfer
-    deposit = venue_deposit_match(transfer=transfer, deposits=deposits)
-    if deposit is not None:
-        transfer.external_id = deposit.id
-        with transaction.atomic():
-            _resolve(transfer, to=T.ARRIVED, now=timezone.now())
-    transfer.refresh_from_db()
-    return transfer
+def _hash_key(value: str) -> str:
+    """Chain hashes as the chain writes them: EVM hashes may come with or without `0x`, in
+    either case, depending on who reports them."""
+    text = value.strip().lower()
+    return text[2:] if text.startswith("0x") else text
 
 
 def custody_arrival_match(*, snapshot: PaymentSnapshot) -> CustodyTransfer | None:
-    """The venue → custody transfer an incoming, memo-less snapshot is: by transaction hash,
-    else the oldest open one of that asset and amount (within tolerance)."""
-    open_moves = CustodyTransfer.objects.filter(
-        purpose=P.VENUE_TO_CUSTODY,
-        status__in=[T.PENDING, T.SENT, T.CONFIRMED],
-        asset_id=snapshot.asset_id,
-    ).order_by("id")
-    if snapshot.transaction_hash:
-        by_hash = open_moves.filter(transaction_hash=snapshot.transaction_hash).first()
-        if by_hash is not None:
-            return by_hash
-    for move in open_moves:
+    """The venue → custody move an incoming snapshot is, if any.
+
+    Only a chain deposit (no payer, no memo) can be one: a user's payment never is. The
+    candidates are open moves of the snapshot's asset asked for before it arrived (less the
+    snapshot overlap, for clock skew). The transaction hash decides first; a move whose hash
+    is known matches nothing else. A move whose venue has not reported the hash yet (its
+    answer was lost) matches by amount within tolerance, oldest first, and only a snapshot
+    whose hash no transfer claims.
+    """
+    if snapshot.opponent_id or snapshot.memo_hex or snapshot.amount <= 0:
+        return None
+    skew = timedelta(seconds=settings.CUSTODY_SNAPSHOT_OVERLAP_SECONDS)
+    candidates = list(
+        CustodyTransfer.objects.filter(
+            purpose=P.VENUE_TO_CUSTODY,
+            status__in=[T.PENDING, T.SENT, T.CONFIRMED],
+            asset_id=snapshot.asset_id,
+            created_at__lte=snapshot.snapshot_created_at + skew,
+        ).order_by("id")
+    )
+    key = _hash_key(snapshot.transaction_hash)
+    if key:
+        for move in candidates:
+            if move.transaction_hash and _hash_key(move.transaction_hash) == key:
+                return move
+        if CustodyTransfer.objects.filter(transaction_hash=snapshot.transaction_hash).exists():
+            return None  # another transfer's money (already arrived or sent elsewhere)
+    for move in candidates:
         if not move.transaction_hash and _within(snapshot.amount, move.amount):
             return move
     return None

@@ -6,13 +6,28 @@ from __future__ import annotations
 from typing import Any
 
 from orders.models import MarketMakingOrder
+from strategy.services import OrderTerms
+
+
+def order_terms(*, order: MarketMakingOrder) -> OrderTerms:
+    """The order as the strategy runtime needs it (strategy never reads the orders app)."""
+    return OrderTerms(
+        order_id=order.pk,
+        user_id=order.user_id,
+        strategy_params=order.strategy_params or {},
+        exchange_id=order.venue_account.exchange_id,
+        account_index=order.venue_account.index,
+        symbol=order.pair.symbol,
+        base_asset_id=str(order.pair.base_asset_id),
+        quote_asset_id=str(order.pair.quote_asset_id),
+    )
 
 
 def session_start(*, order: MarketMakingOrder) -> None:
     """Inside the `created → running` transition: the order's strategy session starts."""
     from strategy.services import session_start_for_order
 
-    session_start_for_order(order_id=order.pk)
+    session_start_for_order(terms=order_terms(order=order))
 
 
 def session_pause(*, order: MarketMakingOrder) -> None:

@@ -1,11 +1,11 @@
-"""Inventory skew: Hummingbot's bid/ask size ratios, in Decimal.
+"""Inventory skew: Hummingbot's bid/ask size ratios.
 
 Follows `hummingbot/strategy/pure_market_making/inventory_skew_calculator.pyx`
 (`c_calculate_bid_ask_ratios_from_base_asset_ratio` and `calculate_total_order_size`):
 
     total_value  = base * price + quote                      (in quote)
     target_value = total_value * target_base_ratio
-    range_value  = base_asset_range * price                   (base_asset_range in base)
+    range_value  = min(base_asset_range * price, 0.5 * total_value)     <- the range cap
     left  = max(target_value - range_value, 0)
     right = target_value + range_value
     below target: bid = interp(interp(base_value, [left, target], [0, .5]), [0, .5], [2, 1])
@@ -15,10 +15,16 @@ Follows `hummingbot/strategy/pure_market_making/inventory_skew_calculator.pyx`
 `interp` is numpy's: linear inside the knots, clamped outside. With no value at all or a
 non-positive range Hummingbot returns (0, 0): quote nothing.
 
-`base_asset_range` is `total_order_size * inventory_range_multiplier`, and
-`total_order_size` is 2 x the sum of the per-level amounts (both sides). Hummingbot writes
-that sum in closed form for its fixed per-level step; summing the levels gives the same
-number and also covers Mr.Market's percentage step.
+The range cap (in Hummingbot since 2020) matters whenever the quoted size is worth more
+than half the inventory, common for small accounts: without it the range swallows the
+whole portfolio and the skew stays weak (0.69/1.31 where Hummingbot gives 0/2).
+
+Arithmetic. Hummingbot computes the ratio in IEEE double (`cdef double`) and converts it
+exactly with `Decimal(float)`; its own test vectors (`test_pmm.py::test_inventory_skew`:
+0.651349, not 0.65135) depend on it. The ratio is a dimensionless weight, not an amount:
+`hummingbot_ratios` reproduces Hummingbot bit for bit (the default, decision 0600), and
+`exact_ratios` computes the same formula in Decimal (opt-in `exactSkewArithmetic`). Every
+amount stays a Decimal either way and is floored to the lot afterwards.
 """
 
 from __future__ import annotations
@@ -45,9 +51,79 @@ def _interp(x: Decimal, xp: tuple[Decimal, Decimal], fp: tuple[Decimal, Decimal]
     return f0 + (f1 - f0) * (x - x0) / (x1 - x0)
 
 
+def _finterp(x: float, xp: tuple[float, float], fp: tuple[float, float]) -> float:
+    """numpy.interp for two increasing knots, in double, with numpy's own formula."""
+    (x0, x1), (f0, f1) = xp, fp
+    if x <= x0:
+        return f0
+    if x >= x1:
+        return f1
+    # numpy: slope = (f1 - f0) / (x1 - x0); result = slope * (x - x0) + f0
+    return (f1 - f0) / (x1 - x0) * (x - x0) + f0
+
+
 def total_order_size(level_amounts: list[Decimal]) -> Decimal:
-    """Both sides' total quoted size: 2 x sum of the level amounts (Hummingbot)."""
+    """Both sides' total quoted size: 2 x sum of the level amounts (Hummingbot).
+
+    Hummingbot writes the sum in closed form for its fixed per-level step
+    (`2 * (n * start + n * (n - 1) / 2 * step)`); summing the levels gives the same number
+    and also covers Mr.Market's percentage step.
+    """
     return 2 * sum(level_amounts, Decimal(0))
+
+
+def exact_ratios(
+    *,
+    base_amount: Decimal,
+    quote_amount: Decimal,
+    price: Decimal,
+    target_base_ratio: Decimal,
+    base_asset_range: Decimal,
+) -> SkewRatios:
+    """Hummingbot's formula, range cap included, in exact Decimal arithmetic."""
+    total_value = base_amount * price + quote_amount
+    if total_value <= 0 or base_asset_range <= 0:
+        return SkewRatios(Decimal(0), Decimal(0))
+    base_value = base_amount * price
+    range_value = min(base_asset_range * price, total_value * _HALF)
+    target_value = total_value * target_base_ratio
+    left_limit = max(target_value - range_value, Decimal(0))
+    right_limit = target_value + range_value
+    if base_value < target_value:
+        left_ratio = _interp(base_value, (left_limit, target_value), (Decimal(0), _HALF))
+        bid = _interp(left_ratio, (Decimal(0), _HALF), (Decimal(2), Decimal(1)))
+    else:
+        right_ratio = _interp(base_value, (target_value, right_limit), (_HALF, Decimal(1)))
+        bid = _interp(right_ratio, (_HALF, Decimal(1)), (Decimal(1), Decimal(0)))
+    return SkewRatios(bid=bid, ask=Decimal(2) - bid)
+
+
+def hummingbot_ratios(
+    *,
+    base_amount: Decimal,
+    quote_amount: Decimal,
+    price: Decimal,
+    target_base_ratio: Decimal,
+    base_asset_range: Decimal,
+) -> SkewRatios:
+    """Hummingbot's ratios bit for bit: its double arithmetic, converted exactly."""
+    b, q, p = float(base_amount), float(quote_amount), float(price)
+    t, r = float(target_base_ratio), float(base_asset_range)
+    total_value = b * p + q
+    if total_value <= 0.0 or r <= 0.0:
+        return SkewRatios(Decimal(0), Decimal(0))
+    base_value = b * p
+    range_value = min(r * p, total_value * 0.5)
+    target_value = total_value * t
+    left_limit = max(target_value - range_value, 0.0)
+    right_limit = target_value + range_value
+    if base_value < target_value:
+        left_ratio = _finterp(base_value, (left_limit, target_value), (0.0, 0.5))
+        bid = _finterp(left_ratio, (0.0, 0.5), (2.0, 1.0))
+    else:
+        right_ratio = _finterp(base_value, (target_value, right_limit), (0.5, 1.0))
+        bid = _finterp(right_ratio, (0.5, 1.0), (1.0, 0.0))
+    return SkewRatios(bid=Decimal(bid), ask=Decimal(2.0 - bid))
 
 
 def bid_ask_ratios(
@@ -57,21 +133,17 @@ def bid_ask_ratios(
     price: Decimal,
     target_base_ratio: Decimal,
     base_asset_range: Decimal,
+    exact: bool = False,
 ) -> SkewRatios:
-    total_value = base_amount * price + quote_amount
-    if total_value <= 0 or base_asset_range <= 0:
-        return SkewRatios(Decimal(0), Decimal(0))
-    base_value = base_amount * price
-    target_value = total_value * target_base_ratio
-    left_limit = max(target_value - base_asset_range * price, Decimal(0))
-    right_limit = target_value + base_asset_range * price
-    if base_value < target_value:
-        left_ratio = _interp(base_value, (left_limit, target_value), (Decimal(0), _HALF))
-        bid = _interp(left_ratio, (Decimal(0), _HALF), (Decimal(2), Decimal(1)))
-    else:
-        right_ratio = _interp(base_value, (target_value, right_limit), (_HALF, Decimal(1)))
-        bid = _interp(right_ratio, (_HALF, Decimal(1)), (Decimal(1), Decimal(0)))
-    return SkewRatios(bid=bid, ask=Decimal(2) - bid)
+    """Hummingbot's ratios (default) or the exact-Decimal variant (`exact=True`)."""
+    compute = exact_ratios if exact else hummingbot_ratios
+    return compute(
+        base_amount=base_amount,
+        quote_amount=quote_amount,
+        price=price,
+        target_base_ratio=target_base_ratio,
+        base_asset_range=base_asset_range,
+    )
 
 
 def soften(ratios: SkewRatios, factor: Decimal) -> SkewRatios:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
+from django.db.models.signals import post_save
 from eth_account import Account
 
-from campaigns.hufi.emulator import CampaignLauncherEmulator, RecordingOracleEmulator
 from campaigns.hufi.gateway import reset_token_managers
+from campaigns.models import Campaign
+from standins.hufi import CampaignLauncherEmulator, RecordingOracleEmulator
 from tests.campaigns.factories import FillBook
 
 # A fixed test wallet key (never funded anywhere): the service wallet in every test.
@@ -33,10 +36,39 @@ def oracle() -> Iterator[RecordingOracleEmulator]:
     emulator.stop()
 
 
+@dataclass
+class OracleChain:
+    """What the test's campaigns are to the oracle emulator: every saved `Campaign` is an
+    escrow for it on chain (`publish`), already stored (`stored`) or not yet discovered,
+    and our wallet has enrolled an exchange key for its venue (`keys`)."""
+
+    publish: bool = True
+    stored: bool = True
+    keys: bool = True
+
+
+@pytest.fixture
+def oracle_chain() -> OracleChain:
+    return OracleChain()
+
+
 @pytest.fixture
 def hufi(
-    settings, launcher, oracle
+    settings, launcher, oracle, oracle_chain
 ) -> Iterator[tuple[CampaignLauncherEmulator, RecordingOracleEmulator]]:  # type: ignore[no-untyped-def]
+    def on_campaign_saved(sender, instance: Campaign, created: bool, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if created and oracle_chain.publish:
+            oracle.publish_campaign(
+                chain_id=instance.chain_id,
+                address=instance.address,
+                exchange_name=instance.exchange_name,
+                end_date=instance.end_date,
+                stored=oracle_chain.stored,
+            )
+            if oracle_chain.keys:
+                oracle.seed_api_key(wallet=WALLET_ADDRESS, exchange_name=instance.exchange_name)
+
+    post_save.connect(on_campaign_saved, sender=Campaign, dispatch_uid="test-oracle-chain")
     settings.HUFI_CAMPAIGN_LAUNCHER_URL = launcher.base_url
     settings.HUFI_RECORDING_ORACLE_URL = oracle.base_url
     settings.HUFI_WALLET_PRIVATE_KEY = WALLET_KEY
@@ -45,6 +77,7 @@ def hufi(
     settings.HUFI_CHAIN_ID = 137
     reset_token_managers()
     yield launcher, oracle
+    post_save.disconnect(sender=Campaign, dispatch_uid="test-oracle-chain")
     reset_token_managers()
 
 

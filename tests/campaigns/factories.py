@@ -36,6 +36,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     fund_token_decimals = 18
     fund_amount_base_units = str(700 * 10**18)
     fund_amount = Decimal(700)
+    oracle_fee_percent = Decimal(0)
     balance_base_units = str(700 * 10**18)
     balance = Decimal(700)
     daily_volume_target = Decimal(100000)

@@ -186,3 +186,34 @@ def test_joined_campaigns_needs_a_user_and_shows_only_theirs(api, user_api, othe
     _joined(campaign_make(), order, at=timezone.now())
     assert user_api.get("/campaigns/joined").json() == {"results": []}
     assert user_api.get("/campaigns/joined", {"userId": str(other_user.pk)}).status_code == 403
+
+
+def test_the_estimate_is_after_oracle_fees_over_whole_days(user, user_api, fill_book) -> None:
+    # HuFi pays fund × (100 − fees)/100 over Math.ceil(days): 970 over 7 days here, where
+    # the gross fund over 6.5 days would have shown 153.846… a day.
+    now = timezone.now()
+    campaign = campaign_make(
+        start_date=now - timedelta(days=1),
+        end_date=now + timedelta(days=5, hours=12),
+        fund_amount=Decimal(1000),
+        fund_token_decimals=6,
+        oracle_fee_percent=Decimal(3),
+        daily_volume_target=Decimal(100000),
+    )
+    order = order_make(user=user)
+    _joined(campaign, order, at=now - timedelta(hours=3))
+    fill_book.add(order, at=now - timedelta(hours=1), volume=200000)  # over target: capped
+    participation_scores_refresh(now=now)
+    row = user_api.get("/campaigns/joined").json()["results"][0]
+    assert row["estimated_daily_reward"] == "138.571428"
+
+
+def test_no_estimate_while_the_oracle_fees_are_unknown(user, user_api, fill_book) -> None:
+    now = timezone.now()
+    campaign = campaign_make(oracle_fee_percent=None)
+    order = order_make(user=user)
+    _joined(campaign, order, at=now - timedelta(hours=3))
+    fill_book.add(order, at=now - timedelta(hours=1), volume=1000)
+    participation_scores_refresh(now=now)
+    row = user_api.get("/campaigns/joined").json()["results"][0]
+    assert row["estimated_daily_reward"] is None

@@ -162,7 +162,7 @@ def test_a_refused_access_token_is_replaced_once_and_the_call_retried(oracle) ->
             access_token=tok, chain_id=137, address="0x" + "2" * 40
         )
     )
-    assert answer.status == "can_join"
+    assert answer.status == "not_available"  # a campaign this oracle has not stored
     assert (oracle.logins, oracle.refreshes) == (1, 1)
 
 
@@ -232,3 +232,36 @@ def test_separate_processes_share_one_login_through_the_row_lock(oracle) -> None
     assert len(set(tokens)) == 1
     assert (oracle.logins, oracle.refreshes) == (1, 0)
     assert OracleSession.objects.get().login_count == 1
+
+
+# HuFi's own signature vector: Hu-Fi/hufi recording-oracle/src/common/utils/web3.spec.ts,
+# "should return exact signature" / "should return true for valid exact signature" /
+# "should recover the exact signer" (PERMANENT_PRIVATE_KEY, _ADDRESS, _MESSAGE, _SIGNATURE).
+HUFI_PERMANENT_PRIVATE_KEY = "cb254fa8bde66d324fda07f6c00002ba73fc74f88edbea8006668c161590ba82"
+HUFI_PERMANENT_ADDRESS = "0x208E32c5C40923C5d0095df74aF8CD0c3e0d0898"
+HUFI_PERMANENT_MESSAGE = "Permanent message to validate exact signature"
+HUFI_PERMANENT_SIGNATURE = (
+    "0x40549411f0ac5e8af988657d632e41294a1fdfdc00fc1f7a4607376e867b7c38"
+    "715c009245d0aa7b94277fad7eaf7f96aa45ea9dcbae7275bce5a88d7ea6a7151b"
+)
+
+
+def test_hufi_signature_vector_is_signed_byte_for_byte() -> None:
+    wallet = ServiceWallet(private_key=HUFI_PERMANENT_PRIVATE_KEY)
+    assert wallet.address == HUFI_PERMANENT_ADDRESS
+    assert wallet.sign_text(HUFI_PERMANENT_MESSAGE) == HUFI_PERMANENT_SIGNATURE
+
+
+def test_hufi_signature_vector_recovers_the_exact_signer() -> None:
+    signer = Account.recover_message(
+        encode_defunct(text=HUFI_PERMANENT_MESSAGE), signature=HUFI_PERMANENT_SIGNATURE
+    )
+    assert signer == HUFI_PERMANENT_ADDRESS
+
+
+@pytest.mark.django_db
+def test_the_emulator_accepts_the_vector_wallets_login(oracle) -> None:
+    # the same check as HuFi's verifySignature, through the login of the vector's wallet
+    client = _client(oracle)
+    pair = client.login(wallet=ServiceWallet(private_key="0x" + HUFI_PERMANENT_PRIVATE_KEY))
+    assert pair.access_token and oracle.users[HUFI_PERMANENT_ADDRESS.lower()]

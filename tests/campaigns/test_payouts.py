@@ -119,9 +119,10 @@ def test_scan_task_twice_records_once(chain, settings, monkeypatch) -> None:
     chain.pay(chain.token, chain.escrow, chain.wallet, 5)
     chain.mine(40)
     settings.HUFI_CHAIN_RPC_URL = "http://127.0.0.1:1"  # enables the task; web3 is swapped below
-    monkeypatch.setattr("campaigns.services.chain_web3", lambda **_: chain.w3)
+    monkeypatch.setattr("campaigns.services.payout.chain_web3", lambda **_: chain.w3)
     monkeypatch.setattr(
-        "campaigns.services.service_wallet", lambda: type("W", (), {"address": chain.wallet})()
+        "campaigns.services.payout.service_wallet",
+        lambda: type("W", (), {"address": chain.wallet})(),
     )
     campaign_payouts_scan_task.apply()
     campaign_payouts_scan_task.apply()

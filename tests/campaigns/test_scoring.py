@@ -15,10 +15,12 @@ from campaigns.scoring import (
     Fill,
     allocate,
     campaign_days,
+    daily_reward,
     estimated_daily_reward,
     fills_score,
     fills_volume,
     from_base_units,
+    fund_amount_net,
     to_base_units,
 )
 
@@ -42,38 +44,65 @@ def test_an_unknown_fill_role_is_refused() -> None:
 
 
 def test_daily_estimate_follows_the_formula() -> None:
-    days = campaign_days(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 8, tzinfo=UTC))
-    assert days == D(7)
-    # 700 / 7 = 100 a day; half the target reached → 50; user holds a quarter of the score.
+    start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 8, tzinfo=UTC)
+    assert campaign_days(start, end) == 7
+    daily = daily_reward(
+        fund_amount=D(700), oracle_fee_percent=D(0), start=start, end=end, decimals=18
+    )
+    assert daily == D(100)
+    # 100 a day; half the target reached → 50; user holds a quarter of the score.
     estimate = estimated_daily_reward(
-        fund_amount=D(700),
-        days=days,
+        daily=daily,
         volume=D(50000),
         daily_volume_target=D(100000),
         user_score=D(25),
         total_score=D(100),
+        decimals=18,
     )
     assert estimate == D("12.5")
     capped = estimated_daily_reward(
-        fund_amount=D(700),
-        days=days,
+        daily=daily,
         volume=D(300000),  # over target: progress capped at 1
         daily_volume_target=D(100000),
         user_score=D(1),
         total_score=D(1),
+        decimals=18,
     )
     assert capped == D(100)
     assert (
         estimated_daily_reward(
-            fund_amount=D(700),
-            days=days,
+            daily=daily,
             volume=D(1),
             daily_volume_target=D(1),
             user_score=D(0),
             total_score=D(0),
+            decimals=18,
         )
         == 0
     )
+
+
+def test_daily_reward_is_the_net_fund_over_whole_days_as_hufi_pays_it() -> None:
+    # HuFi rewards.utils.ts calculateDailyReward: Math.ceil of the fractional days, and the
+    # fund net of the three oracle fees (campaigns.service.ts retrieveCampaignData).
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    end = datetime(2025, 1, 7, 12, tzinfo=UTC)  # 6.5 days → 7 reward days
+    assert campaign_days(start, end) == 7
+    net = fund_amount_net(fund_amount=D(1000), oracle_fee_percent=D(3), decimals=6)
+    assert net == D(970)
+    daily = daily_reward(
+        fund_amount=D(1000), oracle_fee_percent=D(3), start=start, end=end, decimals=6
+    )
+    assert daily == D("138.571428")  # 970 / 7, rounded down to the token's 6 decimals
+    # The gross fund over fractional days would have promised 153.846153… a day.
+    assert daily < D(1000) / (D(13) / D(2))
+
+
+def test_a_campaign_shorter_than_a_day_pays_one_day() -> None:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    assert campaign_days(start, datetime(2025, 1, 1, 1, tzinfo=UTC)) == 1
+    with pytest.raises(ValueError):
+        campaign_days(start, start)
 
 
 def test_allocation_rounds_down_and_gives_the_remainder_to_the_largest_score() -> None:

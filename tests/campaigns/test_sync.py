@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -71,7 +70,11 @@ def test_sync_upserts_by_chain_and_address_and_is_idempotent(hufi) -> None:
     assert row.fund_amount == Decimal(700)
     assert row.fund_amount_base_units == str(700 * 10**18)
     assert row.daily_volume_target == Decimal(50000)
-    assert row.manifest["pair"] == "HMT/USDT"
+    assert row.symbol == "HMT/USDT"
+    # the listing has no fees: the detail was read once per campaign for them
+    assert row.oracle_fee_percent == Decimal(3)
+    details = [r for r in launcher.requests if r.path.startswith("/campaigns/137-")]
+    assert len(details) == 2
 
 
 @pytest.mark.django_db
@@ -114,11 +117,9 @@ def test_sync_during_an_outage_fails_fast_with_a_clear_error(hufi) -> None:
 @pytest.mark.django_db
 def test_sync_with_the_launcher_refusing_connections_fails_fast(hufi, settings) -> None:
     settings.HUFI_CAMPAIGN_LAUNCHER_URL = closed_port_url()
-    started = time.monotonic()
     with pytest.raises(HufiUnavailable) as raised:
         campaign_sync()
-    assert "ConnectError" in raised.value.message
-    assert time.monotonic() - started < 5  # a refused connection does not wait for timeouts
+    assert "ConnectError" in raised.value.message  # refused at once, not a timeout
 
 
 @pytest.mark.django_db

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from exchanges.emulator.binance import BinanceEmulator
 from exchanges.venues.factory import VenueCredentials, build_gateway
 from exchanges.venues.ratelimit import FileBackend, VenueRateLimiter
+from standins.venues.binance import BinanceEmulator
 
 API_KEY = "TestKey0000000001"
 SECRET = "test-secret-1"

@@ -196,5 +196,5 @@ def patch_gateways(monkeypatch: Any) -> dict[str, FakeGateway]:
         built[kwargs["venue"]] = gateway
         return gateway
 
-    monkeypatch.setattr(services, "build_gateway_for", build)
+    monkeypatch.setattr(services.gateway_registry, "builder", build)
     return built

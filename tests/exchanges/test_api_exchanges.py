@@ -238,7 +238,7 @@ def test_health_survives_a_venue_that_cannot_be_built(api, monkeypatch) -> None:
         raise RuntimeError("bad options")
 
     services.gateway_cache_clear()
-    monkeypatch.setattr(services, "build_gateway_for", broken)
+    monkeypatch.setattr(services.gateway_registry, "builder", broken)
     ExchangeFactory.create(exchange_id="binance")
     response = api.get("/health")
     assert response.status_code == 200
@@ -523,7 +523,7 @@ def test_a_gateway_that_cannot_be_built_is_a_503_not_a_500(api, monkeypatch) -> 
         raise ModuleNotFoundError("no driver, secret-ish detail")
 
     services.gateway_cache_clear()
-    monkeypatch.setattr(services, "build_gateway_for", broken)
+    monkeypatch.setattr(services.gateway_registry, "builder", broken)
     ExchangeFactory.create(exchange_id="binance")
     response = api.get("/market/tickers", {"exchange": "binance", "symbols": "BTC/USDT"})
     assert response.status_code == 503

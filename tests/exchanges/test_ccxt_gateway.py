@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from exchanges.emulator.binance import BinanceEmulator, Fault
 from exchanges.venues.base import (
     AuthenticationFailed,
     DuplicateClientOrderId,
@@ -25,6 +24,7 @@ from exchanges.venues.base import (
     VenueUnavailable,
 )
 from exchanges.venues.factory import VenueCredentials, build_gateway
+from standins.venues.binance import BinanceEmulator, Fault
 from tests.exchanges.conftest import API_KEY, SECRET
 
 D = Decimal

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import time
 import uuid
 from pathlib import Path
 
@@ -36,8 +35,9 @@ def test_bucket_never_admits_more_than_the_limit_in_any_window(limit: int, secon
 
 
 def _limiter(tmp_path: Path, limit: float = 10, seconds: float = 1) -> VenueRateLimiter:
+    # A fixed clock: every wait is then exactly the booked slot's offset from "now".
     return VenueRateLimiter(
-        backend=FileBackend(tmp_path),
+        backend=FileBackend(tmp_path, clock=lambda: 1_750_000_000.0),
         prefix="t",
         overrides={"v": VenueLimits(ip_weight=Window(1000, 1), orders=(Window(limit, seconds),))},
     )
@@ -51,7 +51,7 @@ def test_orders_are_spaced_at_the_sustained_rate(tmp_path: Path) -> None:
     step = 1 / 9.7
     assert waits[0] == 0
     for i, w in enumerate(waits[1:], start=1):
-        assert abs(w - i * step) < 0.02
+        assert abs(w - i * step) < 1e-6  # the state file keeps floats of unix time
 
 
 def test_accounts_have_separate_order_buckets(tmp_path: Path) -> None:
@@ -60,7 +60,7 @@ def test_accounts_have_separate_order_buckets(tmp_path: Path) -> None:
     limiter.sleep = waits.append
     limiter.acquire(venue="v", account="a", orders=1)
     got = limiter.acquire(venue="v", account="b", orders=1)
-    assert got < 0.01
+    assert got == 0
 
 
 def test_a_slot_further_than_max_wait_raises_and_books_nothing(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_block_makes_everyone_wait_for_retry_after(tmp_path: Path) -> None:
     limiter.sleep = waits.append
     limiter.block(venue="v", seconds=2)
     limiter.acquire(venue="v", account="other", weight=1)
-    assert 1.9 < waits[0] <= 2.0
+    assert waits == [2.0]
 
 
 def _hammer(
@@ -93,7 +93,10 @@ def _hammer(
     )
     for _ in range(n):
         limiter.acquire(venue="v", account="shared", weight=1, orders=1)
-        out.put(time.time())
+        # The booked slot, not when this process woke up: a busy machine delays wake-ups
+        # (bunching them) but cannot move the slots the shared bucket handed out.
+        assert backend.last_slot is not None
+        out.put(backend.last_slot)
 
 
 def _run_processes(backend_spec: tuple[str, str]) -> list[float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from ledger import services
+from ledger.services import write as ledger_write
 
 WRITE_PATHS = ["function", "python"]
 
@@ -27,5 +27,5 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(autouse=True)
 def ledger_write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     path: str = getattr(request, "param", "python")
-    monkeypatch.setattr(services, "POSTGRES_FUNCTION", path == "function")
+    monkeypatch.setattr(ledger_write, "POSTGRES_FUNCTION", path == "function")
     return path

@@ -61,7 +61,7 @@ def test_verify_exits_non_zero_on_a_corrupted_balance(books) -> None:
 def test_verify_reports_an_unbalanced_entry_and_a_negative_liability(books) -> None:
     # SQLite has no trigger: write behind the services' back, as a bug would
     with connection.cursor() as cur:
-        cur.execute("UPDATE ledger_posting SET debit = 12 WHERE debit = 4")
+        cur.execute("UPDATE ledger_posting SET debit = 12 WHERE CAST(debit AS REAL) = 4")
     report = ledger_verify_report()
     assert any("debits 12" in v and "credits 4" in v for v in report.violations)
     assert any("negative liability" in v for v in report.violations)

@@ -13,6 +13,7 @@ from ledger import codes, postgres
 from ledger import services as ledger
 from ledger.exceptions import IdempotencyConflict, InsufficientFunds
 from ledger.models import Account, JournalEntry
+from ledger.services import write as ledger_write
 from tests.ledger.helpers import assert_ledger_ok, new_asset, posted, snapshot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -27,7 +28,7 @@ def _forbid(*args: object, **kwargs: object) -> None:
 
 def test_each_variant_writes_through_its_own_path(ledger_write_path, monkeypatch) -> None:
     if ledger_write_path == "function":
-        monkeypatch.setattr(ledger, "_entry_create_portable", _forbid)
+        monkeypatch.setattr(ledger_write, "_entry_create_portable", _forbid)
     else:
         monkeypatch.setattr(postgres, "entry_write", _forbid)
     user = codes.user_available(uuid.uuid4())

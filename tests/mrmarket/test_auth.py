@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from mrmarket.enums import AuditOutcome, TokenKind
 from mrmarket.models import AuditEvent, AuthToken, User
-from mrmarket.oauth.emulator import MixinOAuthEmulator
 from mrmarket.services import user_token_issue
+from standins.oauth.emulator import MixinOAuthEmulator
 
 pytestmark = pytest.mark.django_db
 
@@ -84,9 +84,7 @@ def test_admin_login_with_the_right_password_returns_a_working_jwt(api, settings
     assert jwt_token.count(".") == 2
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt_token}")
     assert api.get("/auth/me").json()["isStaff"] is True
-    assert (
-        AuditEvent.objects.filter(action="auth.admin_login", outcome=AuditOutcome.OK).count() == 1
-    )
+    assert AuditEvent.objects.filter(action="auth.login", outcome=AuditOutcome.OK).count() == 1
 
 
 def test_revoked_admin_jwt_is_refused(api, settings, operator) -> None:
@@ -122,7 +120,8 @@ def test_bad_admin_password_is_401_and_audited(api, settings) -> None:
     }
     event = AuditEvent.objects.get()
     assert event.outcome == AuditOutcome.REJECTED
-    assert event.action == "POST /auth/login"
+    assert event.action == "auth.login"
+    assert event.payload["channel"] == "api"
     assert not AuthToken.objects.exists()
 
 

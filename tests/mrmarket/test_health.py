@@ -55,8 +55,10 @@ def test_system_status_reports_a_stale_beat_as_an_issue(api) -> None:
         "lastTickAt",
         "tickCount",
         "recentlyTicked",
+        "saturation",
     }
     assert body["tick"]["tickCount"] == 0
+    assert body["tick"]["saturation"]["saturated"] is False
     assert body["database"]["ok"] is True
     assert body["broker"]["ok"] is True
     assert "celery" in body["queues"]

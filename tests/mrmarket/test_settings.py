@@ -61,7 +61,7 @@ def test_defaults_are_the_embedded_mode(tmp_path: Path) -> None:
     result = _run({}, tmp_path)
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
-    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["engine"] == "mrmarket.db.sqlite3"
     assert values["name"] == str(tmp_path / "var" / "mrmarket.sqlite3")
     assert values["options"]["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in values["options"]["init_command"]

@@ -13,7 +13,7 @@ from exchanges.models import MarketMakingPair
 from orders.custody.fake import fake_custody_asset_upsert
 from orders.custody.fake_chain import fake_chain_relay
 from orders.models import MarketMakingOrder
-from orders.services import intake, lifecycle
+from orders.services import intake, lifecycle, transfers
 from orders.services.intents import order_intent_create
 
 BTC = str(exchanges_demo.BTC)
@@ -25,6 +25,7 @@ def lifecycle_settings(settings):  # type: ignore[no-untyped-def]
     settings.CUSTODY_BACKEND = "fake"
     settings.CUSTODY_FAKE_CONFIRM_SECONDS = 0
     settings.ORDER_STEP_POLL_SECONDS = 0
+    settings.CUSTODY_TRANSFER_RETRY_BASE_SECONDS = 0
     settings.ORDER_JOIN_CAMPAIGNS = False
     settings.CUSTODY_SNAPSHOT_OVERLAP_SECONDS = 60
     return settings
@@ -65,12 +66,14 @@ def new_order(demo, user) -> Callable[..., MarketMakingOrder]:  # type: ignore[n
 def play_beat(
     order: MarketMakingOrder, *, rounds: int = 30, until: set[str] | None = None
 ) -> MarketMakingOrder:
-    """Run intake, the fake chain and the order's due step until it stops moving."""
+    """Run intake, the fake chain, the transfer driver and the order's due step until it
+    stops moving."""
     seen = []
     for _ in range(rounds):
         for pk in intake.custody_snapshots_poll():
             intake.payment_snapshot_process(snapshot_pk=pk)
         fake_chain_relay()
+        drive_transfers()
         lifecycle.order_step(order_id=order.pk)
         order.refresh_from_db()
         seen.append(order.state)
@@ -79,3 +82,17 @@ def play_beat(
         if len(seen) >= 4 and len(set(seen[-4:])) == 1 and order.next_step_at is None:
             break
     return order
+
+
+def drive_transfers() -> int:
+    """What the sweeper does for transfers: advance every one that is due, once."""
+    advanced = 0
+    for pk, _token in transfers.transfers_queue_due():
+        advanced += transfers.transfer_advance(transfer_id=pk, token=_token_of(_token)) is not None
+    return advanced
+
+
+def _token_of(value: str):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)

@@ -34,7 +34,6 @@ from orders.custody.base import (
     RequestIdConflict,
     TransactionStatus,
 )
-from orders.custody.emulator import MixinSafeEmulator
 from orders.custody.mixin.auth import (
     MixinSession,
     load_session_private_key,
@@ -44,6 +43,7 @@ from orders.custody.mixin.auth import (
 from orders.custody.mixin.client import MixinSafeCustody
 from orders.custody.mixin.http import MixinHttp
 from orders.memo import memo_encode_market_making_create, memo_to_hex
+from standins.mixin.emulator import MixinSafeEmulator
 
 BOT = str(uuid.uuid4())
 SESSION = str(uuid.uuid4())

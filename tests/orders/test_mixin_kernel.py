@@ -131,12 +131,23 @@ def test_amounts_that_the_kernel_cannot_hold_are_refused(amount: Decimal) -> Non
         encode_transaction(bad)
 
 
-def test_extra_over_512_bytes_is_refused() -> None:
+def test_extra_is_capped_at_the_kernels_general_limit_of_256_bytes() -> None:
+    # MixinNetwork/mixin common/transaction.go ExtraSizeGeneralLimit = 256 (the Node SDK's
+    # own check, 512, lets through extras the kernel refuses).
     tx = vector_tx()
-    with pytest.raises(KernelEncodingError):
+    at_limit = Transaction(asset=tx.asset, inputs=tx.inputs, outputs=tx.outputs, extra=b"x" * 256)
+    assert decode_transaction(encode_transaction(at_limit)).extra == b"x" * 256
+    with pytest.raises(KernelEncodingError, match="256"):
         encode_transaction(
-            Transaction(asset=tx.asset, inputs=tx.inputs, outputs=tx.outputs, extra=b"x" * 513)
+            Transaction(asset=tx.asset, inputs=tx.inputs, outputs=tx.outputs, extra=b"x" * 257)
         )
+
+
+def test_sdk_vector_signs_at_index_0_without_the_outputs_keys() -> None:
+    # bot-api-nodejs-client signSafeTransaction(tx, views, privateKey, index = 0) and
+    # bot-api-go-client `sigs[0] = &sig // for 1/1 bot transaction`: no key list needed.
+    signed = sign_transaction(vector_tx(), views=[VIEW], spend_seed=SPEND_SEED)
+    assert encode_transaction(signed).hex() == SIGNED
 
 
 @pytest.mark.parametrize(
@@ -164,7 +175,7 @@ _key = st.binary(min_size=32, max_size=32)
         max_size=4,
     ),
     keys=st.lists(_key, min_size=1, max_size=3),
-    extra=st.binary(max_size=512),
+    extra=st.binary(max_size=256),
     address=st.text(min_size=1, max_size=60),
     tag=st.text(max_size=20),
     n_inputs=st.integers(min_value=1, max_value=5),

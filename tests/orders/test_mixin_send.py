@@ -19,10 +19,10 @@ from orders.custody.base import (
     RequestIdConflict,
     TransactionStatus,
 )
-from orders.custody.emulator import MixinSafeEmulator
 from orders.custody.mixin.auth import MixinSession
 from orders.custody.mixin.client import MixinSafeCustody
 from orders.custody.mixin.kernel import decode_transaction
+from standins.mixin.emulator import MixinSafeEmulator
 
 BOT = str(uuid.uuid4())
 SESSION = str(uuid.uuid4())
@@ -201,3 +201,111 @@ def test_without_spend_key_transfer_stays_unsupported(
         _client(emulator, key, spend="").transfer(
             request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
         )
+
+
+@pytest.mark.parametrize("amount_includes_change", [False, True], ids=["net", "with-change"])
+def test_a_refund_resumed_after_a_crash_is_sent_exactly_once_whatever_amount_means(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey, amount_includes_change: bool
+) -> None:
+    # given a transfer with change, whose worker died between the request and the submit,
+    # and a Mixin whose request `amount` may count the change back to us
+    emulator.request_amount_includes_change = amount_includes_change
+    emulator.add_output(asset=BTC, amount="2")
+    client = _client(emulator, key)
+    rid = str(uuid.uuid4())
+    emulator.fail_submits = 1
+    with pytest.raises(CustodyUnavailable):
+        client.transfer(
+            request_id=rid, asset_id=BTC, amount=Decimal("0.5"), opponent_id=USER, memo="r"
+        )
+    stored = emulator.requests_by_id[rid]
+    assert Decimal(stored["amount"]) == (Decimal(2) if amount_includes_change else Decimal("0.5"))
+    # when the refund is resumed
+    tx = client.transfer(
+        request_id=rid, asset_id=BTC, amount=Decimal("0.5"), opponent_id=USER, memo="r"
+    )
+    # then the stored transaction is finished, once: no second request, one payment
+    assert tx.status is TransactionStatus.CONFIRMED and tx.amount == Decimal("0.5")
+    assert _paths(emulator, "POST", "/safe/transaction/requests") == 1
+    assert client.wallet_balance(asset_id=BTC) == Decimal("1.5")
+    # and a third call reports it without sending anything
+    again = client.transfer(
+        request_id=rid, asset_id=BTC, amount=Decimal("0.5"), opponent_id=USER, memo="r"
+    )
+    assert again.amount == Decimal("0.5") and again.status is TransactionStatus.CONFIRMED
+    assert _paths(emulator, "POST", "/safe/transactions") == 2  # the failed one + the resume
+    assert client.wallet_balance(asset_id=BTC) == Decimal("1.5")
+
+
+def test_a_resumed_request_for_another_amount_or_memo_is_a_conflict(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.request_amount_includes_change = True
+    emulator.add_output(asset=BTC, amount="2")
+    client = _client(emulator, key)
+    rid = str(uuid.uuid4())
+    emulator.fail_submits = 1
+    with pytest.raises(CustodyUnavailable):
+        client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("0.5"), opponent_id=USER)
+    for amount, memo in [(Decimal("2"), ""), (Decimal("0.5"), "other memo")]:
+        with pytest.raises(RequestIdConflict):
+            client.transfer(
+                request_id=rid, asset_id=BTC, amount=amount, opponent_id=USER, memo=memo
+            )
+    assert _paths(emulator, "POST", "/safe/transactions") == 1  # only the failed one
+
+
+def test_signing_a_resumed_request_does_not_need_the_outputs_listed(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    # given a request whose inputs the outputs listing no longer shows (lag, paging)
+    spent = emulator.add_output(asset=BTC, amount="1")
+    client = _client(emulator, key)
+    rid = str(uuid.uuid4())
+    emulator.fail_submits = 1
+    with pytest.raises(CustodyUnavailable):
+        client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
+    emulator.unlisted_outputs.add(spent.output_id)
+    outputs_listed = _paths(emulator, "GET", "/safe/outputs")
+    # when the send is resumed, it signs at key index 0 as both SDKs do, and completes
+    tx = client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
+    assert tx.status is TransactionStatus.CONFIRMED
+    assert _paths(emulator, "GET", "/safe/outputs") == outputs_listed  # no listing at all
+
+
+def test_a_memo_over_256_bytes_is_refused_before_anything_is_requested(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="1")
+    client = _client(emulator, key)
+    with pytest.raises(CustodyInvalidRequest, match="256"):
+        client.transfer(
+            request_id=str(uuid.uuid4()),
+            asset_id=BTC,
+            amount=Decimal("0.5"),
+            opponent_id=USER,
+            memo="m" * 257,
+        )
+    assert [r.method for r in emulator.requests] == ["GET"]  # the request id's lookup only
+    ok = client.transfer(
+        request_id=str(uuid.uuid4()),
+        asset_id=BTC,
+        amount=Decimal("0.5"),
+        opponent_id=USER,
+        memo="m" * 256,
+    )
+    assert ok.status is TransactionStatus.CONFIRMED
+
+
+def test_the_emulator_lists_outputs_with_the_kernel_asset_hash(
+    emulator: MixinSafeEmulator, key: Ed25519PrivateKey
+) -> None:
+    emulator.add_output(asset=BTC, amount="1")
+    client = _client(emulator, key)
+    assert client.wallet_balance(asset_id=BTC) == Decimal(1)
+    response = next(r for r in emulator.requests if r.path == "/safe/outputs")
+    assert response.query["asset"] == BTC
+    # Go kernel TestEncoding: BitcoinAssetId
+    from standins.mixin.emulator import kernel_asset
+
+    assert kernel_asset(BTC) == "fe6b7788944d328778f98e3e81588215b5a07de4f9a4a7de4db4535b404e65db"

@@ -16,7 +16,6 @@ from orders.custody.base import (
     RequestIdConflict,
     TransactionStatus,
 )
-from orders.custody.emulator import MixinSafeEmulator
 from orders.custody.mixin.client import MIXIN_FEE_USER_ID, fee_request_id, unique_object_id
 from orders.custody.mixin.kernel import (
     OUTPUT_TYPE_WITHDRAWAL_SUBMIT,
@@ -24,6 +23,7 @@ from orders.custody.mixin.kernel import (
     decode_transaction,
     transaction_hash,
 )
+from standins.mixin.emulator import MixinSafeEmulator
 from tests.orders import test_mixin_send as send
 from tests.orders.test_mixin_send import BTC, _client, _paths
 

@@ -16,7 +16,7 @@ from exchanges.paper.models import PaperMarket
 from exchanges.paper.services import paper_balance_fund, paper_market_ensure
 from exchanges.venues.base import VenueOrder
 from strategy import tasks
-from strategy.runner import RunOutcome
+from strategy.sessions.outcome import RunOutcome
 from tests.exchanges.factories import (
     AssetFactory,
     ExchangeFactory,

@@ -257,7 +257,7 @@ def refresh_markets(result: Any) -> None:
 
 def claim(**kwargs: Any) -> Any:
     """The tick and its market-data refreshes, as strategy_tick_task runs them."""
-    from strategy.runner import strategy_tick
+    from strategy.tick import strategy_tick
 
     result = committed(strategy_tick, **kwargs)
     refresh_markets(result)

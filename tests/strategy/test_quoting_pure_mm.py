@@ -119,19 +119,41 @@ def test_external_price_source_drives_the_quotes() -> None:
 def test_no_price_no_quotes() -> None:
     assert quotes(pmm(oracle_exchange_name="mexc"), reference_price=None) == []
     assert quotes(book=book(asks=[])) == []  # mid needs both sides
-    assert quotes(pmm(price_source_type=PriceSourceType.LAST_PRICE), last_price=None) == []
     assert quotes(market=market(active=False)) == []
 
 
-def test_rounding_bids_down_asks_up_amounts_down() -> None:
+def test_a_price_type_without_a_value_falls_back_to_the_mid() -> None:
+    # Hummingbot's get_price(): a NaN price (no last trade yet) becomes the mid price.
+    params = pmm(price_source_type=PriceSourceType.LAST_PRICE)
+    assert quotes(params, last_price=None) == quotes()
+    assert quotes(params, last_price=None, book=book(asks=[])) == []
+
+
+def test_rounding_floors_prices_and_amounts_as_hummingbot() -> None:
     params = pmm(bid_spread=D("0.001"), ask_spread=D("0.001"), order_amount=D("1.23456"))
     the_book = book(bids=[("100.00", "5")], asks=[("100.21", "5")])  # mid 100.105
 
     result = quotes(params, book=the_book)
 
-    # bid 100.105 x 0.999 = 100.004895 -> 100.00 would cross nothing (best ask 100.21)
-    # ask 100.105 x 1.001 = 100.205105 -> 100.21 ... which equals the best ask: fine for an ask
-    assert table(result) == [("buy", 0, "100.00", "1.234"), ("sell", 0, "100.21", "1.234")]
+    # Hummingbot's quantize_order_price floors both sides: (price // tick) * tick.
+    # bid 100.105 x 0.999 = 100.004895 -> 100.00; ask 100.105 x 1.001 = 100.205105 -> 100.20
+    assert table(result) == [("buy", 0, "100.00", "1.234"), ("sell", 0, "100.20", "1.234")]
+
+
+def test_round_asks_up_is_an_opt_in() -> None:
+    params = pmm(
+        bid_spread=D("0.001"),
+        ask_spread=D("0.001"),
+        order_amount=D("1.23456"),
+        round_asks_up=True,
+    )
+    the_book = book(bids=[("100.00", "5")], asks=[("100.21", "5")])
+
+    # Mr.Market's rule: the ask rounds away from the market, 100.205105 -> 100.21.
+    assert table(quotes(params, book=the_book)) == [
+        ("buy", 0, "100.00", "1.234"),
+        ("sell", 0, "100.21", "1.234"),
+    ]
 
 
 def test_ceiling_stops_buys_at_and_above_it() -> None:

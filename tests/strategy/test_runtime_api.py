@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from mrmarket.models import AuditEvent
+from orders.services.seams import order_terms
 from strategy.enums import SessionState
 from strategy.models import StrategySession
 from strategy.services import session_start_for_order
@@ -67,7 +68,7 @@ def test_admin_stop_needs_admin_jwt_and_audits(
 ) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    session = committed(session_start_for_order, order_id=order.pk)
+    session = committed(session_start_for_order, terms=order_terms(order=order))
     denied = user_api.post(
         "/admin/strategy/stop", {"sessionId": session.pk, "reason": "x"}, format="json"
     )
@@ -95,7 +96,7 @@ def test_history_report_and_intents_of_an_order(
         market, bidSpread="0.002", askSpread="0.002", orderAmount="0.5", orderRefreshTime=2000
     )
     order = funded_order(market, base=Decimal("10"), quote=Decimal("1000"), params=params)
-    committed(session_start_for_order, order_id=order.pk)
+    committed(session_start_for_order, terms=order_terms(order=order))
     for _ in range(20):
         tick(market)
         market.clock.advance(2)

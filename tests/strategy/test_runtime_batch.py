@@ -9,11 +9,15 @@ from typing import Any
 
 import pytest
 
-from strategy import marketdata, runner
+from orders.services.seams import order_terms
+from strategy import marketdata, risk
 from strategy.models import OrderIntent, StrategySession
+from strategy.pmm import decide as pmm_decide
+from strategy.pmm import run as pmm_run
 from strategy.quoting.stp import filter_self_trades
 from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
+from strategy.sessions.lease import next_due
 from tests.strategy.runtime_support import claim, committed, drain, funded_order, paper_market
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +28,7 @@ def _sessions(monkeypatch: pytest.MonkeyPatch, n: int) -> tuple[Any, list[int]]:
     ids = []
     for _ in range(n):
         order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-        ids.append(committed(session_start_for_order, order_id=order.pk).pk)
+        ids.append(committed(session_start_for_order, terms=order_terms(order=order)).pk)
     drain(market)
     return market, ids
 
@@ -39,7 +43,7 @@ def test_one_batch_runs_every_session_once_and_later_runs_see_earlier_places(
         seen.append({r.client_order_id for r in resting})
         return filter_self_trades(quotes=quotes, resting=resting)
 
-    monkeypatch.setattr(runner, "filter_self_trades", spy)
+    monkeypatch.setattr(pmm_decide, "filter_self_trades", spy)
     result = claim()
     assert [sorted(b) for b in result.batches] == [sorted(ids)]
     outcomes = committed(sessions_run, session_ids=result.batches[0])
@@ -67,7 +71,7 @@ def test_a_session_that_lost_its_lease_is_skipped_and_the_rest_run(
 ) -> None:
     market, ids = _sessions(monkeypatch, 3)
     result = claim()
-    real = runner._pmm_prepare
+    real = pmm_run.pmm_prepare
 
     def reclaimed_meanwhile(session: Any, started: Any) -> Any:
         # After the batch read its rows, the lease expired and another tick claimed it.
@@ -75,7 +79,7 @@ def test_a_session_that_lost_its_lease_is_skipped_and_the_rest_run(
             StrategySession.objects.filter(pk=ids[1]).update(lease_token="someone-else")
         return real(session, started)
 
-    monkeypatch.setattr(runner, "_pmm_prepare", reclaimed_meanwhile)
+    monkeypatch.setattr(pmm_run, "pmm_prepare", reclaimed_meanwhile)
     outcomes = {o.session_id: o for o in committed(sessions_run, session_ids=result.batches[0])}
     assert outcomes[ids[1]].ran is False and outcomes[ids[1]].reason == "lease_lost"
     assert outcomes[ids[0]].ran and outcomes[ids[2]].ran
@@ -85,7 +89,7 @@ def test_a_session_that_lost_its_lease_is_skipped_and_the_rest_run(
 
 def test_one_crashing_session_loses_only_its_own_run(monkeypatch: pytest.MonkeyPatch) -> None:
     market, ids = _sessions(monkeypatch, 3)
-    real = runner.risk.risk_filter
+    real = risk.risk_filter
     calls = {"n": 0}
 
     def second_crashes(**kwargs: Any) -> Any:
@@ -94,7 +98,7 @@ def test_one_crashing_session_loses_only_its_own_run(monkeypatch: pytest.MonkeyP
             raise RuntimeError("boom")
         return real(**kwargs)
 
-    monkeypatch.setattr(runner.risk, "risk_filter", second_crashes)
+    monkeypatch.setattr(risk, "risk_filter", second_crashes)
     result = claim()
     outcomes = committed(sessions_run, session_ids=result.batches[0])
     assert [o.reason for o in outcomes if not o.ran] == ["crashed"]
@@ -126,11 +130,9 @@ def test_ticks_shorter_than_the_slot_share_one_market_snapshot(settings: Any) ->
 def test_a_late_run_keeps_the_cadence_and_a_very_late_one_restarts_it() -> None:
     due = datetime(2026, 1, 1, tzinfo=UTC)
     refresh = timedelta(seconds=10)
-    assert runner.next_due(due=due, now=due + timedelta(seconds=0.9), refresh=refresh) == (
-        due + refresh
-    )
+    assert next_due(due=due, now=due + timedelta(seconds=0.9), refresh=refresh) == (due + refresh)
     late = due + timedelta(seconds=6)
-    assert runner.next_due(due=due, now=late, refresh=refresh) == late + refresh
+    assert next_due(due=due, now=late, refresh=refresh) == late + refresh
 
 
 def test_run_schedules_one_refresh_after_it_was_due(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from orders.services.seams import order_terms
 from strategy.models import OrderIntent, StrategySession
-from strategy.runner import RunOutcome, sessions_run, strategy_tick
+from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
+from strategy.sessions.outcome import RunOutcome
+from strategy.tick import strategy_tick
 from tests.strategy.runtime_support import funded_order, paper_market, refresh_markets
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -49,7 +52,7 @@ def test_overlapping_batches_run_every_session_exactly_once(
     ids = []
     for _ in range(6):
         order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-        ids.append(session_start_for_order(order_id=order.pk).pk)
+        ids.append(session_start_for_order(terms=order_terms(order=order)).pk)
     refresh_markets(strategy_tick())
     # A redelivered message and a differently cut one race over the same sessions.
     results: list[list[RunOutcome]] = _race(

@@ -10,10 +10,12 @@ import pytest
 from django.test import override_settings
 
 from exchanges.paper.gateway import PaperGateway
+from orders.services.seams import order_terms
 from strategy import marketdata, tasks
 from strategy.models import OrderIntent, StrategySession
-from strategy.runner import MarketNeed, sessions_run, strategy_tick
+from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
+from strategy.tick import MarketNeed, strategy_tick
 from tests.strategy.runtime_support import (
     Market,
     claim,
@@ -41,7 +43,7 @@ def _book_fetches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _session(monkeypatch: pytest.MonkeyPatch) -> tuple[Market, StrategySession]:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    session = committed(session_start_for_order, order_id=order.pk)
+    session = committed(session_start_for_order, terms=order_terms(order=order))
     drain(market)
     return market, session
 

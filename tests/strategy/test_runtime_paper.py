@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from orders.services.seams import order_terms
 from strategy.enums import IntentStatus, SessionState, TrackedStatus
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
 from strategy.selectors import session_live_order_count
@@ -28,7 +29,7 @@ def test_session_quotes_both_sides_as_live_orders(monkeypatch: pytest.MonkeyPatc
     # given a funded running order on a paper market at 100
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    session = committed(session_start_for_order, order_id=order.pk)
+    session = committed(session_start_for_order, terms=order_terms(order=order))
     # when one tick runs
     tick(market)
     # then two layers per side rest on the venue, tracked and sent
@@ -50,8 +51,8 @@ def test_session_quotes_both_sides_as_live_orders(monkeypatch: pytest.MonkeyPatc
 def test_start_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    first = committed(session_start_for_order, order_id=order.pk)
-    second = committed(session_start_for_order, order_id=order.pk)
+    first = committed(session_start_for_order, terms=order_terms(order=order))
+    second = committed(session_start_for_order, terms=order_terms(order=order))
     assert first.pk == second.pk
     assert StrategySession.objects.count() == 1
 
@@ -65,7 +66,7 @@ def test_live_count_is_zero_without_a_session(monkeypatch: pytest.MonkeyPatch) -
 def test_price_move_requotes_beyond_tolerance_only(monkeypatch: pytest.MonkeyPatch) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    session = committed(session_start_for_order, order_id=order.pk)
+    session = committed(session_start_for_order, terms=order_terms(order=order))
     tick(market)
     before = set(
         TrackedOrder.objects.filter(session=session, status=TrackedStatus.OPEN).values_list(
@@ -92,12 +93,13 @@ def test_price_move_requotes_beyond_tolerance_only(monkeypatch: pytest.MonkeyPat
     live = TrackedOrder.objects.filter(session=session, status=TrackedStatus.OPEN)
     # then every order was replaced around the new price
     assert not (set(live.values_list("client_order_id", flat=True)) & before)
-    # (the book the new quotes were built from still held our old ask at 101: mid 100.95)
+    # (the book the new quotes were built from still held our old ask at 101: mid 100.95;
+    # prices floored to the tick on both sides, as Hummingbot quantizes them)
     assert sorted((o.side, o.price) for o in live) == [
         ("buy", Decimal("98.93")),
         ("buy", Decimal("99.94")),
-        ("sell", Decimal("101.96")),
-        ("sell", Decimal("102.97")),
+        ("sell", Decimal("101.95")),
+        ("sell", Decimal("102.96")),
     ]
     assert len(_venue_open(market)) == 4
 
@@ -105,7 +107,7 @@ def test_price_move_requotes_beyond_tolerance_only(monkeypatch: pytest.MonkeyPat
 def test_pause_and_stop_cancel_every_live_order(monkeypatch: pytest.MonkeyPatch) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    session = committed(session_start_for_order, order_id=order.pk)
+    session = committed(session_start_for_order, terms=order_terms(order=order))
     tick(market)
     assert session_live_order_count(order_id=order.pk) == 4
     # when paused

@@ -11,6 +11,7 @@ from exchanges.venues.base import VenueTimeout
 from ledger import codes
 from ledger.selectors import account_balance, ledger_verify_report
 from mrmarket.models import AuditEvent
+from orders.services.seams import order_terms
 from strategy import tasks
 from strategy.enums import IntentKind, IntentStatus, KillScope, TrackedStatus
 from strategy.executor import order_intent_execute
@@ -48,7 +49,7 @@ def test_timeout_after_the_venue_applied_the_order_is_resolved_by_lookup(
 ) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    committed(session_start_for_order, order_id=order.pk)
+    committed(session_start_for_order, terms=order_terms(order=order))
     drain(market)
     ids = _write_intents(market)
     gateway = market.gateway(0)
@@ -70,7 +71,7 @@ def test_worker_killed_between_send_and_record_never_duplicates(
 ) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    committed(session_start_for_order, order_id=order.pk)
+    committed(session_start_for_order, terms=order_terms(order=order))
     drain(market)
     ids = _write_intents(market)
     gateway = market.gateway(0)
@@ -111,7 +112,7 @@ def test_worker_killed_between_send_and_record_never_duplicates(
 def test_tracker_adopts_an_order_whose_recording_was_lost(monkeypatch: pytest.MonkeyPatch) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    committed(session_start_for_order, order_id=order.pk)
+    committed(session_start_for_order, terms=order_terms(order=order))
     drain(market)
     ids = _write_intents(market)
     intent = OrderIntent.objects.get(pk=ids[0])
@@ -169,7 +170,7 @@ def test_kill_switch_blocks_places_but_not_cancels(
 ) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    committed(session_start_for_order, order_id=order.pk)
+    committed(session_start_for_order, terms=order_terms(order=order))
     tick(market)
     assert session_live_order_count(order_id=order.pk) == 4
     # when the venue is halted
@@ -183,7 +184,7 @@ def test_kill_switch_blocks_places_but_not_cancels(
     assert market.gateway(0).fetch_open_orders(market.symbol) == []
     # and a running session places nothing, with the reason on the session
     second = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    session = committed(session_start_for_order, order_id=second.pk)
+    session = committed(session_start_for_order, terms=order_terms(order=second))
     tick(market)
     assert not OrderIntent.objects.filter(session=session).exists()
     session.refresh_from_db()
@@ -207,7 +208,7 @@ def test_dry_run_records_intents_without_sending(
     settings.STRATEGY_DRY_RUN = True
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    committed(session_start_for_order, order_id=order.pk)
+    committed(session_start_for_order, terms=order_terms(order=order))
     tick(market)
     assert set(OrderIntent.objects.values_list("status", flat=True)) == {IntentStatus.DRY_RUN}
     assert market.gateway(0).fetch_open_orders(market.symbol) == []
@@ -230,7 +231,7 @@ def test_fills_settle_the_ledger_and_verify_stays_clean_over_a_long_run(
         "filledOrderDelay": 0,
     }
     order = funded_order(market, base=Decimal("10"), quote=Decimal("1000"), params=params)
-    committed(session_start_for_order, order_id=order.pk)
+    committed(session_start_for_order, terms=order_terms(order=order))
     # when it runs for 80 ticks of 2 s
     for _ in range(80):
         tick(market)
@@ -266,7 +267,7 @@ def test_fills_settle_the_ledger_and_verify_stays_clean_over_a_long_run(
 def test_every_task_is_safe_to_run_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     market = paper_market(monkeypatch)
     order = funded_order(market, base=Decimal("10"), quote=Decimal("2000"))
-    session = committed(session_start_for_order, order_id=order.pk)
+    session = committed(session_start_for_order, terms=order_terms(order=order))
     drain(market)
     sent: list[Any] = []
     monkeypatch.setattr(tasks.strategy_sessions_run_task, "delay", lambda ids: sent.append(ids))

@@ -12,6 +12,7 @@ import pytest
 
 from orders.enums import OrderState
 from orders.models import MarketMakingOrder, OrderEvent
+from orders.services.seams import order_terms
 from strategy.services import session_start_for_order
 from tests.strategy.runtime_support import (
     Clock,
@@ -53,7 +54,7 @@ def paper_run(monkeypatch: pytest.MonkeyPatch) -> Any:
         OrderEvent.objects.create(
             order=order, from_state="", to_state=OrderState.RUNNING, trigger="test.funded"
         )
-        committed(session_start_for_order, order_id=order.pk)
+        committed(session_start_for_order, terms=order_terms(order=order))
         for _ in range(ticks):
             tick(market)
             market.clock.advance(2)

@@ -39,10 +39,10 @@ from psycopg import conninfo as pg_conninfo
 from psycopg import sql as pg_sql
 
 from ledger import codes
-from ledger import services as ledger_services
 from ledger.exceptions import InsufficientFunds
 from ledger.selectors import ledger_verify_report
 from ledger.services import deposit_credit, ledger_transfer_create
+from ledger.services import write as ledger_write
 
 Transfer = tuple[str, str, str, str]  # key, debit code, credit code, amount
 
@@ -110,7 +110,7 @@ def _writer(
     # The parent closed its connections before forking: this child opens its own.
     if quiet:
         logging.getLogger("ledger").setLevel(logging.WARNING)
-    ledger_services.POSTGRES_FUNCTION = not python_path
+    ledger_write.POSTGRES_FUNCTION = not python_path
     latencies: list[float] = []
     ok = refused = errors = 0
     first_error = ""

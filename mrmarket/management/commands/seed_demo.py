@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from mrmarket.models import User
@@ -25,6 +25,9 @@ class Command(BaseCommand):
     help = "Create the operator account, a demo user and token, and the apps' demo data."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            # Demo users, tokens and fake balances have no place next to real money.
+            raise CommandError("seed_demo is refused in production (MRMARKET_ENV=production)")
         with transaction.atomic():
             operator_ensure(password=settings.ADMIN_PASSWORD)
             user, created = User.objects.get_or_create(

@@ -19,6 +19,7 @@ not ours to build, so the decoder refuses them instead of half-reading them.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -28,8 +29,10 @@ from nacl import bindings as sodium
 TX_VERSION = 0x05
 OUTPUT_TYPE_SCRIPT = 0x00
 OUTPUT_TYPE_WITHDRAWAL_SUBMIT = 0xA1
-# Mixin refuses longer memos on Safe transactions (bot-api-nodejs-client buildSafeTransaction).
-MAX_EXTRA = 512
+# The kernel's general extra limit (MixinNetwork/mixin common/transaction.go
+# `ExtraSizeGeneralLimit`); larger extras need XIN storage outputs, which we never build.
+# (bot-api-nodejs-client `buildSafeTransaction` checks 512, more than the kernel accepts.)
+MAX_EXTRA = 256
 # The kernel's `Integer` has 8 decimal places.
 AMOUNT_UNIT = Decimal(10) ** 8
 MAX_ENCODING_INT = 0xFFFF
@@ -77,6 +80,13 @@ class Transaction:
     version: int = TX_VERSION
 
 
+def kernel_asset_id(asset_id: str) -> bytes:
+    """The kernel asset hash of a Mixin asset id: SHA3-256 of the id's text
+    (MixinNetwork/mixin `crypto.Sha256Hash` is sha3.Sum256; common/asset.go derives
+    `XINAssetId` this way, checked in encoding_test.go `TestEncoding`)."""
+    return hashlib.sha3_256(str(uuid.UUID(asset_id)).encode()).digest()
+
+
 def threshold_script(threshold: int) -> bytes:
     """`fffe` + threshold: "the sum of signatures >= threshold" (common.NewThresholdScript)."""
     if not 1 <= threshold <= 255:
@@ -122,7 +132,7 @@ def encode_transaction(tx: Transaction, *, signed: bool = True) -> bytes:
     if tx.version != TX_VERSION:
         raise KernelEncodingError(f"only version {TX_VERSION} is supported")
     if len(tx.extra) > MAX_EXTRA:
-        raise KernelEncodingError("extra is longer than 512 bytes")
+        raise KernelEncodingError(f"extra is longer than {MAX_EXTRA} bytes")
     w = _Writer()
     w.buf += _MAGIC + bytes([0x00, tx.version])
     w.fixed(tx.asset, 32, "asset")
@@ -299,24 +309,34 @@ def sign_transaction(
     tx: Transaction,
     *,
     views: list[bytes],
-    input_keys: list[tuple[bytes, ...]],
     spend_seed: bytes,
+    input_keys: list[tuple[bytes, ...] | None] | None = None,
 ) -> Transaction:
-    """Sign every input; `input_keys[i]` are the keys of the output input i spends.
+    """Sign every input with view_i + y, as both SDKs do.
 
-    The signature goes under the index of the key the derived private key opens; a key that
-    opens none of them means the view or the spend key is wrong, and nothing is signed.
+    The bot's outputs are 1-of-1 (one key), so the signature goes under key index 0
+    (bot-api-go-client `transaction.go`: `sigs[0] = &sig // for 1/1 bot transaction`;
+    bot-api-nodejs-client `signSafeTransaction(..., index = 0)`): signing needs no listing of
+    the spent outputs. When an input's keys are known (`input_keys[i]`, e.g. from the
+    outputs just selected), the derived key must be one of them and its index is used; a key
+    that opens none of them means the view or the spend key is wrong, and nothing is signed.
     """
-    if len(views) != len(tx.inputs) or len(input_keys) != len(tx.inputs):
-        raise KernelEncodingError("one view and one key list per input are required")
+    if len(views) != len(tx.inputs):
+        raise KernelEncodingError("one view per input is required")
+    known = input_keys if input_keys is not None else [None] * len(tx.inputs)
+    if len(known) != len(tx.inputs):
+        raise KernelEncodingError("input_keys must have one entry per input")
     message = transaction_hash(tx)
     signatures = []
-    for view, keys in zip(views, input_keys, strict=True):
+    for view, keys in zip(views, known, strict=True):
         private = input_private_key(view=view, spend_seed=spend_seed)
-        public = public_from_scalar(private)
-        if public not in keys:
-            raise KernelEncodingError("the spend key does not open an input's output")
-        signatures.append({keys.index(public): sign_with_scalar(message, private)})
+        index = 0
+        if keys is not None:
+            public = public_from_scalar(private)
+            if public not in keys:
+                raise KernelEncodingError("the spend key does not open an input's output")
+            index = keys.index(public)
+        signatures.append({index: sign_with_scalar(message, private)})
     return Transaction(
         asset=tx.asset,
         inputs=tx.inputs,

@@ -2,7 +2,7 @@
 
 1,000 running sessions (2 layers a side, 10 s refresh) over 20 paper pairs, on PostgreSQL
 and Redis. The parent process is beat: every STRATEGY_TICK_MS it runs the real tick
-(`strategy.runner.strategy_tick`: claim with SKIP LOCKED and a lease, batches by pair) and
+(`strategy.tick.strategy_tick`: claim with SKIP LOCKED and a lease, batches by pair) and
 hands the batches to forked worker processes, which run the real `sessions_run` (shared
 market snapshots in Redis, quotes, diff, STP, risk, intents written in PostgreSQL) — what
 `strategy_sessions_run_task` does inside Celery, without the broker hop. Intents are
@@ -12,8 +12,11 @@ benchmark, not the tick's (every paper operation re-matches the pair's whole boo
 Printed: lateness of each run against its session's due time, taken when that session's
 own run starts (p50/p99/max; includes up to one tick of quantization, since a session due
 between two ticks is claimed at the next — `--tick-ms` sets the tick), session runs/s,
-intents/s, worker CPU per session run (the workers only: the parent's tick and
-PostgreSQL's share are not in it) and the machine's load average.
+shed runs (started over STRATEGY_MAX_LATENESS_MS late: skipped to their next slot) and
+other skipped runs by reason, intents/s, CPU per session run in the workers and in their
+PostgreSQL backends (read from /proc: the server is local), the tick's own CPU and the
+machine's load average at start and end. `--background-load` keeps one core busy with a
+spinning process for the whole run (the overloaded case); `--sessions` sets the count.
 """
 
 from __future__ import annotations
@@ -26,22 +29,35 @@ import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
+from psycopg import conninfo as pg_conninfo
+from psycopg import sql as pg_sql
+
+from exchanges.enums import ExchangeKind
+from exchanges.models import Exchange
+from exchanges.paper.services import paper_market_ensure
+from mrmarket.services import operator_ensure
+from strategy.enums import SessionKind, SessionState
+from strategy.live import balances_cache_key
+from strategy.marketdata import market_data_refresh
+from strategy.models import StrategySession
+from strategy.params import PureMarketMakingParams
+from strategy.runner import sessions_run
+from strategy.tick import strategy_tick
 
 VENUE = "benchpaper"
 
 
 def _database_create_if_missing() -> None:
-    import psycopg
-    from psycopg import conninfo as pg_conninfo
-    from psycopg import sql as pg_sql
 
     db = settings.DATABASES["default"]
     dsn = pg_conninfo.make_conninfo(
@@ -59,13 +75,6 @@ def _database_create_if_missing() -> None:
 
 
 def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
-    from exchanges.enums import ExchangeKind
-    from exchanges.models import Exchange
-    from exchanges.paper.services import paper_market_ensure
-    from mrmarket.services import operator_ensure
-    from strategy.enums import SessionKind, SessionState
-    from strategy.models import StrategySession
-    from strategy.params import PureMarketMakingParams
 
     Exchange.objects.get_or_create(
         exchange_id=VENUE, defaults={"name": "Bench paper", "kind": ExchangeKind.PAPER}
@@ -118,14 +127,28 @@ def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
     StrategySession.objects.bulk_create(rows, batch_size=500)
     # Sessions without an order budget from the account's free balance (the tracker's cache).
     big = {"USDT": "100000000", **{s.split("/")[0]: "1000000" for s in symbols}}
-    cache.set(f"strategy:bal:{VENUE}:0", big, timeout=3600)
+    cache.set(balances_cache_key(VENUE, 0), big, timeout=3600)
+
+
+def _backend_cpu_seconds(pid: int) -> float:
+    """CPU the PostgreSQL backend `pid` used so far (user + system; the server is local)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backend_pid() -> int:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _worker(tasks: Any, results: Any) -> None:
-    from strategy.marketdata import market_data_refresh
-    from strategy.runner import sessions_run
-
     logging.disable(logging.CRITICAL)
+    backend = _backend_pid()
     while True:
         batch = tasks.get()
         if batch is None:
@@ -134,12 +157,21 @@ def _worker(tasks: Any, results: Any) -> None:
             exchange_id, symbol, with_last = batch
             market_data_refresh(exchange_id=exchange_id, symbol=symbol, with_last=with_last)
             continue
-        cpu = time.process_time()
+        cpu, db_cpu = time.process_time(), _backend_cpu_seconds(backend)
         outcomes = sessions_run(session_ids=batch)
-        cpu = time.process_time() - cpu
+        cpu, db_cpu = time.process_time() - cpu, _backend_cpu_seconds(backend) - db_cpu
         results.put(
-            [(o.ran, o.lateness_ms, len(o.intent_ids), o.reason) for o in outcomes] + [("cpu", cpu)]
+            [(o.ran, o.lateness_ms, len(o.intent_ids), o.reason) for o in outcomes]
+            + [("cpu", cpu, db_cpu)]
         )
+
+
+def _burn(until: float) -> None:
+    """--background-load: keep one core busy (bounded in time)."""
+    x = 0
+    while time.monotonic() < until:
+        for _ in range(100_000):
+            x += 1
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -150,7 +182,9 @@ def _pct(values: list[float], q: float) -> float:
 
 
 class Command(BaseCommand):
-    help = "Benchmark the strategy tick: lateness, runs/s, intents/s, CPU per run."
+    help = (
+        "Benchmark the strategy tick: lateness, runs/s, shed runs, CPU per run (worker, database)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--sessions", type=int, default=1000)
@@ -166,6 +200,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--prepare", action="store_true", help="create and migrate the database"
+        )
+        parser.add_argument(
+            "--background-load",
+            action="store_true",
+            help="keep one core busy with another process for the whole run",
         )
 
     def handle(self, *args: Any, **o: Any) -> None:
@@ -183,18 +222,22 @@ class Command(BaseCommand):
         _setup(o["sessions"], o["pairs"], o["refresh_ms"])
         connections.close_all()
 
-        from strategy.runner import strategy_tick
-
         ctx = mp.get_context("fork")
         tasks, results = ctx.Queue(), ctx.Queue()
         workers = [ctx.Process(target=_worker, args=(tasks, results)) for _ in range(o["workers"])]
         for w in workers:
             w.start()
-        load_start = os.getloadavg()[0]
+        load_start = os.getloadavg()
         period = settings.STRATEGY_TICK_MS / 1000
         warmup = o["refresh_ms"] / 1000  # the first refresh period fills the books; not measured
         start = time.monotonic()
         end = start + warmup + o["seconds"]
+        burner = None
+        if o["background_load"]:
+            burner = ctx.Process(target=_burn, args=(end + 5,), daemon=True)
+            burner.start()
+        tick_backend = _backend_pid()
+        tick_db_cpu, tick_cpu = _backend_cpu_seconds(tick_backend), time.process_time()
         ticks = 0
         measured_from = start + warmup
         tick_times: list[float] = []
@@ -212,7 +255,9 @@ class Command(BaseCommand):
             batches_sent.append((t0, len(result.batches)))
             next_tick += period
             time.sleep(max(0.0, next_tick - time.monotonic()))
-        load_end = os.getloadavg()[0]  # other processes share the machine: say so
+        load_end = os.getloadavg()  # other processes share the machine: say so
+        tick_cpu = time.process_time() - tick_cpu
+        tick_db_cpu = _backend_cpu_seconds(tick_backend) - tick_db_cpu
         for _ in workers:
             tasks.put(None)
         # Collect everything; classify by when the batch was handed out.
@@ -223,25 +268,31 @@ class Command(BaseCommand):
             outcomes.append(results.get())
         for w in workers:
             w.join()
+        if burner is not None:
+            burner.terminate()
+            burner.join()
         elapsed = time.monotonic() - measured_from
         # Batches arrive roughly in order; measure the last `measured_batches` of them.
         measured = outcomes[-measured_batches:] if measured_batches else []
-        lateness, intents, runs, cpu, skipped = [], 0, 0, 0.0, 0
+        lateness, intents, runs, cpu, db_cpu = [], 0, 0, 0.0, 0.0
+        skipped: dict[str, int] = {}
         for batch in measured:
             for item in batch:
                 if item[0] == "cpu":
                     cpu += item[1]
+                    db_cpu += item[2]
                     continue
-                ran, late, n_intents, _ = item
+                ran, late, n_intents, reason = item
                 if ran:
                     runs += 1
                     lateness.append(late)
                     intents += n_intents
                 else:
-                    skipped += 1
+                    skipped[reason] = skipped.get(reason, 0) + 1
+        shed = skipped.pop("shed", 0)
         self.stdout.write(
             "bench-tick: {sessions} sessions, {pairs} pairs, refresh {refresh} ms, tick {tick} ms, "
-            "{workers} workers, {seconds} s measured after a {warm:.0f} s warm-up (dry run)".format(
+            "{workers} workers, {seconds} s measured after a {warm:.0f} s warm-up (dry run){bg}".format(
                 sessions=o["sessions"],
                 pairs=o["pairs"],
                 refresh=o["refresh_ms"],
@@ -249,21 +300,28 @@ class Command(BaseCommand):
                 workers=o["workers"],
                 seconds=o["seconds"],
                 warm=warmup,
+                bg=", one core kept busy" if o["background_load"] else "",
             )
         )
         self.stdout.write(
-            f"  lateness vs due: p50 {_pct(lateness, 0.5):.0f} ms, p99 {_pct(lateness, 0.99):.0f} ms, "
-            f"max {max(lateness, default=float('nan')):.0f} ms"
+            f"  lateness of runs vs due: p50 {_pct(lateness, 0.5):.0f} ms, "
+            f"p99 {_pct(lateness, 0.99):.0f} ms, max {max(lateness, default=float('nan')):.0f} ms"
         )
         self.stdout.write(
-            f"  session runs/s: {runs / elapsed:.1f}  (runs {runs}, skipped {skipped})"
+            f"  session runs/s: {runs / elapsed:.1f}  (runs {runs}, shed {shed} "
+            f"[over {settings.STRATEGY_MAX_LATENESS_MS} ms late], skipped "
+            f"{sum(skipped.values())} {dict(sorted(skipped.items()))})"
         )
         self.stdout.write(f"  intents/s: {intents / elapsed:.1f}")
         self.stdout.write(
-            f"  worker CPU per session run: {1000 * cpu / max(runs, 1):.2f} ms; "
-            f"tick claim p50 {statistics.median(tick_times):.1f} ms over {ticks} ticks"
+            f"  CPU per session run: worker {1000 * cpu / max(runs, 1):.2f} ms, "
+            f"database {1000 * db_cpu / max(runs, 1):.2f} ms (the workers' backends); "
+            f"tick: claim p50 {statistics.median(tick_times):.1f} ms over {ticks} ticks, "
+            f"CPU {1000 * tick_cpu / max(ticks, 1):.1f} ms + database "
+            f"{1000 * tick_db_cpu / max(ticks, 1):.1f} ms per tick"
         )
         self.stdout.write(
-            f"  machine load average (1 min, {os.cpu_count()} CPUs): {load_start:.2f} at start, "
-            f"{load_end:.2f} at end"
+            f"  machine load average (1/5/15 min, {os.cpu_count()} CPUs): "
+            f"{'/'.join(f'{x:.2f}' for x in load_start)} at start, "
+            f"{'/'.join(f'{x:.2f}' for x in load_end)} at end"
         )

@@ -1,0 +1,1 @@
+"""Mixin Safe API stand-in (MixinNetwork/mixin kernel rules, bot-api SDKs' protocol), on loopback."""

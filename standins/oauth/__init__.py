@@ -1,0 +1,1 @@
+"""Mixin OAuth stand-in (`POST /oauth/token`, `GET /me`), on loopback."""

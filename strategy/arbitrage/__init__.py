@@ -1,0 +1,1 @@
+"""Arbitrage between two venues: the run of one claimed session (`run`)."""

@@ -1,0 +1,209 @@
+"""One pure market-making run's decision, from what it read: the live orders the diff
+sees, the budget, the desired quotes and the diff (`pmm_plan`), risk, and the budget gate.
+No writes here (`strategy.pmm.write` turns the decision into rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+
+from exchanges.venues.base import MarketInfo, OrderSide
+from strategy import marketdata, risk
+from strategy.live import LiveView, venue_balances_cached
+from strategy.models import StrategySession
+from strategy.params import PureMarketMakingParams
+from strategy.quoting.diff import QuotePlan, diff_quotes
+from strategy.quoting.pure_mm import build_quotes, source_price
+from strategy.quoting.stp import RestingOrder, StpResult, filter_self_trades
+from strategy.quoting.types import DesiredQuote, LiveOrder
+from strategy.selectors import order_budget_available
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Prepared:
+    """A run's inputs read outside any transaction."""
+
+    params: PureMarketMakingParams
+    snap: marketdata.MarketSnapshot
+    reference: Decimal | None
+
+
+@dataclass
+class Plan:
+    """The diff of this run and what it was computed from."""
+
+    quotes: QuotePlan
+    live: list[LiveOrder]
+    reference_price: Decimal | None
+    total_base: Decimal
+    total_quote: Decimal
+
+
+def live_orders(view: LiveView) -> list[LiveOrder]:
+    """What the diff compares the desired quotes with: open orders without a cancel in
+    flight, and places in flight (at their full amount)."""
+    return [
+        LiveOrder(
+            client_order_id=o.client_order_id,
+            side=OrderSide(o.side),
+            level=o.level,
+            price=o.price,
+            amount=o.amount - o.filled,
+            created_at=o.created_at,
+            hanging=o.hanging,
+        )
+        for o in view.tracked
+        if o.client_order_id not in view.cancelling
+    ] + [
+        LiveOrder(
+            client_order_id=i.client_order_id,
+            side=OrderSide(i.side),
+            level=i.level,
+            price=i.price or ZERO,
+            amount=i.amount or ZERO,
+            created_at=i.created_at,
+            hanging=i.hanging,
+        )
+        for i in view.places
+    ]
+
+
+def session_budget(
+    session: StrategySession, view: LiveView, market: MarketInfo
+) -> tuple[Decimal, Decimal]:
+    """(base, quote) the session may lock in total: the order's ledger balance, or for a
+    session without an order the venue account's free balance plus what it locks itself."""
+    if session.order_id is not None:
+        return order_budget_available(session=session)
+    free = venue_balances_cached(
+        exchange_id=session.exchange_id, account_index=session.account_index
+    )
+    if free is None:
+        return ZERO, ZERO
+    own = view.commitments(maker_fee=market.maker_fee)
+    return free.get(market.base, ZERO) + own.base, free.get(market.quote, ZERO) + own.quote
+
+
+def pmm_plan(
+    session: StrategySession, prepared: Prepared, view: LiveView, *, now: datetime
+) -> Plan:
+    """Desired quotes (`build_quotes`) against the live orders (`diff_quotes`)."""
+    params, snap = prepared.params, prepared.snap
+    market = snap.market
+    live = live_orders(view)
+    total_base, total_quote = session_budget(session, view, market)
+    hanging = (
+        view.commitments(maker_fee=market.maker_fee, hanging_only=True)
+        if params.hanging_orders_enabled
+        else None
+    )
+    ref = source_price(
+        params=params,
+        book=snap.book,
+        last_price=snap.last_price,
+        reference_price=prepared.reference,
+    )
+    desired = build_quotes(
+        params=params,
+        market=market,
+        book=snap.book,
+        last_price=snap.last_price,
+        reference_price=prepared.reference,
+        base_balance=total_base,
+        quote_balance=total_quote,
+        budget_base=total_base - (hanging.base if hanging else ZERO),
+        budget_quote=total_quote - (hanging.quote if hanging else ZERO),
+        now=now,
+        last_fill_at=session.last_fill_at,
+    )
+    quotes = diff_quotes(
+        desired=desired,
+        live=live,
+        refresh_tolerance_pct=params.order_refresh_tolerance_pct,
+        max_order_age=timedelta(milliseconds=params.max_order_age_ms),
+        now=now,
+        hanging_orders_enabled=params.hanging_orders_enabled,
+        hanging_orders_cancel_pct=params.hanging_orders_cancel_pct,
+        reference_price=ref,
+        minimum_spread=params.minimum_spread,
+    )
+    return Plan(
+        quotes=quotes,
+        live=live,
+        reference_price=ref,
+        total_base=total_base,
+        total_quote=total_quote,
+    )
+
+
+@dataclass
+class Checked:
+    """The places that passed self-trade prevention and risk, and what was held back."""
+
+    stp: StpResult
+    risk: risk.RiskResult
+
+
+def places_check(
+    session: StrategySession,
+    plan: Plan,
+    *,
+    params: PureMarketMakingParams,
+    halted: bool,
+    resting: list[RestingOrder],
+) -> Checked:
+    """Self-trade prevention against all our resting orders on the venue and pair, then the
+    risk filter (price band, deviation, max open orders, max notional)."""
+    places: list[DesiredQuote] = [] if halted else list(plan.quotes.places)
+    stp = filter_self_trades(quotes=places, resting=resting)
+    kept = {o.client_order_id for o in plan.quotes.keeps}
+    keep_orders = [o for o in plan.live if o.client_order_id in kept]
+    checked = risk.risk_filter(
+        places=stp.allowed,
+        live_count=len(keep_orders),
+        live_notional=sum((o.price * o.amount for o in keep_orders), ZERO),
+        reference_price=plan.reference_price,
+        max_open_orders=session.max_open_orders,
+        max_notional=session.max_notional,
+        max_deviation=settings.STRATEGY_MAX_PRICE_DEVIATION,
+        ceiling_price=params.ceiling_price,
+        floor_price=params.floor_price,
+    )
+    return Checked(stp=stp, risk=checked)
+
+
+def budget_gate(
+    quotes: list[DesiredQuote],
+    *,
+    view: LiveView,
+    plan: Plan,
+    maker_fee: Decimal,
+) -> tuple[list[DesiredQuote], bool]:
+    """(accepted, deferred): the venue account is shared by many orders, so a place goes
+    out only if it fits beside everything the session still locks (cancelled orders
+    included, until their cancel lands). What does not fit waits for the cancels."""
+    committed = view.commitments(maker_fee=maker_fee)
+    left_base = plan.total_base - committed.base
+    left_quote = plan.total_quote - committed.quote
+    accepted: list[DesiredQuote] = []
+    deferred = False
+    fee = max(maker_fee, ZERO)
+    for quote in quotes:
+        if quote.side == OrderSide.BUY:
+            cost = quote.price * quote.amount * (1 + fee)
+            if cost > left_quote:
+                deferred = True
+                continue
+            left_quote -= cost
+        else:
+            if quote.amount > left_base:
+                deferred = True
+                continue
+            left_base -= quote.amount
+        accepted.append(quote)
+    return accepted, deferred

@@ -1,0 +1,105 @@
+"""The lease a claimed session runs under: admitted before its run, re-checked under the
+row lock before anything is written, given back with the session's next due time.
+
+The single-session and batch runs share these guards, so both refuse for the same
+reasons (`not_running`, `no_lease`, `lease_lost`, `invalid_params`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from mrmarket.exceptions import ValidationFailed
+from strategy.enums import SessionState
+from strategy.models import StrategySession
+from strategy.sessions.outcome import RunOutcome
+
+# A session whose parameters no longer validate is looked at again after this long.
+INVALID_PARAMS_RETRY = timedelta(seconds=60)
+
+
+def lease_admit(
+    session: StrategySession | None, session_id: int, at: datetime
+) -> RunOutcome | None:
+    """None when the session may run now (running, lease live); else why it may not."""
+    if session is None or session.state != SessionState.RUNNING:
+        return RunOutcome(session_id=session_id, ran=False, reason="not_running")
+    if session.lease_until is None or session.lease_until <= at:
+        return RunOutcome(session_id=session_id, ran=False, reason="no_lease")
+    return None
+
+
+def lateness_ms(session: StrategySession, at: datetime) -> float:
+    """How late a run starting at `at` is against the session's due time."""
+    return (at - session.next_run_at).total_seconds() * 1000
+
+
+def lease_invalid_params(
+    session: StrategySession, at: datetime, exc: ValidationFailed
+) -> RunOutcome:
+    """Parameters that no longer validate: the session cannot quote; stop placing."""
+    lease_release(session, next_run_at=at + INVALID_PARAMS_RETRY, error=str(exc))
+    return RunOutcome(session_id=session.pk, ran=False, reason="invalid_params")
+
+
+def lease_shed(session: StrategySession, at: datetime, refresh: timedelta) -> RunOutcome:
+    """Too late to be worth running (STRATEGY_MAX_LATENESS_MS): skip to the next slot
+    instead of queueing stale work; the per-tick checks still guard the session's orders."""
+    lease_release(session, next_run_at=next_due(due=session.next_run_at, now=at, refresh=refresh))
+    return RunOutcome(
+        session_id=session.pk, ran=False, reason="shed", lateness_ms=lateness_ms(session, at)
+    )
+
+
+def lease_still_ours(row: StrategySession | None, claimed: StrategySession) -> bool:
+    """The locked row still carries the lease the session was claimed with, and runs."""
+    return (
+        row is not None
+        and row.lease_token == claimed.lease_token
+        and row.state == SessionState.RUNNING
+    )
+
+
+def lease_lock(session: StrategySession, now: datetime) -> StrategySession | None:
+    """Inside a transaction: the session's row, locked, if its lease is still ours (skip
+    if locked: someone runs it now)."""
+    locked = (
+        StrategySession.objects.select_for_update(skip_locked=True)
+        .filter(pk=session.pk, lease_token=session.lease_token, lease_until__gt=now)
+        .first()
+    )
+    return locked if lease_still_ours(locked, session) else None
+
+
+def lease_lock_many(
+    sessions: Iterable[StrategySession], now: datetime
+) -> dict[int, StrategySession]:
+    """`lease_lock` of many sessions in one query: the rows whose lease is still ours."""
+    claimed = {s.pk: s for s in sessions}
+    rows = StrategySession.objects.select_for_update(skip_locked=True).filter(
+        pk__in=list(claimed), lease_until__gt=now
+    )
+    return {row.pk: row for row in rows if lease_still_ours(row, claimed[row.pk])}
+
+
+def lease_release(
+    session: StrategySession, *, next_run_at: datetime | None, error: str = ""
+) -> None:
+    """Give the lease back; `next_run_at` None keeps the session due (next tick retries)."""
+    fields: dict[str, object] = {"lease_until": None, "lease_token": "", "last_error": error[:500]}
+    if next_run_at is not None:
+        fields["next_run_at"] = next_run_at
+    StrategySession.objects.filter(pk=session.pk, lease_token=session.lease_token).update(**fields)
+
+
+def next_due(*, due: datetime, now: datetime, refresh: timedelta) -> datetime:
+    """When a session that was due at `due` and runs at `now` is due next.
+
+    One refresh after it was *due*, not after it ran: otherwise every run inherits the
+    tick's quantization (due between two ticks, claimed at the next) and the session drifts
+    to one run per refresh + one tick, always about one tick late (0550). A run later than
+    half a refresh restarts the cadence from now, so a backlog never turns into a burst of
+    runs close together."""
+    scheduled = due + refresh
+    return scheduled if scheduled >= now + refresh / 2 else now + refresh
