@@ -25,18 +25,18 @@ from exchanges.models import (
     SimplyGrowToken,
     SpotPair,
 )
-from exchanges.services import (
+from exchanges.services.catalog import (
     PAIR_IMMUTABLE,
     PAIR_UPDATABLE,
-    _actor,
-    _apply,
     _asset_details,
-    _delete_or_conflict,
-    _jsonable,
-    _validated_save,
     asset_register,
     symbol_split,
 )
+from exchanges.services.saving import actor_of as _actor
+from exchanges.services.saving import changes_apply as _apply
+from exchanges.services.saving import delete_or_conflict as _delete_or_conflict
+from exchanges.services.saving import jsonable as _jsonable
+from exchanges.services.saving import validated_save as _validated_save
 from mrmarket.audit import audit_record
 from mrmarket.exceptions import NotFound, ValidationFailed
 from mrmarket.models import User

@@ -34,7 +34,8 @@ from standins.coingecko import CoinGeckoStandIn
 from strategy.executor import order_intent_execute
 from strategy.marketdata import market_data_refresh
 from strategy.models import IntentStatus, OrderIntent
-from strategy.runner import sessions_run, strategy_tick
+from strategy.runner import sessions_run
+from strategy.tick import strategy_tick
 from strategy.tracking import venue_account_sync
 from tests.contract.table import ROUTES, SOCKET_CLIENT_EVENTS, SOCKET_SERVER_EVENTS, Route
 from tests.exchanges.factories import ExchangeFactory, VenueAccountFactory
