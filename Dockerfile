@@ -11,4 +11,6 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v0
 RUN useradd --create-home mrmarket && mkdir -p /app/var && chown -R mrmarket /app/var
 USER mrmarket
 EXPOSE 8000
-CMD ["gunicorn", "mrmarket.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
+# One uvicorn process per container: socket.io's long-polling needs every request of a
+# session on the process that holds it (scale with containers behind a sticky balancer).
+CMD ["uvicorn", "mrmarket.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--ws", "websockets", "--no-access-log"]

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run soak test lint format lock bench bench-ledger bench-ratelimit bench-tick chaos clean fuzz
+.PHONY: setup run soak test lint format lock bench bench-ledger bench-ratelimit bench-tick bench-socket chaos clean fuzz
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -102,3 +102,12 @@ CHAOS_ARGS ?=
 chaos: setup
 	@DATABASE_URL=$(CHAOS_DATABASE_URL) REDIS_URL=$(CHAOS_REDIS_URL) timeout 1200 \
 		$(BIN)/python -m standins.chaos --seconds $(CHAOS_SECONDS) $(CHAOS_ARGS)
+
+## Market socket benchmark: 200 socket.io clients on one paper order book for 15 s; prints venue
+## fetches per market-data slot (one shared upstream subscription). SQLite under var/, Redis cache.
+BENCH_SOCKET_DATABASE_URL ?= sqlite:///var/bench_socket.sqlite3
+bench-socket: setup
+	@DATABASE_URL=$(BENCH_SOCKET_DATABASE_URL) REDIS_URL=$(BENCH_TICK_REDIS_URL) \
+		CACHE_KEY_PREFIX=benchsocket $(BIN)/python manage.py migrate -v0 && \
+		DATABASE_URL=$(BENCH_SOCKET_DATABASE_URL) REDIS_URL=$(BENCH_TICK_REDIS_URL) \
+		CACHE_KEY_PREFIX=benchsocket $(BIN)/python manage.py market_socket_bench --clients 200 --seconds 15

@@ -143,13 +143,12 @@ class MarketTickersApi(PublicApi):
 class ExchangeKeyPairApi(AdminApi):
     @extend_schema(responses={200: s.KeyPairOutputSerializer, **_ADMIN_ERRORS}, tags=["admin"])
     def get(self, request: Request) -> Response:
-        return Response(
-            {
-                "publicKey": secrets.server_public_key_b64(),
-                "encoding": "base64",
-                "algorithm": "crypto_box_seal",
-            }
-        )
+        body = {
+            "publicKey": secrets.server_public_key_b64(),
+            "encoding": "base64",
+            "algorithm": "crypto_box_seal",
+        }
+        return Response(s.KeyPairOutputSerializer(body).data)
 
 
 class ExchangeKeysApi(AdminApi):
@@ -199,7 +198,7 @@ class ExchangeKeyRemoveApi(AdminApi):
             actor=request.user,  # type: ignore[arg-type]
             request=request._request,
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)
 
 
 # ---------------------------------------------------------------------------- admin: fees
@@ -292,7 +291,7 @@ class MarketMakingPairRemoveApi(AdminApi):
             actor=request.user,  # type: ignore[arg-type]
             request=request._request,
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)
 
 
 # ---------------------------------------------------------------------------- admin: exchanges
@@ -348,4 +347,4 @@ class ExchangeRemoveApi(AdminApi):
             actor=request.user,  # type: ignore[arg-type]
             request=request._request,
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)

@@ -313,3 +313,6 @@ class FeeSettings(models.Model):
 
     def __str__(self) -> str:
         return "Global fee settings"
+
+
+from exchanges.catalog_models import ArbitragePair, SimplyGrowToken  # noqa: E402,F401  (catalogs)

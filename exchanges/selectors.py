@@ -29,11 +29,13 @@ from exchanges.exceptions import (
     VenueTemporarilyUnavailable,
 )
 from exchanges.models import (
+    ArbitragePair,
     Asset,
     AssetNetwork,
     Exchange,
     FeeSettings,
     MarketMakingPair,
+    SimplyGrowToken,
     SpotPair,
     VenueAccount,
 )
@@ -137,8 +139,10 @@ def grow_info_get() -> dict[str, Any]:
     with_pairs = {p.exchange_id for p in pairs}
     return {
         "exchanges": exchanges,
-        "simply_grow": {"tokens": []},
-        "arbitrage": {"pairs": []},
+        "simply_grow": {"tokens": list(SimplyGrowToken.objects.all())},
+        "arbitrage": {
+            "pairs": list(ArbitragePair.objects.select_related("base_asset", "quote_asset"))
+        },
         "market_making": {
             "pairs": pairs,
             "exchanges": [e for e in exchanges if e.exchange_id in with_pairs],

@@ -93,14 +93,14 @@ class PairOutputSerializer(serializers.Serializer):
     max_order_amount = DecimalStringField(allow_null=True)
     enable = serializers.BooleanField()
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "nullable": True})
     def get_base_price(self, pair: Any) -> str | None:
         # The pair's own reference price, else the registry's USD price of the asset.
         return decimal_str(
             pair.base_price if pair.base_price is not None else pair.base_asset.price_usd
         )
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "nullable": True})
     def get_target_price(self, pair: Any) -> str | None:
         return decimal_str(
             pair.target_price if pair.target_price is not None else pair.quote_asset.price_usd
@@ -116,12 +116,47 @@ class SpotPairOutputSerializer(PairOutputSerializer):
     price_significant_figures = serializers.IntegerField()
 
 
+class SimplyGrowTokenOutputSerializer(serializers.Serializer):
+    asset_id = serializers.UUIDField()
+    name = serializers.CharField()
+    symbol = serializers.CharField()
+    icon_url = serializers.CharField()
+    apy = DecimalStringField()
+    enable = serializers.BooleanField()
+
+
+class ArbitragePairOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    symbol = serializers.CharField()
+    base_symbol = serializers.CharField()
+    quote_symbol = serializers.CharField()
+    base_asset_id = serializers.UUIDField()
+    base_icon_url = serializers.CharField(source="base_asset.icon_url")
+    quote_asset_id = serializers.UUIDField()
+    quote_icon_url = serializers.CharField(source="quote_asset.icon_url")
+    base_price = serializers.SerializerMethodField()
+    target_price = serializers.SerializerMethodField()
+    base_exchange_id = serializers.CharField()
+    target_exchange_id = serializers.CharField()
+    enable = serializers.BooleanField()
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_base_price(self, pair: Any) -> str | None:
+        price = pair.base_price if pair.base_price is not None else pair.base_asset.price_usd
+        return decimal_str(price)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_target_price(self, pair: Any) -> str | None:
+        price = pair.target_price if pair.target_price is not None else pair.quote_asset.price_usd
+        return decimal_str(price)
+
+
 class GrowSimplyGrowSerializer(serializers.Serializer):
-    tokens = serializers.ListField(child=serializers.DictField())
+    tokens = SimplyGrowTokenOutputSerializer(many=True)
 
 
 class GrowArbitrageSerializer(serializers.Serializer):
-    pairs = serializers.ListField(child=serializers.DictField())
+    pairs = ArbitragePairOutputSerializer(many=True)
 
 
 class GrowMarketMakingSerializer(serializers.Serializer):

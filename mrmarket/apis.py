@@ -26,22 +26,21 @@ class PublicApi(APIView):
 class RootApi(PublicApi):
     @extend_schema(responses=s.RootOutputSerializer, tags=["app"])
     def get(self, request: Request) -> Response:
-        return Response(
-            {
-                "mixin_app_id": settings.MIXIN_APP_ID,
-                "app_hash": settings.APP_HASH,
-                "recording_oracle_url": settings.HUFI_RECORDING_ORACLE_URL,
-                "campaign_launcher_url": settings.HUFI_CAMPAIGN_LAUNCHER_URL,
-                "timestamp": health_selectors.iso(timezone.now()),
-            }
-        )
+        body = {
+            "mixin_app_id": settings.MIXIN_APP_ID,
+            "app_hash": settings.APP_HASH,
+            "recording_oracle_url": settings.HUFI_RECORDING_ORACLE_URL,
+            "campaign_launcher_url": settings.HUFI_CAMPAIGN_LAUNCHER_URL,
+            "timestamp": timezone.now(),
+        }
+        return Response(s.RootOutputSerializer(body).data)
 
 
 class HealthApi(PublicApi):
     @extend_schema(responses=s.HealthOutputSerializer, tags=["health"])
     def get(self, request: Request) -> Response:
         body = health_selectors.health()
-        return Response(body, status=200 if body["ok"] else 503)
+        return Response(s.HealthOutputSerializer(body).data, status=200 if body["ok"] else 503)
 
 
 class HealthPingApi(PublicApi):
@@ -81,7 +80,7 @@ class AdminLoginApi(PublicApi):
         token = services.admin_login(
             password_sha256=data.validated_data["password"], request=request._request
         )
-        return Response({"access_token": token})
+        return Response(s.AdminLoginOutputSerializer({"access_token": token}).data)
 
 
 class OAuthApi(PublicApi):
@@ -101,7 +100,7 @@ class OAuthApi(PublicApi):
         data = s.OAuthInputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         token = services.oauth_login(code=data.validated_data["code"], request=request._request)
-        return Response({"token": token})
+        return Response(s.OAuthOutputSerializer({"token": token}).data)
 
 
 class LogoutApi(APIView):
@@ -112,7 +111,7 @@ class LogoutApi(APIView):
         token = request.auth
         assert isinstance(token, AuthToken)
         services.token_revoke(token=token, actor=token.user, reason="logout")
-        return Response({"ok": True})
+        return Response(s.OkOutputSerializer({"ok": True}).data)
 
 
 class MeApi(APIView):

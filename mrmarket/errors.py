@@ -146,3 +146,38 @@ def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonRe
 
 def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body(403, "Forbidden.", "forbidden"), status=403)
+
+
+# Paths whose error pages stay HTML: the operator console (Django admin) and the Swagger UI.
+_HTML_PREFIXES = ("/console/", "/docs", "/static/")
+_STATUS_CODES = {
+    400: ("Bad request.", "bad_request"),
+    403: ("Forbidden.", "forbidden"),
+    404: ("Not found.", "not_found"),
+    405: ("Method not allowed.", "method_not_allowed"),
+    500: ("Internal server error.", "internal_error"),
+}
+
+
+class JsonErrorsMiddleware:
+    """Every error answer of the API is CONTRACT's JSON body, in debug too.
+
+    With DEBUG on, Django answers an unknown path (or an id that no route's converter
+    accepts) with its HTML page listing the URL patterns, and an unhandled error outside DRF
+    with the HTML stack trace. This replaces any HTML error response outside the console
+    with `{"statusCode", "message", "error"}`: the frontend and curl always read JSON, and
+    no URL list or trace leaks.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        response = self.get_response(request)
+        status = response.status_code
+        if status < 400 or request.path.startswith(_HTML_PREFIXES):
+            return response
+        if "text/html" not in response.get("Content-Type", ""):
+            return response
+        message, code = _STATUS_CODES.get(status, ("Error.", "error"))
+        return JsonResponse(error_body(status, message, code), status=status)

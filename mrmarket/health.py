@@ -48,6 +48,16 @@ STALE_AFTER_PERIODS = 2
 WORKER_FORGET_SECONDS = 3600
 
 
+# Work queues the apps report in `/health/system-status` → `queues` (name → counts), each
+# registered by its app's `ready()`: the seam keeps this module below the apps it reports on.
+QueueCounts = Callable[[], dict[str, int]]
+_STATUS_QUEUES: dict[str, QueueCounts] = {}
+
+
+def status_queue_register(name: str, counts: QueueCounts) -> None:
+    _STATUS_QUEUES[name] = counts
+
+
 def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
 
@@ -207,8 +217,14 @@ def _broker_part(ctx: Context) -> Part:
 
 @health_check("queues", needs_database=False)
 def _queues(ctx: Context) -> Part:
-    """Messages nobody takes: the oldest waiting one is older than the limit."""
-    queues = _broker(ctx)["queues"]
+    """Messages nobody takes: the oldest waiting one is older than the limit. The detail
+    also carries the pipeline's work queues the apps register (the admin widget's
+    `snapshots` and `marketMaking`)."""
+    broker_queues = _broker(ctx)["queues"]
+    pipeline = (
+        {name: counts() for name, counts in _STATUS_QUEUES.items()} if ctx.database_ok else {}
+    )
+    queues = {**broker_queues, **pipeline}
     limit = settings.HEALTH_QUEUE_MAX_WAIT_SECONDS
     late = {
         name: q["oldestAgeSeconds"]

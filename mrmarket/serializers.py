@@ -44,13 +44,33 @@ class StatusIssueSerializer(serializers.Serializer):
     since = serializers.DateTimeField(allow_null=True, help_text="when the part went down")
 
 
+class QueueCountsSerializer(serializers.Serializer):
+    waiting = serializers.IntegerField()
+    active = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    delayed = serializers.IntegerField()
+
+
+class BrokerQueueSerializer(serializers.Serializer):
+    waiting = serializers.IntegerField(allow_null=True)
+
+
+class StatusQueuesSerializer(serializers.Serializer):
+    """The Celery broker's queue depth, and the pipeline's work queues (orders.queues)."""
+
+    celery = BrokerQueueSerializer(required=False)
+    snapshots = QueueCountsSerializer(required=False)
+    marketMaking = QueueCountsSerializer(required=False)
+
+
 class SystemStatusOutputSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField()
     ok = serializers.BooleanField()
     database = serializers.DictField()
     broker = serializers.DictField()
     beat = serializers.DictField()
-    queues = serializers.DictField(help_text="per queue: waiting, oldestAgeSeconds")
+    queues = StatusQueuesSerializer()
     workers = serializers.DictField(help_text="alive, periodSeconds, list of each worker")
     processes = serializers.DictField(
         required=False, help_text="make run's processes: state, starts, crashes, lastExit"

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "strategy",
     "campaigns",
     "reports",
+    "realtime",
     "console",
 ]
 
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mrmarket.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # JSON error bodies for unknown paths and unhandled errors, in debug too (CONTRACT).
+    "mrmarket.errors.JsonErrorsMiddleware",
     "mrmarket.logging.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -322,6 +325,24 @@ CUSTODY_SNAPSHOT_PAGE_LIMIT = env_int("CUSTODY_SNAPSHOT_PAGE_LIMIT", 100)
 CUSTODY_FAKE_CONFIRM_SECONDS = env_int("CUSTODY_FAKE_CONFIRM_SECONDS", 0)
 # Fake custody: withdrawal fee for assets without their own fee row, in the withdrawn asset.
 CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT = env_decimal("CUSTODY_FAKE_WITHDRAWAL_FEE_DEFAULT", "0")
+
+# --- Market socket (socket.io /market, realtime/) -----------------------------------------
+# How often a subscribed topic is fetched and pushed, ms (the market-data slot: 1 s).
+MARKET_SOCKET_REFRESH_MS = env_int("MARKET_SOCKET_REFRESH_MS", 1000)
+# Subscriptions one connection may hold at once.
+MARKET_SOCKET_MAX_SUBSCRIPTIONS = env_int("MARKET_SOCKET_MAX_SUBSCRIPTIONS", 20)
+
+# --- CoinGecko (the frontend's coin pages, through exchanges.coingecko) --------------------
+# API base; `make run` points it at the loopback stand-in (standins/coingecko).
+COINGECKO_API_BASE = env_str("COINGECKO_API_BASE", "https://api.coingecko.com/api/v3")
+# Demo or Pro API key, sent as x-cg-demo-api-key / x-cg-pro-api-key (empty: keyless public API).
+COINGECKO_API_KEY = env_str("COINGECKO_API_KEY", "")
+COINGECKO_API_KEY_HEADER = env_str("COINGECKO_API_KEY_HEADER", "x-cg-demo-api-key")
+# Calls per minute shared by every process (CoinGecko's public/demo plan allows about 30).
+COINGECKO_CALLS_PER_MINUTE = env_int("COINGECKO_CALLS_PER_MINUTE", 30)
+# How long answers are served from the cache, seconds (coin and markets; charts).
+COINGECKO_CACHE_SECONDS = env_int("COINGECKO_CACHE_SECONDS", 60)
+COINGECKO_CHART_CACHE_SECONDS = env_int("COINGECKO_CHART_CACHE_SECONDS", 300)
 
 # --- HuFi -------------------------------------------------------------------------------
 # HuFi recording oracle and campaign launcher base URLs (shown at GET /).

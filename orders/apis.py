@@ -44,7 +44,9 @@ class OrderIntentCreateApi(UserApi):
             reward_address=data.validated_data.get("rewardAddress", ""),
         )
         return Response(
-            {"orderId": str(order.pk), "memo": order.memo, "expiresAt": order.memo_expires_at}
+            s.OrderIntentOutputSerializer(
+                {"orderId": order.pk, "memo": order.memo, "expiresAt": order.memo_expires_at}
+            ).data
         )
 
 
@@ -52,8 +54,9 @@ class PaymentStateApi(UserApi):
     @extend_schema(responses={200: s.PaymentStateOutputSerializer, **ERRORS}, tags=["user-orders"])
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        payment = selectors.payment_state_get(order)
         return Response(
-            {"code": 200, "message": "Found", "data": selectors.payment_state_json(order)}
+            s.PaymentStateOutputSerializer({"code": 200, "message": "Found", "data": payment}).data
         )
 
 
@@ -64,8 +67,9 @@ class OrderListApi(UserApi):
         tags=["user-orders"],
     )
     def get(self, request: Request) -> Response:
-        orders = selectors.order_list_for_user(user=request.user)  # type: ignore[arg-type]
-        return Response([selectors.order_json(order) for order in orders])
+        orders = list(selectors.order_list_for_user(user=request.user))  # type: ignore[arg-type]
+        rows = selectors.order_json_list(orders)
+        return Response(s.MarketMakingOrderOutputSerializer(rows, many=True).data)
 
 
 class UserOrdersAllApi(UserApi):
@@ -75,8 +79,10 @@ class UserOrdersAllApi(UserApi):
         tags=["user-orders"],
     )
     def get(self, request: Request) -> Response:
-        orders = [selectors.order_json(o) for o in selectors.order_list_for_user(user=request.user)]  # type: ignore[arg-type]
-        return Response({"market_making": orders, "simply_grow": [], "total": len(orders)})
+        orders = list(selectors.order_list_for_user(user=request.user))  # type: ignore[arg-type]
+        rows = selectors.order_json_list(orders)
+        body = {"market_making": rows, "simply_grow": [], "total": len(rows)}
+        return Response(s.UserOrdersAllOutputSerializer(body).data)
 
 
 class OrderDetailApi(UserApi):
@@ -85,7 +91,7 @@ class OrderDetailApi(UserApi):
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
-        return Response(selectors.order_json(order))
+        return Response(s.MarketMakingOrderOutputSerializer(selectors.order_json(order)).data)
 
 
 class _OrderControlApi(UserApi):
@@ -94,7 +100,7 @@ class _OrderControlApi(UserApi):
     def post(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
         order = type(self).control(order_id=order.pk, actor=request.user)
-        return Response({"ok": True, "state": order.state})
+        return Response(s.OrderControlOutputSerializer({"ok": True, "state": order.state}).data)
 
 
 _CONTROL_SCHEMA = extend_schema(
@@ -139,22 +145,22 @@ class OrderLifecycleApi(UserApi):
         strategy = _strategy_parts(order.pk)
         entries = ledger_selectors.entry_list(order_id=order.pk, limit=500)
         transfers = CustodyTransfer.objects.filter(order=order).order_by("id")
-        return Response(
-            {
-                "ok": True,
-                "orderId": str(order.pk),
-                "state": order.state,
-                "strategyKey": strategy.get("strategyKey", order.strategy_key),
-                "intents": strategy.get("intents", []),
-                "openOrders": strategy.get("openOrders", []),
-                "history": strategy.get("history", []),
-                "trades": strategy.get("trades", []),
-                "ledgerEntries": [ledger_selectors.entry_payload(e) for e in entries],
-                "transfers": [selectors.transfer_json(t) for t in transfers],
-                "outboxSummary": selectors.outbox_summary(events),
-                "outbox": [selectors.event_json(e) for e in reversed(events)],
-            }
-        )
+        body = {
+            "ok": True,
+            "orderId": str(order.pk),
+            "state": order.state,
+            # The session's key once it exists, else the order's own (never null).
+            "strategyKey": strategy.get("strategyKey") or order.strategy_key,
+            "intents": strategy.get("intents", []),
+            "openOrders": strategy.get("openOrders", []),
+            "history": strategy.get("history", []),
+            "trades": strategy.get("trades", []),
+            "ledgerEntries": [ledger_selectors.entry_payload(e) for e in entries],
+            "transfers": [selectors.transfer_json(t) for t in transfers],
+            "outboxSummary": selectors.outbox_summary(events),
+            "outbox": [selectors.event_json(e) for e in reversed(events)],
+        }
+        return Response(s.LifecycleOutputSerializer(body).data)
 
 
 class AdminOutboxApi(APIView):
@@ -175,7 +181,8 @@ class AdminOutboxApi(APIView):
             since=v.get("since"),
             limit=v["limit"],
         )
-        return Response({"ok": True, "events": [selectors.event_json(e) for e in events]})
+        body = {"ok": True, "events": [selectors.event_json(e) for e in events]}
+        return Response(s.OutboxOutputSerializer(body).data)
 
 
 class MarketMakingFeeApi(APIView):
@@ -191,11 +198,10 @@ class MarketMakingFeeApi(APIView):
         data = s.FeeQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        return Response(
-            selectors.market_making_fee_quote(
-                exchange_id=v["exchange"], pair=v["pair"], direction=v["direction"]
-            )
+        quote = selectors.market_making_fee_quote(
+            exchange_id=v["exchange"], pair=v["pair"], direction=v["direction"]
         )
+        return Response(s.FeeOutputSerializer(quote).data)
 
 
 # The order-scoped view of the strategy runtime: it lives here, on top, because only the
@@ -209,4 +215,5 @@ class OrderHistoryInstanceApi(UserApi):
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
-        return Response(strategy_selectors.order_history_rows(order_id=order.pk))
+        rows = strategy_selectors.order_history_rows(order_id=order.pk)
+        return Response(strategy_s.StrategyHistoryRowOutputSerializer(rows, many=True).data)

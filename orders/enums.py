@@ -47,6 +47,17 @@ EXITABLE_STATES = [
 TERMINAL_STATES = [S.EXIT_COMPLETE, S.REFUNDED, S.DELETED]
 
 
+class PaymentStatus(models.TextChoices):
+    """The payment's own state (CONTRACT `PaymentState.state`), apart from the order's: once
+    `payment_complete` it stays so whatever the order does next."""
+
+    PAYMENT_PENDING = "payment_pending"  # memo handed out, nothing paid
+    PAYMENT_INCOMPLETE = "payment_incomplete"  # some paid, not all
+    PAYMENT_COMPLETE = "payment_complete"  # everything paid (terminal for the payment)
+    TIMEOUT = "timeout"  # the memo or the payment timed out before it was complete
+    REFUNDED = "refunded"  # what was paid of a timed-out payment went back
+
+
 class SnapshotStatus(models.TextChoices):
     RECEIVED = "received"  # stored, not yet processed
     CREDITED = "credited"  # counted toward an order's payment

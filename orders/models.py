@@ -20,12 +20,14 @@ from orders.enums import (
     EXITABLE_STATES,
     OrderState,
     PaymentRole,
+    PaymentStatus,
     SnapshotStatus,
     TransferPurpose,
     TransferStatus,
 )
 
 S = OrderState
+P = PaymentStatus
 
 
 def amount_field(**kwargs: object) -> models.DecimalField:
@@ -163,6 +165,71 @@ class MarketMakingOrder(ConcurrentTransitionMixin, models.Model):
     def failed(self) -> None: ...
 
     @transition(field=state, source=S.FAILED, target=S.REFUNDED)
+    def refunded(self) -> None: ...
+
+
+class PaymentState(ConcurrentTransitionMixin, models.Model):
+    """The payment of one order, as the payment page polls it (CONTRACT `PaymentState`).
+
+    Its own small state machine on its own row, so the poller reads the payment's state and
+    not the order's (an order passes `payment_complete` in under a second):
+    payment_pending → payment_incomplete → payment_complete (terminal), and
+    payment_pending | payment_incomplete → timeout → refunded. Driven by the order's
+    transitions and by credited snapshots (`orders.services.payments`), under the order lock.
+    """
+
+    order = models.OneToOneField(
+        MarketMakingOrder, primary_key=True, on_delete=models.CASCADE, related_name="payment"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    type = models.CharField(max_length=20, default="market_making")
+    state = FSMField(
+        default=PaymentStatus.PAYMENT_PENDING, choices=PaymentStatus.choices, protected=True
+    )
+    symbol = models.CharField(max_length=41)
+    base_asset_id = models.CharField(max_length=36)
+    base_asset_amount = amount_field(default=0)
+    base_asset_snapshot_id = models.CharField(max_length=64, blank=True, default="")
+    quote_asset_id = models.CharField(max_length=36)
+    quote_asset_amount = amount_field(default=0)
+    quote_asset_snapshot_id = models.CharField(max_length=64, blank=True, default="")
+    base_fee_asset_id = models.CharField(max_length=36)
+    base_fee_asset_amount = amount_field(default=0)
+    quote_fee_asset_id = models.CharField(max_length=36)
+    quote_fee_asset_amount = amount_field(default=0)
+    required_base_withdrawal_fee = amount_field()
+    required_quote_withdrawal_fee = amount_field()
+    required_strategy_fee_percentage = models.DecimalField(max_digits=10, decimal_places=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "orders_payment_state"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(base_asset_amount__gte=0)
+                & models.Q(quote_asset_amount__gte=0)
+                & models.Q(base_fee_asset_amount__gte=0)
+                & models.Q(quote_fee_asset_amount__gte=0),
+                name="payment_state_amounts_nonneg",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment of {self.order_id} ({self.state})"
+
+    @transition(field=state, source=P.PAYMENT_PENDING, target=P.PAYMENT_INCOMPLETE)
+    def partially_paid(self) -> None: ...
+
+    @transition(
+        field=state, source=[P.PAYMENT_PENDING, P.PAYMENT_INCOMPLETE], target=P.PAYMENT_COMPLETE
+    )
+    def paid(self) -> None: ...
+
+    @transition(field=state, source=[P.PAYMENT_PENDING, P.PAYMENT_INCOMPLETE], target=P.TIMEOUT)
+    def timed_out(self) -> None: ...
+
+    @transition(field=state, source=P.TIMEOUT, target=P.REFUNDED)
     def refunded(self) -> None: ...
 
 

@@ -14,9 +14,9 @@ from ledger import selectors as ledger_selectors
 from mrmarket.health import iso
 from mrmarket.models import User
 from mrmarket.money import money_str
-from orders.enums import PaymentRole, SnapshotStatus
 from orders.exceptions import OrderNotFound
-from orders.models import CustodyTransfer, MarketMakingOrder, OrderEvent, PaymentSnapshot
+from orders.models import CustodyTransfer, MarketMakingOrder, OrderEvent, PaymentState
+from orders.valuation import order_cards
 
 money = money_str
 
@@ -44,11 +44,15 @@ def order_balances(order: MarketMakingOrder) -> dict[str, Decimal]:
 
 
 def order_json(
-    order: MarketMakingOrder, balances: dict[str, Decimal] | None = None
+    order: MarketMakingOrder,
+    balances: dict[str, Decimal] | None = None,
+    card: dict[str, Decimal | None] | None = None,
 ) -> dict[str, Any]:
     """`MarketMakingOrder` of CONTRACT.md (fields the UI reads, plus a few extras)."""
     params = order.strategy_params or {}
     balances = order_balances(order) if balances is None else balances
+    if card is None:
+        card = order_cards([order], {str(order.pk): balances})[str(order.pk)]
     pair = order.pair
     return {
         "orderId": str(order.pk),
@@ -74,49 +78,29 @@ def order_json(
         "rewardAddress": order.reward_address,
         "strategyKey": order.strategy_key,
         "failureReason": order.failure_reason,
+        "amount": _money_or_none(card["amount"]),
+        "profit": _money_or_none(card["profit"]),
+        "target": _money_or_none(card["target"]),
     }
 
 
-def _paid(order: MarketMakingOrder) -> dict[str, tuple[Decimal, str | None]]:
-    """Per role: total credited and the latest snapshot id."""
-    out: dict[str, tuple[Decimal, str | None]] = {}
-    for snap in PaymentSnapshot.objects.filter(
-        order=order, status=SnapshotStatus.CREDITED
-    ).order_by("snapshot_created_at", "id"):
-        total, _ = out.get(snap.role, (Decimal(0), None))
-        out[snap.role] = (total + snap.amount, snap.snapshot_id)
-    return out
+def _money_or_none(value: Decimal | None) -> str | None:
+    return money(value)
 
 
-def payment_state_json(order: MarketMakingOrder) -> dict[str, Any]:
-    """`PaymentState` of CONTRACT.md."""
-    paid = _paid(order)
-    base = paid.get(PaymentRole.BASE, (Decimal(0), None))
-    quote = paid.get(PaymentRole.QUOTE, (Decimal(0), None))
-    base_fee = paid.get(PaymentRole.BASE_FEE, (Decimal(0), None))
-    quote_fee = paid.get(PaymentRole.QUOTE_FEE, (Decimal(0), None))
-    return {
-        "orderId": str(order.pk),
-        "userId": str(order.user_id),
-        "type": "market_making",
-        "state": order.state,
-        "symbol": order.pair.symbol,
-        "baseAssetId": str(order.pair.base_asset_id),
-        "baseAssetAmount": money(base[0]),
-        "baseAssetSnapshotId": base[1],
-        "quoteAssetId": str(order.pair.quote_asset_id),
-        "quoteAssetAmount": money(quote[0]),
-        "quoteAssetSnapshotId": quote[1],
-        "baseFeeAssetId": order.base_fee_asset_id,
-        "baseFeeAssetAmount": money(base_fee[0]),
-        "quoteFeeAssetId": order.quote_fee_asset_id,
-        "quoteFeeAssetAmount": money(quote_fee[0]),
-        "requiredBaseWithdrawalFee": money(order.required_base_withdrawal_fee),
-        "requiredQuoteWithdrawalFee": money(order.required_quote_withdrawal_fee),
-        "requiredStrategyFeePercentage": money(order.strategy_fee_percentage),
-        "createdAt": iso(order.created_at),
-        "updatedAt": iso(order.updated_at),
-    }
+def order_json_list(orders: list[MarketMakingOrder]) -> list[dict[str, Any]]:
+    """The order list: balances per order, the card figures in grouped queries."""
+    balances = {str(o.pk): order_balances(o) for o in orders}
+    cards = order_cards(orders, balances)
+    return [order_json(o, balances[str(o.pk)], cards[str(o.pk)]) for o in orders]
+
+
+def payment_state_get(order: MarketMakingOrder) -> PaymentState:
+    """The order's payment (its own row); an order made without a memo has none (404)."""
+    payment = PaymentState.objects.filter(pk=order.pk).first()
+    if payment is None:
+        raise OrderNotFound(f"Order {order.pk} has no payment.")
+    return payment
 
 
 def event_json(event: OrderEvent) -> dict[str, Any]:

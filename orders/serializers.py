@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from mrmarket.money import money_str
+from orders.enums import PaymentStatus
+from strategy.serializers import StrategyHistoryRowOutputSerializer, StrategyIntentOutputSerializer
 
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -55,6 +63,15 @@ class MarketMakingOrderOutputSerializer(serializers.Serializer):
     rewardAddress = serializers.CharField(allow_blank=True)
     strategyKey = serializers.CharField()
     failureReason = serializers.CharField(allow_blank=True)
+    amount = serializers.CharField(
+        allow_null=True, help_text="value of the allocation in quote (null when unpriced)"
+    )
+    profit = serializers.CharField(
+        allow_null=True, help_text="realized + unrealized PnL of the fills, in quote"
+    )
+    target = serializers.CharField(
+        allow_null=True, help_text="daily volume target (quote) of the order's campaign"
+    )
 
 
 class UserOrdersAllOutputSerializer(serializers.Serializer):
@@ -63,27 +80,51 @@ class UserOrdersAllOutputSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class _MoneyField(serializers.Field):
+    """A Decimal rendered as CONTRACT's decimal string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Decimal) -> str:
+        return money_str(value) or "0"
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class _BlankAsNullField(serializers.Field):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
 class PaymentStateSerializer(serializers.Serializer):
-    orderId = serializers.UUIDField()
-    userId = serializers.UUIDField()
+    """The `PaymentState` row (orders.models.PaymentState) as CONTRACT names its fields."""
+
+    orderId = serializers.UUIDField(source="order_id")
+    userId = serializers.UUIDField(source="user_id")
     type = serializers.CharField()
-    state = serializers.CharField()
+    state = serializers.ChoiceField(choices=PaymentStatus.choices)
     symbol = serializers.CharField()
-    baseAssetId = serializers.CharField()
-    baseAssetAmount = serializers.CharField()
-    baseAssetSnapshotId = serializers.CharField(allow_null=True)
-    quoteAssetId = serializers.CharField()
-    quoteAssetAmount = serializers.CharField()
-    quoteAssetSnapshotId = serializers.CharField(allow_null=True)
-    baseFeeAssetId = serializers.CharField()
-    baseFeeAssetAmount = serializers.CharField()
-    quoteFeeAssetId = serializers.CharField()
-    quoteFeeAssetAmount = serializers.CharField()
-    requiredBaseWithdrawalFee = serializers.CharField()
-    requiredQuoteWithdrawalFee = serializers.CharField()
-    requiredStrategyFeePercentage = serializers.CharField()
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
+    baseAssetId = serializers.CharField(source="base_asset_id")
+    baseAssetAmount = _MoneyField(source="base_asset_amount")
+    baseAssetSnapshotId = _BlankAsNullField(source="base_asset_snapshot_id")
+    quoteAssetId = serializers.CharField(source="quote_asset_id")
+    quoteAssetAmount = _MoneyField(source="quote_asset_amount")
+    quoteAssetSnapshotId = _BlankAsNullField(source="quote_asset_snapshot_id")
+    baseFeeAssetId = serializers.CharField(source="base_fee_asset_id")
+    baseFeeAssetAmount = _MoneyField(source="base_fee_asset_amount")
+    quoteFeeAssetId = serializers.CharField(source="quote_fee_asset_id")
+    quoteFeeAssetAmount = _MoneyField(source="quote_fee_asset_amount")
+    requiredBaseWithdrawalFee = _MoneyField(source="required_base_withdrawal_fee")
+    requiredQuoteWithdrawalFee = _MoneyField(source="required_quote_withdrawal_fee")
+    requiredStrategyFeePercentage = _MoneyField(source="required_strategy_fee_percentage")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
 
 
 class PaymentStateOutputSerializer(serializers.Serializer):
@@ -124,9 +165,9 @@ class LifecycleOutputSerializer(serializers.Serializer):
     orderId = serializers.UUIDField()
     state = serializers.CharField()
     strategyKey = serializers.CharField()
-    intents = serializers.ListField(child=serializers.DictField())
+    intents = StrategyIntentOutputSerializer(many=True)
     openOrders = serializers.ListField(child=serializers.DictField())
-    history = serializers.ListField(child=serializers.DictField())
+    history = StrategyHistoryRowOutputSerializer(many=True)
     trades = serializers.ListField(child=serializers.DictField())
     ledgerEntries = serializers.ListField(child=serializers.DictField())
     transfers = serializers.ListField(child=serializers.DictField())

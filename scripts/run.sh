@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f .env ] && { set -a; . ./.env; set +a; }
 PY=.venv/bin/python
+# The coin pages read CoinGecko through the loopback stand-in the Procfile starts.
+export COINGECKO_API_BASE=${COINGECKO_API_BASE:-http://127.0.0.1:${COINGECKO_STANDIN_PORT:-8010}/api/v3}
 $PY manage.py migrate --noinput -v0
 $PY manage.py collectstatic --noinput -v0
 seed=$(LOG_LEVEL=WARNING $PY manage.py seed_demo)

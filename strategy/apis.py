@@ -39,7 +39,8 @@ class StrategyRunningApi(APIView):
     )
     def get(self, request: Request) -> Response:
         sessions = _visible(request).filter(state="running")
-        return Response([selectors.session_payload(x) for x in sessions])
+        rows = [selectors.session_payload(x) for x in sessions]
+        return Response(s.StrategySessionOutputSerializer(rows, many=True).data)
 
 
 class StrategyAllApi(APIView):
@@ -49,7 +50,8 @@ class StrategyAllApi(APIView):
         responses={200: s.StrategySessionOutputSerializer(many=True), **_ERRORS}, tags=["strategy"]
     )
     def get(self, request: Request) -> Response:
-        return Response([selectors.session_payload(x) for x in _visible(request)])
+        rows = [selectors.session_payload(x) for x in _visible(request)]
+        return Response(s.StrategySessionOutputSerializer(rows, many=True).data)
 
 
 class StrategyIntentsByClientApi(APIView):
@@ -63,13 +65,12 @@ class StrategyIntentsByClientApi(APIView):
     def get(self, request: Request) -> Response:
         query = s.StrategyIntentsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(
-            selectors.intents_by_client(
-                client_id=query.validated_data["clientId"],
-                limit=query.validated_data["limit"],
-                user=None if is_operator(request) else request.user,
-            )
+        rows = selectors.intents_by_client(
+            client_id=query.validated_data["clientId"],
+            limit=query.validated_data["limit"],
+            user=None if is_operator(request) else request.user,
         )
+        return Response(s.StrategyIntentOutputSerializer(rows, many=True).data)
 
 
 class StrategyExecutePureMarketMakingApi(APIView):
@@ -87,7 +88,8 @@ class StrategyExecutePureMarketMakingApi(APIView):
             dto=dto,  # type: ignore[arg-type]
             operator=is_operator(request),
         )
-        return Response({"ok": True, "session": selectors.session_payload(session)})
+        body = {"ok": True, "session": selectors.session_payload(session)}
+        return Response(s.StrategyExecuteOutputSerializer(body).data)
 
 
 class _DtoSessionStopApi(APIView):
@@ -109,7 +111,7 @@ class _DtoSessionStopApi(APIView):
             client_id=query.validated_data["clientId"],
             kind=self.kind,
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)
 
 
 class StrategyStopMarketMakingApi(_DtoSessionStopApi):
@@ -131,7 +133,8 @@ class StrategyExecuteArbitrageApi(APIView):
             dto=dto,  # type: ignore[arg-type]
             operator=is_operator(request),
         )
-        return Response({"ok": True, "session": selectors.session_payload(session)})
+        body = {"ok": True, "session": selectors.session_payload(session)}
+        return Response(s.StrategyExecuteOutputSerializer(body).data)
 
 
 class StrategyStopArbitrageApi(_DtoSessionStopApi):
@@ -155,7 +158,7 @@ class AdminStrategyStartApi(APIView):
             actor=request.user,  # type: ignore[arg-type]
             reason=body.validated_data["reason"],
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)
 
 
 class AdminStrategyStopApi(APIView):
@@ -175,4 +178,4 @@ class AdminStrategyStopApi(APIView):
             actor=request.user,  # type: ignore[arg-type]
             reason=body.validated_data["reason"],
         )
-        return Response({"ok": True})
+        return Response(OkOutputSerializer({"ok": True}).data)

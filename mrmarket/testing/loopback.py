@@ -82,7 +82,8 @@ class LoopbackServer:
         port = self._server.server_address[1]
         return f"http://127.0.0.1:{port}"
 
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1:`port` (0: any free port); returns the base URL."""
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -133,7 +134,7 @@ class LoopbackServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         # A short poll interval so stop() returns at once (shutdown waits for one poll).
         self._thread = threading.Thread(

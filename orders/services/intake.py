@@ -42,6 +42,7 @@ from orders.enums import OrderState, PaymentRole, SnapshotStatus
 from orders.memo import MemoAction, MemoError, TradingType, memo_decode_hex
 from orders.models import IntakeCursor, MarketMakingOrder, OrderEvent, PaymentSnapshot
 from orders.services import moves
+from orders.services.payments import payment_state_credit
 from orders.services.transitions import order_transition
 
 log = structlog.get_logger(__name__)
@@ -358,6 +359,7 @@ def _credit(row: PaymentSnapshot, order: MarketMakingOrder, role: str) -> None:
     )
     row.status, row.order, row.role = SnapshotStatus.CREDITED, order, role
     row.save(update_fields=["status", "order", "role", "updated_at"])
+    payment_state_credit(order=order, role=role, amount=row.amount, snapshot_id=row.snapshot_id)
     payload = {
         "snapshotId": row.snapshot_id,
         "assetId": row.asset_id,

@@ -28,6 +28,7 @@ from orders.enums import OrderState
 from orders.exceptions import FeeQuoteUnavailable, PairNotFound, VenueAccountMissing
 from orders.memo import memo_encode_market_making_create
 from orders.models import MarketMakingOrder, OrderEvent
+from orders.services.payments import payment_state_open
 from strategy.params import PureMarketMakingParams
 
 log = structlog.get_logger(__name__)
@@ -138,6 +139,7 @@ def order_intent_create(
         order.deadline_at = order.memo_expires_at
         order.next_step_at = order.memo_expires_at
         order.save()
+        payment_state_open(order=order)
         OrderEvent.objects.create(
             order=order,
             from_state="",

@@ -24,9 +24,22 @@ from mrmarket.logging import current_trace_id
 from mrmarket.models import User
 from orders.exceptions import IllegalTransition
 from orders.models import MarketMakingOrder, OrderEvent
+from orders.services.payments import payment_state_follow
 from orders.steps import deadline_for, next_step_for, schedule_step
 
 log = structlog.get_logger(__name__)
+
+
+# The verb of a transition in a 409 message: "Cannot resume an order in state exit_complete."
+_VERBS = {
+    "paused": "pause",
+    "resumed": "resume",
+    "stopped": "stop",
+    "exit_requested": "exit",
+    "failed": "fail",
+    "refunded": "refund",
+    "started": "start",
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,7 @@ def order_transition(
     method = getattr(order, name)
     if not can_proceed(method):
         raise IllegalTransition(
-            f"Cannot {name.replace('_', ' ')} an order in state {order.state}.",
+            f"Cannot {_VERBS.get(name, name.replace('_', ' '))} an order in state {order.state}.",
             payload={"state": order.state, "transition": name},
         )
     now = now or timezone.now()
@@ -86,6 +99,7 @@ def order_transition(
     if reason and order.state == "failed":
         order.failure_reason = reason
     order.save()
+    payment_state_follow(order=order, transition_name=name)
     event = OrderEvent.objects.create(
         order=order,
         from_state=from_state,
