@@ -445,6 +445,8 @@ STRATEGY_LEASE_SECONDS = env_int("STRATEGY_LEASE_SECONDS", 30)
 STRATEGY_MARKET_DATA_MAX_AGE_MS = env_int("STRATEGY_MARKET_DATA_MAX_AGE_MS", 3000)
 # Days decision records (and the market snapshots they refer to) are kept for replay.
 STRATEGY_DECISION_RETENTION_DAYS = env_int("STRATEGY_DECISION_RETENTION_DAYS", 7)
+# Record each quoting decision's inputs and answer (replay --decisions, report marks).
+STRATEGY_DECISION_RECORDS = env_bool("STRATEGY_DECISION_RECORDS", True)
 # Executor gates: intents being sent at once, in total, per venue and per session.
 STRATEGY_MAX_INFLIGHT_GLOBAL = env_int("STRATEGY_MAX_INFLIGHT_GLOBAL", 64)
 STRATEGY_MAX_INFLIGHT_VENUE = env_int("STRATEGY_MAX_INFLIGHT_VENUE", 16)
@@ -477,6 +479,11 @@ CELERY_BEAT_SCHEDULE["strategy-sweep"] = {
     "task": "strategy_sweep_task",
     "schedule": float(STRATEGY_SWEEP_SECONDS),
     "options": {"expires": STRATEGY_SWEEP_SECONDS * 2},
+}
+CELERY_BEAT_SCHEDULE["strategy-decisions-prune"] = {
+    "task": "strategy_decisions_prune_task",
+    "schedule": 3600.0,
+    "options": {"expires": 3600},
 }
 
 # --- Exchanges --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from strategy import executor, marketdata, runner, services, tick, tracking
+from strategy import decisions, executor, marketdata, runner, services, tick, tracking
 
 
 @shared_task(
@@ -93,3 +93,15 @@ def venue_accounts_sync_task() -> None:
 def strategy_sweep_task() -> None:
     """Beat: re-queue intents a lost message or dead worker left; settle unsettled fills."""
     services.strategy_sweep()
+
+
+@shared_task(
+    name="strategy_decisions_prune_task",
+    time_limit=600,
+    soft_time_limit=540,
+    acks_late=True,
+    ignore_result=True,
+)
+def strategy_decisions_prune_task() -> None:
+    """Beat, hourly: drop decision records past STRATEGY_DECISION_RETENTION_DAYS (idempotent)."""
+    decisions.decision_records_prune()

@@ -4,14 +4,16 @@ No writes here (`strategy.pmm.write` turns the decision into rows)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 
 from exchanges.venues.base import MarketInfo, OrderSide
 from strategy import marketdata, risk
+from strategy.decisions import decision_inputs
 from strategy.live import LiveView, venue_balances_cached
 from strategy.models import StrategySession
 from strategy.params import PureMarketMakingParams
@@ -42,6 +44,10 @@ class Plan:
     reference_price: Decimal | None
     total_base: Decimal
     total_quote: Decimal
+    # What the builder answered and the per-session inputs it answered from (a decision
+    # record keeps both: `strategy.decisions`).
+    desired: list[DesiredQuote] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 def live_orders(view: LiveView) -> list[LiveOrder]:
@@ -108,6 +114,8 @@ def pmm_plan(
         last_price=snap.last_price,
         reference_price=prepared.reference,
     )
+    budget_base = total_base - (hanging.base if hanging else ZERO)
+    budget_quote = total_quote - (hanging.quote if hanging else ZERO)
     desired = build_quotes(
         params=params,
         market=market,
@@ -116,8 +124,8 @@ def pmm_plan(
         reference_price=prepared.reference,
         base_balance=total_base,
         quote_balance=total_quote,
-        budget_base=total_base - (hanging.base if hanging else ZERO),
-        budget_quote=total_quote - (hanging.quote if hanging else ZERO),
+        budget_base=budget_base,
+        budget_quote=budget_quote,
         now=now,
         last_fill_at=session.last_fill_at,
     )
@@ -138,6 +146,16 @@ def pmm_plan(
         reference_price=ref,
         total_base=total_base,
         total_quote=total_quote,
+        desired=desired,
+        inputs=decision_inputs(
+            reference_price=prepared.reference,
+            base_balance=total_base,
+            quote_balance=total_quote,
+            budget_base=budget_base,
+            budget_quote=budget_quote,
+            now=now,
+            last_fill_at=session.last_fill_at,
+        ),
     )
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
+from django.conf import settings
 
 from exchanges.venues.base import OrderSide
-from strategy import risk
+from strategy import marketdata, risk
+from strategy.decisions import decision_record
 from strategy.intents import cancel_intent_create, enqueue_on_commit, place_withdraw, places_write
 from strategy.live import LiveView, PairContext
 from strategy.models import StrategySession
@@ -72,6 +74,17 @@ def pmm_decide_and_write(
     params, market = prepared.params, prepared.snap.market
     view = ctx.views[session.pk]
     plan = pmm_plan(session, prepared, view, now=now)
+    if settings.STRATEGY_DECISION_RECORDS:
+        snap = prepared.snap
+        decision_record(
+            session_id=session.pk,
+            run_at=now,
+            slot=marketdata.slot_of(marketdata.tick_of(snap.fetched_at)),
+            snapshot=snap,
+            params=session.params,
+            inputs=plan.inputs,
+            quotes=plan.desired,
+        )
     cancel_ids, withdrawn = cancels_write(session, plan.quotes, view, now=now)
 
     halt = risk.halt_for(

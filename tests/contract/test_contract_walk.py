@@ -24,13 +24,13 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import TestCase
 from django.urls import Resolver404, resolve
-from mrmarket.oauth.emulator import MixinOAuthEmulator
 from rest_framework.test import APIClient
 
 from exchanges import catalog, secrets
 from exchanges import demo as exchanges_demo
 from exchanges.enums import ExchangeKind
 from standins.coingecko import CoinGeckoStandIn
+from standins.oauth.emulator import MixinOAuthEmulator
 from strategy.executor import order_intent_execute
 from strategy.marketdata import market_data_refresh
 from strategy.models import IntentStatus, OrderIntent

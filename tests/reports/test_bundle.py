@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from reports.bundle import bundle_build, bundle_verify
 from reports.canonical import canonical_bytes, content_hash
-from strategy.models import Fill
+from strategy.models import DecisionRecord, Fill
 
 pytestmark = pytest.mark.django_db
 
@@ -40,18 +40,22 @@ def test_paper_run_report_matches_a_hand_computation(paper_run: Any) -> None:
 
     # then: by hand, from the fill rows (start balances are the funding: 10 BTC, 1000 USDT)
     base_id, quote_id = str(run.market.pair.base_asset_id), str(run.market.pair.quote_asset_id)
-    base, quote, fees_quote = Decimal(10), Decimal(1000), Decimal(0)
+    base, quote, fees_quote, fees_base = Decimal(10), Decimal(1000), Decimal(0), Decimal(0)
     for f in fills:
         sign = 1 if f.side == "buy" else -1
         base += sign * f.amount
         quote -= sign * f.quote_amount
         if f.fee_asset_id == base_id:
             base -= f.fee
-            fees_quote += f.fee * fills[-1].price
+            fees_base += f.fee
         elif f.fee_asset_id == quote_id:
             quote -= f.fee
             fees_quote += f.fee
-    price = fills[-1].price  # no mark recorded: Hummingbot falls back to the last trade
+    # the mark: the mid of the last decision recorded before the window's end
+    last = DecisionRecord.objects.filter(session__order=run.order).order_by("-run_at").first()
+    assert last is not None and last.mid is not None
+    price = last.mid
+    fees_quote += fees_base * price
     hold = Decimal(10) * price + Decimal(1000)
     total = base * price + quote - hold
     assert Decimal(perf["startBase"]) == 10 and Decimal(perf["startQuote"]) == 1000
