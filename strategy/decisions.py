@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from strategy.marketdata import MarketSnapshot, reference_mid, snapshot_decode, snapshot_encode
@@ -88,7 +89,9 @@ def decision_record(
     digest = params_hash(params)
     if digest not in _KNOWN_PARAMS:
         ParamsRecord.objects.get_or_create(hash=digest, defaults={"params": params})
-        _KNOWN_PARAMS.add(digest)
+        # Remembered only once the row is committed: a rolled-back run must not leave a
+        # hash this process believes stored.
+        transaction.on_commit(lambda: _KNOWN_PARAMS.add(digest))
     return DecisionRecord.objects.create(
         session_id=session_id,
         run_at=run_at,

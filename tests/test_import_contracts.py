@@ -44,7 +44,10 @@ def test_the_import_contracts_are_kept() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run(
         [str(lint), "--no-cache", "--config", str(ROOT / ".importlinter")],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert _illegal(_graph()) == set()

@@ -26,10 +26,12 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser_page() -> Any:
+def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
     from playwright.sync_api import sync_playwright
 
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # playwright runs a loop
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
+    # body are still synchronous. Scoped to this test (never leaks into later processes).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

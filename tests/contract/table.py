@@ -181,7 +181,9 @@ ROUTES: list[Route] = [
         "GET",
         "/health/system-status",
         "public",
-        200,
+        # The walk's world runs no worker and no beat: health says so honestly (503 with
+        # the same body the admin widget reads; 200 when every part is up).
+        503,
         {
             "timestamp": "time",
             "ok": "bool",

@@ -64,7 +64,7 @@ def _supervisor(tmp_path: Path, clock: Clock) -> tuple[sup.Supervisor, dict[str,
 
 def test_the_procfile_lists_web_worker_and_beat() -> None:
     specs = sup.procfile_read(ROOT / "Procfile")
-    assert [s.name for s in specs] == ["web", "worker", "beat"]
+    assert [s.name for s in specs] == ["web", "worker", "beat", "coingecko"]
     assert all(s.command.startswith(".venv/bin/") for s in specs)
 
 
