@@ -30,7 +30,14 @@ from strategy.quoting.pure_mm import build_quotes
 from strategy.quoting.types import DesiredQuote
 
 # Params hashes known to be stored, per process (a decision then costs no params write).
+# ParamsRecord rows are never deleted (pruning keeps them), so the set only grows stale when
+# someone deletes rows by hand: `params_cache_clear()` is for that (and for tests, whose
+# rolled-back transactions take rows the set still names).
 _KNOWN_PARAMS: set[str] = set()
+
+
+def params_cache_clear() -> None:
+    _KNOWN_PARAMS.clear()
 
 
 def params_hash(raw: dict[str, Any]) -> str:

@@ -50,8 +50,12 @@ def sent_tasks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    """Throttle counters live in the cache; every test starts with none."""
+    """Throttle counters live in the cache; every test starts with none. Nor does any test
+    inherit the params hashes an earlier (rolled-back) test stored."""
+    from strategy.decisions import params_cache_clear
+
     cache.clear()
+    params_cache_clear()
 
 
 @pytest.fixture

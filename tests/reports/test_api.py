@@ -25,7 +25,7 @@ def _as(api: Any, user: Any) -> Any:
 def test_execution_report_has_the_contract_fields_and_the_new_sections(
     paper_run: Any, api: Any
 ) -> None:
-    run = paper_run(ticks=6)
+    run = paper_run(ticks=6, until_traded=True)
     body = (
         _as(api, run.order.user)
         .get("/metrics/execution-report", {"orderId": str(run.order.pk)})
@@ -68,7 +68,7 @@ def test_bad_windows_are_400s_and_another_users_order_is_404(
 
 
 def test_csv_export_has_a_row_per_day_and_a_total(paper_run: Any, api: Any) -> None:
-    run = paper_run(ticks=6)
+    run = paper_run(ticks=6, until_traded=True)
     response = _as(api, run.order.user).get(
         "/metrics/execution-report.csv", {"orderId": str(run.order.pk)}
     )
@@ -84,7 +84,7 @@ def test_csv_export_has_a_row_per_day_and_a_total(paper_run: Any, api: Any) -> N
 def test_proof_page_is_off_by_default_and_opt_in_by_the_owner(
     paper_run: Any, api: Any, other_user: Any
 ) -> None:
-    run = paper_run(ticks=4)
+    run = paper_run(ticks=4, until_traded=True)
     oid = str(run.order.pk)
     assert api.get(f"/proof/{oid}").status_code == 404
     client = _as(api, run.order.user)

@@ -29,7 +29,7 @@ def test_canonical_form_sorts_keys_and_refuses_floats() -> None:
 
 def test_paper_run_report_matches_a_hand_computation(paper_run: Any) -> None:
     # given: an order that traded on the paper venue
-    run = paper_run()
+    run = paper_run(until_traded=True)
     end = timezone.now() + timedelta(hours=1)
     fills = list(Fill.objects.filter(order=run.order).order_by("executed_at", "id"))
     assert {f.side for f in fills} == {"buy", "sell"}, "the run must trade both sides"
@@ -69,7 +69,7 @@ def test_paper_run_report_matches_a_hand_computation(paper_run: Any) -> None:
 
 
 def test_a_changed_fact_figure_or_hash_is_caught(paper_run: Any) -> None:
-    run = paper_run(ticks=10)
+    run = paper_run(ticks=10, until_traded=True)
     bundle = bundle_build(
         order_id=run.order.pk, start=None, end=timezone.now() + timedelta(hours=1)
     )
@@ -91,7 +91,7 @@ def test_a_changed_fact_figure_or_hash_is_caught(paper_run: Any) -> None:
 
 
 def test_the_same_facts_give_the_same_hash(paper_run: Any) -> None:
-    run = paper_run(ticks=6)
+    run = paper_run(ticks=6, until_traded=True)
     end = timezone.now() + timedelta(hours=1)
     first = bundle_build(order_id=run.order.pk, start=None, end=end)
     second = bundle_build(order_id=run.order.pk, start=None, end=end)
@@ -100,7 +100,7 @@ def test_the_same_facts_give_the_same_hash(paper_run: Any) -> None:
 
 
 def test_report_command_writes_and_verifies_a_bundle(paper_run: Any, tmp_path: Path) -> None:
-    run = paper_run(ticks=6)
+    run = paper_run(ticks=6, until_traded=True)
     out = tmp_path / "bundle.json"
     end = (timezone.now() + timedelta(hours=1)).isoformat()
     call_command("report", str(run.order.pk), "--to", end, "--out", str(out))

@@ -31,7 +31,7 @@ def _replay(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[s
 def test_recorded_decisions_replay_to_the_same_quotes(
     paper_run: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = paper_run(ticks=4)
+    run = paper_run(ticks=4, until_traded=True)
     records = DecisionRecord.objects.filter(session__order=run.order)
     assert records.count() >= 2
     # one shared snapshot per (venue, pair, slot) and one params row however many decisions
@@ -51,7 +51,7 @@ def test_recorded_decisions_replay_to_the_same_quotes(
 
 
 def test_reports_measure_uptime_from_the_recorded_mids(paper_run: Any) -> None:
-    run = paper_run(ticks=6)
+    run = paper_run(ticks=6, until_traded=True)
     bundle = bundle_build(
         order_id=run.order.pk, start=None, end=timezone.now() + timedelta(minutes=1)
     )

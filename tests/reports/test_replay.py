@@ -31,7 +31,7 @@ def _replay_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, d
 def test_a_clean_run_replays_with_no_difference(
     paper_run: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = paper_run()
+    run = paper_run(until_traded=True)
     assert Fill.objects.filter(order=run.order).exists()
     code, out = _replay_json(capsys)
     assert (code, out["checked"], out["differences"]) == (0, 1, [])
@@ -40,7 +40,7 @@ def test_a_clean_run_replays_with_no_difference(
 def test_a_corrupted_balance_is_reported(
     paper_run: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = paper_run(ticks=6)
+    run = paper_run(ticks=6, until_traded=True)
     account = Account.objects.get(
         code=codes.order_account(run.order.pk), asset=str(run.market.pair.quote_asset_id)
     )
@@ -74,7 +74,7 @@ def test_a_broken_event_chain_and_an_illegal_edge_are_reported(paper_run: Any) -
 
 
 def test_a_corrupted_fill_is_reported(paper_run: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    run = paper_run(ticks=6)
+    run = paper_run(ticks=6, until_traded=True)
     fill = Fill.objects.filter(order=run.order).exclude(ledger_key="").first()
     assert fill is not None
     Fill.objects.filter(pk=fill.pk).update(amount=fill.amount + Decimal("0.001"))

@@ -13,6 +13,7 @@ import pytest
 from orders.enums import OrderState
 from orders.models import MarketMakingOrder, OrderEvent
 from orders.services.seams import order_terms
+from strategy.models import Fill
 from strategy.services import session_start_for_order
 from tests.strategy.runtime_support import (
     Clock,
@@ -31,12 +32,18 @@ class PaperRun:
     order: MarketMakingOrder
 
 
+def _sides(order: MarketMakingOrder) -> set[str]:
+    return set(Fill.objects.filter(order=order).values_list("side", flat=True))
+
+
 @pytest.fixture
 def paper_run(monkeypatch: pytest.MonkeyPatch) -> Any:
     """An order funded with 10 BTC + 1000 USDT that quoted for 12 ticks of 2 s on a moving
     paper market (fills on both sides)."""
 
-    def run(ticks: int = 12) -> PaperRun:
+    def run(ticks: int = 12, *, until_traded: bool = False) -> PaperRun:
+        """`ticks` ticks of 2 s; with `until_traded`, more (at most 100) until the run has
+        filled on both sides: the paper walk is random, and a short run may not trade."""
         market = paper_market(
             monkeypatch,
             volatility=Decimal("0.004"),
@@ -58,6 +65,12 @@ def paper_run(monkeypatch: pytest.MonkeyPatch) -> Any:
         for _ in range(ticks):
             tick(market)
             market.clock.advance(2)
+        extra = 0
+        while until_traded and _sides(order) != {"buy", "sell"}:
+            assert extra < 100, "the paper run did not trade both sides in 100 more ticks"
+            tick(market)
+            market.clock.advance(2)
+            extra += 1
         return PaperRun(market, order)
 
     return run
