@@ -1,5 +1,7 @@
-"""Operator console for HuFi: campaigns (sync now, join now), joins, participations, orders
-(join now), payouts (allocate now), allocations, oracle session.
+"""Operator console for HuFi: campaigns (sync now, join now), joins, participations (join
+now), payouts (allocate now), allocations, oracle session. "Join matching campaigns now" on
+orders is an action of the orders console (orders sit above campaigns) calling
+`orders_join_now` here.
 
 Every action goes through a service and leaves an audit event; payouts, joins,
 participations and allocations are read-only (they mirror the outside world or the ledger).
@@ -17,13 +19,12 @@ from campaigns.models import (
     Allocation,
     Campaign,
     CampaignJoin,
-    CampaignOrder,
     OracleSession,
     Participation,
     Payout,
 )
+from campaigns.order_source import OrderFacts, order_source
 from campaigns.services import (
-    PARTICIPATING_ORDER_STATES,
     campaign_join,
     campaign_sync,
     order_campaigns_join,
@@ -32,7 +33,6 @@ from campaigns.services import (
 from mrmarket.admin import ReadOnlyAdmin
 from mrmarket.audit import audit_record
 from mrmarket.enums import AuditOutcome
-from orders.models import MarketMakingOrder
 
 
 @admin.register(Campaign)
@@ -130,11 +130,13 @@ class CampaignJoinAdmin(ReadOnlyAdmin):
     search_fields = ("campaign__address", "wallet_address")
 
 
-def _orders_join_now(request: HttpRequest, orders: list[MarketMakingOrder]) -> None:
+def orders_join_now(request: HttpRequest, orders: list[OrderFacts]) -> None:
     """Join matching campaigns for each order through the service; one audit event each."""
     for order in orders:
-        if order.state not in PARTICIPATING_ORDER_STATES:
-            messages.warning(request, f"order {order.pk} is {order.state}: not trading, skipped")
+        if not order.participating:
+            messages.warning(
+                request, f"order {order.order_id} is {order.state}: not trading, skipped"
+            )
             continue
         participations = order_campaigns_join(order=order)
         statuses = {p.campaign.key: p.status for p in participations}
@@ -144,35 +146,17 @@ def _orders_join_now(request: HttpRequest, orders: list[MarketMakingOrder]) -> N
             outcome=AuditOutcome.OK if ok else AuditOutcome.REJECTED,
             actor=request.user,  # type: ignore[arg-type]
             target_type="order",
-            target_id=str(order.pk),
+            target_id=str(order.order_id),
             reason="join now (console)",
             payload={"participations": statuses},
             request=request,
         )
         if not statuses:
-            messages.info(request, f"order {order.pk}: no active campaign matches it")
+            messages.info(request, f"order {order.order_id}: no active campaign matches it")
         for p in participations:
             level = messages.SUCCESS if p.status == ParticipationStatus.JOINED else messages.WARNING
-            text = f"order {order.pk} in {p.campaign.key}: {p.status} {p.last_error}".strip()
+            text = f"order {order.order_id} in {p.campaign.key}: {p.status} {p.last_error}".strip()
             messages.add_message(request, level, text)
-
-
-@admin.register(CampaignOrder)
-class CampaignOrderAdmin(ReadOnlyAdmin):
-    """Orders as the campaigns app sees them: pick some and join their campaigns now."""
-
-    list_display = ("id", "user", "pair", "venue_account", "state", "state_changed_at")
-    list_filter = ("state",)
-    search_fields = ("id", "user__username")
-    actions = ["join_now"]
-
-    def has_operate_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser)
-
-    @admin.action(description="Join matching campaigns now", permissions=["operate"])
-    def join_now(self, request: HttpRequest, queryset: QuerySet[CampaignOrder]) -> None:
-        orders = list(queryset.select_related("pair", "venue_account__exchange"))
-        _orders_join_now(request, list(orders))
 
 
 @admin.register(Participation)
@@ -201,11 +185,8 @@ class ParticipationAdmin(ReadOnlyAdmin):
         description="Join now for the selected participations' orders", permissions=["operate"]
     )
     def join_now(self, request: HttpRequest, queryset: QuerySet[Participation]) -> None:
-        order_ids = sorted({p.order_id for p in queryset})
-        orders = MarketMakingOrder.objects.filter(pk__in=order_ids).select_related(
-            "pair", "venue_account__exchange"
-        )
-        _orders_join_now(request, list(orders))
+        facts = order_source().orders_get({p.order_id for p in queryset})
+        orders_join_now(request, [facts[oid] for oid in sorted(facts)])
 
 
 @admin.register(Payout)

@@ -1,8 +1,7 @@
 """The seam to the strategy runtime's fills: what campaign scoring reads of our own trading.
 
-`strategy.selectors.order_fills(*, order_id, since)` belongs to the strategy app and is
-imported lazily (the campaigns app must import without it, and tests replace
-`order_fills_since`). Its records carry `side` ("buy"/"sell"), `taker_or_maker`
+`strategy.selectors.order_fills(*, order_id, since)` belongs to the strategy app, below
+campaigns in the dependency map (tests replace `order_fills_since`). Its records carry `side` ("buy"/"sell"), `taker_or_maker`
 ("maker"/"taker"), `amount` (base), `price`, `quote_amount` (the venue's quote cost) and
 `executed_at` (aware). They are adapted here to `campaigns.scoring.Fill`, strictly: money
 must arrive as exact numbers (never a float), times must be aware — a malformed record is a
@@ -18,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from campaigns.scoring import Fill
+from strategy import selectors as strategy_selectors
 
 
 class FillRecordInvalid(ValueError):
@@ -61,9 +61,7 @@ def fills_adapt(records: Iterable[Any]) -> list[Fill]:
 
 def order_fills_since(*, order_id: uuid.UUID | str, since: datetime) -> list[Fill]:
     """Our fills of one order executed at or after `since`, as scoring records."""
-    from strategy.selectors import order_fills
-
-    return fills_adapt(order_fills(order_id=order_id, since=since))
+    return fills_adapt(strategy_selectors.order_fills(order_id=order_id, since=since))
 
 
 def fills_between(

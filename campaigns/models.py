@@ -18,7 +18,6 @@ from campaigns.enums import (
     ParticipationStatus,
     PayoutAllocationStatus,
 )
-from orders.models import MarketMakingOrder
 
 # 18 decimals covers every ERC-20 HuFi funds with (HMT, USDT, USDC: 18/6/6); 60 digits in all.
 AMOUNT_DIGITS = 60
@@ -230,8 +229,9 @@ class Participation(models.Model):
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="participations")
+    # By name, not by import: campaigns sit below orders (campaigns/order_source.py).
     order = models.ForeignKey(
-        MarketMakingOrder, on_delete=models.PROTECT, related_name="campaign_participations"
+        "orders.MarketMakingOrder", on_delete=models.PROTECT, related_name="campaign_participations"
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="campaign_participations"
@@ -311,16 +311,3 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"allocation {self.amount} of payout {self.payout_id} to {self.user_id}"
-
-
-class CampaignOrder(MarketMakingOrder):
-    """The orders app's order, seen from the campaigns console (a proxy: no table).
-
-    Lets the operator pick running orders and "join matching campaigns now" without the
-    campaigns app editing the orders console.
-    """
-
-    class Meta:
-        proxy = True
-        verbose_name = "order (campaigns)"
-        verbose_name_plural = "orders (campaigns)"

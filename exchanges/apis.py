@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from exchanges import secrets, selectors, services
 from exchanges import serializers as s
 from exchanges.exceptions import PairNotFound, VenueAccountNotFound
+from mrmarket.exceptions import ValidationFailed
 from mrmarket.permissions import IsAdminJwt
 from mrmarket.serializers import ErrorSerializer, OkOutputSerializer
 
@@ -326,8 +327,6 @@ class ExchangeUpdateApi(AdminApi):
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
         if changes.pop("exchange_id", exchange_id) != exchange_id:
-            from mrmarket.exceptions import ValidationFailed
-
             raise ValidationFailed("exchange_id cannot change; pairs and accounts refer to it.")
         exchange = services.exchange_update(
             exchange=exchange,

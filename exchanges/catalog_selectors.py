@@ -66,7 +66,8 @@ def fee_override_list() -> list[dict[str, Any]]:
 
 def ccxt_supported_list() -> list[str]:
     """The ccxt exchange ids this service can drive (its pinned ccxt's list)."""
-    import ccxt  # ~1.5 s to import; only this admin read and exchange writes need it
+    # deferred: ccxt takes ~1.5 s to import; only this admin read and exchange writes need it.
+    import ccxt
 
     return sorted(ccxt.exchanges)
 
@@ -88,6 +89,7 @@ def exchange_description(*, exchange_id: str) -> dict[str, Any]:
             "requiredCredentials": {},
         }
     else:
+        # deferred: ccxt takes ~1.5 s to import (see ccxt_supported_list).
         import ccxt
 
         klass = getattr(ccxt, exchange.ccxt_id)

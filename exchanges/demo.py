@@ -16,6 +16,7 @@ from django.db import transaction
 from exchanges import services
 from exchanges.enums import ExchangeKind
 from exchanges.models import Asset, AssetNetwork, Exchange, MarketMakingPair, SpotPair, VenueAccount
+from exchanges.paper.services import paper_market_ensure
 
 PAPER = "paper"
 _NAMESPACE = uuid.UUID("6f1b2c9e-1d0a-4c55-9a3e-2f7d8b6a4c10")
@@ -177,8 +178,6 @@ def _account(exchange: Exchange) -> VenueAccount:
 
 def _paper_markets(exchange: Exchange) -> None:
     """Open the paper venue's order books (a market that exists keeps its state)."""
-    from exchanges.paper.services import paper_market_ensure
-
     seed = int((exchange.options or {}).get("seed", 42))
     for index, (symbol, (price, tick, lot, notional)) in enumerate(MARKETS.items()):
         paper_market_ensure(

@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 
@@ -39,6 +40,8 @@ from exchanges.models import (
     SpotPair,
     VenueAccount,
 )
+from exchanges.services.gateways import venue_gateway_get
+from exchanges.venues.base import RetryableVenueError, VenueError
 from mrmarket.money import money_str
 
 log = structlog.get_logger(__name__)
@@ -125,8 +128,6 @@ def venue_account_get(*, key_id: int) -> VenueAccount | None:
 
 def fee_settings_get() -> FeeSettings:
     """The global fee settings (defaults until an operator saves them; nothing is written by a read)."""
-    from django.conf import settings
-
     return FeeSettings.objects.filter(pk=1).first() or FeeSettings(
         pk=1, market_making_fee=settings.MARKET_MAKING_FEE_DEFAULT
     )
@@ -159,8 +160,6 @@ def _key(*parts: object) -> str:
 
 
 def _venue_error(exchange_id: str, exc: Exception) -> dict[str, str]:
-    from exchanges.venues.base import RetryableVenueError
-
     retryable = isinstance(exc, RetryableVenueError)
     log.warning(
         "market_data_venue_error",
@@ -194,7 +193,6 @@ def _health_record(exchange_id: str, status: str) -> None:
 
 def _fetch_cached(*, exchange_id: str, key: str, ttl: int, fetch: Callable[[], Any]) -> Any:
     """Single-flight, cached fetch from a venue; venue errors become 502/503 domain errors."""
-    from exchanges.venues.base import RetryableVenueError, VenueError
 
     def run() -> Any:
         try:
@@ -239,8 +237,6 @@ def _fetch_cached(*, exchange_id: str, key: str, ttl: int, fetch: Callable[[], A
 
 
 def _gateway(exchange: Exchange) -> Any:
-    from exchanges.services import venue_gateway_get
-
     return venue_gateway_get(exchange_id=exchange.exchange_id)
 
 
@@ -269,8 +265,6 @@ def _require_listed(exchange_id: str, symbols: list[str]) -> None:
 
 
 def _iso_ms(ts_ms: int) -> str:
-    from datetime import datetime
-
     return (
         datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
         .isoformat(timespec="milliseconds")
@@ -381,9 +375,6 @@ def venue_health_list(*, with_since: bool = False) -> list[dict[str, Any]]:
 
 
 def _health_probe(exchange: Exchange) -> str:
-    from exchanges.services import venue_gateway_get
-    from exchanges.venues.base import RetryableVenueError, VenueError
-
     try:
         venue_gateway_get(exchange_id=exchange.exchange_id).load_markets()
     except RetryableVenueError:

@@ -1,6 +1,8 @@
 """Operator console for orders: state filters, the event log inline, the order's ledger
 balances, and the controls (pause, resume, stop, exit, fail) — each through its service, each
-asking for a reason, each audited. Records (events, snapshots, transfers) are read-only."""
+asking for a reason, each audited — and "join matching campaigns now" (superusers; the
+campaigns console's helper, audited per order). Records (events, snapshots, transfers) are
+read-only."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from campaigns.admin import orders_join_now
 from mrmarket.admin import ReadOnlyAdmin
 from mrmarket.exceptions import DomainError
 from orders import selectors
+from orders.campaign_source import order_facts_of
 from orders.models import CustodyTransfer, MarketMakingOrder, OrderEvent, PaymentSnapshot
 from orders.services import controls
 
@@ -102,7 +106,18 @@ class MarketMakingOrderAdmin(admin.ModelAdmin):
         _control_action("stop_orders", "Stop", controls.order_stop),
         _control_action("exit_orders", "Exit and refund", controls.order_exit),
         _control_action("fail_orders", "Fail and refund", controls.order_fail),
+        "join_campaigns_now",
     ]
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    @admin.action(description="Join matching campaigns now", permissions=["operate"])
+    def join_campaigns_now(
+        self, request: HttpRequest, queryset: QuerySet[MarketMakingOrder]
+    ) -> None:
+        orders = queryset.select_related("pair", "venue_account__exchange")
+        orders_join_now(request, [order_facts_of(o) for o in orders])
 
     @admin.display(description="Order")
     def cockpit_link(self, obj: MarketMakingOrder) -> str:

@@ -131,9 +131,7 @@ class OrderExitApi(_OrderControlApi):
 
 
 def _strategy_parts(order_id: Any) -> dict[str, Any]:
-    from strategy.selectors import order_lifecycle_parts
-
-    parts: dict[str, Any] = order_lifecycle_parts(order_id=order_id)
+    parts: dict[str, Any] = strategy_selectors.order_lifecycle_parts(order_id=order_id)
     return parts
 
 

@@ -10,10 +10,13 @@ from uuid import UUID
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 
+from exchanges.models import Asset, AssetNetwork, MarketMakingPair
+from exchanges.selectors import fee_settings_get
 from ledger import selectors as ledger_selectors
 from mrmarket.health import iso
 from mrmarket.models import User
 from mrmarket.money import money_str
+from orders.custody import custody_gateway
 from orders.exceptions import OrderNotFound
 from orders.models import CustodyTransfer, MarketMakingOrder, OrderEvent, PaymentState
 from orders.valuation import order_cards
@@ -167,12 +170,18 @@ def outbox_summary(events: list[OrderEvent]) -> dict[str, Any]:
 
 
 def _asset_row(asset_id: str) -> tuple[str, Decimal]:
-    from exchanges.models import Asset
-
     asset = Asset.objects.filter(pk=asset_id).first()
     if asset is None:
         return "", Decimal(0)
     return asset.symbol, Decimal(asset.price_usd or 0)
+
+
+def fee_percentage(pair: MarketMakingPair) -> Decimal:
+    """Our fee as a fraction: the pair's own rate, else the global setting (0 when disabled)."""
+    if pair.custom_fee_rate is not None:
+        return Decimal(pair.custom_fee_rate)
+    fees = fee_settings_get()
+    return Decimal(fees.market_making_fee) if fees.enable_market_making_fee else Decimal(0)
 
 
 def market_making_fee_quote(*, exchange_id: str, pair: str, direction: str) -> dict[str, Any]:
@@ -182,10 +191,6 @@ def market_making_fee_quote(*, exchange_id: str, pair: str, direction: str) -> d
     withdraw_to_mixin: the venue's withdrawal fee back to custody (charged on exit);
     withdraw_external: custody's withdrawal fee to an outside address.
     """
-    from exchanges.models import AssetNetwork, MarketMakingPair
-    from orders.custody import custody_gateway
-    from orders.services.intents import fee_percentage
-
     query = MarketMakingPair.objects.select_related("exchange").filter(
         exchange__exchange_id=exchange_id, enable=True
     )

@@ -9,6 +9,7 @@ the step fails the order (and the refund starts) or deletes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -72,12 +73,22 @@ def step_task_id(order_id: UUID | str, state: str, attempt: int) -> str:
     return f"order:{order_id}:{state}:{attempt}"
 
 
+# Sends the step task: (order id, task id). `orders.tasks` registers it when imported
+# (`OrdersConfig.ready` imports it in every process): the tasks call the services, which
+# schedule steps, so this module cannot import the tasks module.
+StepSender = Callable[[str, str], None]
+_step_sender: StepSender | None = None
+
+
+def step_sender_register(sender: StepSender) -> None:
+    global _step_sender  # noqa: PLW0603 - the one registration point of this seam
+    _step_sender = sender
+
+
 def schedule_step(*, order_id: UUID | str, state: str, attempt: int = 0) -> None:
     """Send the step task of `state` (after commit). The sweeper covers a lost message."""
     if state not in AUTOMATIC_STATES:
         return
-    from orders.tasks import order_step_task
-
-    order_step_task.apply_async(
-        args=(str(order_id),), task_id=step_task_id(order_id, state, attempt)
-    )
+    if _step_sender is None:
+        raise RuntimeError("no step sender: orders.tasks registers it (OrdersConfig.ready)")
+    _step_sender(str(order_id), step_task_id(order_id, state, attempt))

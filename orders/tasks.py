@@ -10,7 +10,7 @@ from mrmarket.services import heartbeat_outcome
 from orders.custody.base import CustodyError
 from orders.services import intake, lifecycle, transfers
 from orders.services.reconcile import custody_reconcile
-from orders.steps import step_task_id
+from orders.steps import step_sender_register, step_task_id
 
 # The heartbeat of custody reachability (orders/health.py reads it).
 CUSTODY_HEARTBEAT = "custody"
@@ -27,6 +27,13 @@ def order_step_task(order_id: str, token: str | None = None) -> None:
     """Run the due step of one order (a no-op if another worker holds it or it is not due).
     `token`: the queue lease the sweeper queued it with (the step may claim that lease)."""
     lifecycle.order_step(order_id=order_id, token=_token(token))
+
+
+def _order_step_send(order_id: str, task_id: str) -> None:
+    order_step_task.apply_async(args=(order_id,), task_id=task_id)
+
+
+step_sender_register(_order_step_send)
 
 
 @shared_task(

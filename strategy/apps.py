@@ -6,6 +6,7 @@ class StrategyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the runtime's tasks by name for `strategy.dispatch` in every process
-        # (the documented place for registrations that need the models loaded).
+        # deferred: AppConfig.ready. Registers the runtime's tasks by name for
+        # `strategy.dispatch` in every process (the documented place for registrations that
+        # need the models loaded).
         from strategy import tasks  # noqa: F401

@@ -26,7 +26,8 @@ def _layers() -> list[set[str]]:
 def _graph() -> grimp.ImportGraph:
     roots = _config()["importlinter"]["root_packages"].split()
     graph = grimp.build_graph(*roots, cache_dir=None)
-    for line in _config()["importlinter:contract:layers"]["ignore_imports"].splitlines():
+    ignored = _config()["importlinter:contract:layers"].get("ignore_imports", "")
+    for line in ignored.splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             importer, imported = (p.strip() for p in line.split("->"))

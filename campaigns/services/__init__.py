@@ -23,8 +23,6 @@ from campaigns.services.join import (
     read_only_key_for,
 )
 from campaigns.services.participation import (
-    JOINABLE_ORDER_STATES,
-    PARTICIPATING_ORDER_STATES,
     ParticipationsSyncResult,
     order_campaigns_join,
     participation_record,
@@ -36,8 +34,6 @@ from campaigns.services.payout import PayoutConflict, PayoutScanResult, campaign
 from campaigns.services.sync import SyncResult, campaign_sync
 
 __all__ = [
-    "JOINABLE_ORDER_STATES",
-    "PARTICIPATING_ORDER_STATES",
     "ExchangeReadOnlyKey",
     "JoinResult",
     "ParticipationsSyncResult",

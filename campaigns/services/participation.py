@@ -31,6 +31,7 @@ from campaigns.models import (
     CampaignJoin,
     Participation,
 )
+from campaigns.order_source import OrderFacts, order_facts, order_source
 from campaigns.scoring import fills_score, fills_volume
 from campaigns.selectors import (
     campaign_matching,
@@ -38,23 +39,8 @@ from campaigns.selectors import (
     normalize_symbol,
 )
 from campaigns.services.join import JoinResult, campaign_join
-from orders.enums import OrderState
-from orders.models import MarketMakingOrder
 
 log = structlog.get_logger(__name__)
-
-# An order in these states takes part in its campaigns (it trades or is about to); any other
-# state means it stopped trading for good (stopped, exiting, failed...): its part is `left`.
-PARTICIPATING_ORDER_STATES = (
-    OrderState.JOINING_CAMPAIGN,
-    OrderState.CAMPAIGN_JOINED,
-    OrderState.CREATED,
-    OrderState.RUNNING,
-    OrderState.PAUSED,
-)
-# Orders the participations task joins campaigns for: the ones trading (or paused). Earlier
-# states are the lifecycle's own `joining_campaign` step's business.
-JOINABLE_ORDER_STATES = (OrderState.RUNNING, OrderState.PAUSED)
 
 
 def participation_record(
@@ -77,7 +63,8 @@ def participation_record(
             .first()
         )
         if participation is None:
-            if not MarketMakingOrder.objects.filter(pk=order_id, user_id=user_id).exists():
+            facts = order_facts(order_id)
+            if facts is None or str(facts.user_id) != str(user_id):
                 raise ParticipationConflict(f"order {order_id} is not an order of user {user_id}")
             try:
                 with transaction.atomic():
@@ -132,13 +119,19 @@ def participation_record(
 def participations_leave_exited(*, now: datetime | None = None) -> int:
     """Mark `left` the participations of orders that stopped trading; returns how many."""
     now = now or timezone.now()
-    stale = Participation.objects.filter(
-        status__in=[ParticipationStatus.JOINED, ParticipationStatus.FAILED]
-    ).exclude(order__state__in=PARTICIPATING_ORDER_STATES)
+    open_parts = list(
+        Participation.objects.filter(
+            status__in=[ParticipationStatus.JOINED, ParticipationStatus.FAILED]
+        ).order_by("id")
+    )
+    orders = order_source().orders_get({p.order_id for p in open_parts})
     left = 0
-    for p in stale.select_related("order").order_by("id"):
+    for p in open_parts:
+        order = orders.get(p.order_id)
+        if order is None or order.participating:
+            continue  # still trading (an order row is never deleted: PROTECT)
         # The order stopped trading when it left the participating states, at the latest now.
-        left_at = min(p.order.state_changed_at, now)
+        left_at = min(order.state_changed_at, now)
         if p.joined_at is not None and left_at < p.joined_at:
             left_at = p.joined_at
         left += Participation.objects.filter(
@@ -149,15 +142,15 @@ def participations_leave_exited(*, now: datetime | None = None) -> int:
 
 
 def order_campaigns_join(
-    *, order: MarketMakingOrder, manager: OracleTokenManager | None = None
+    *, order: OrderFacts, manager: OracleTokenManager | None = None
 ) -> list[Participation]:
     """Join every active campaign matching the order's venue and pair that it has not joined
     yet, and record its participations. Outside any transaction (the join talks to HuFi)."""
-    venue = normalize_exchange_name(order.venue_account.exchange.exchange_id)
+    venue = normalize_exchange_name(order.exchange_id)
     recorded = []
-    for campaign in campaign_matching(exchange_name=venue, symbol=order.pair.symbol):
+    for campaign in campaign_matching(exchange_name=venue, symbol=order.symbol):
         joined = Participation.objects.filter(
-            campaign=campaign, order=order, status=ParticipationStatus.JOINED
+            campaign=campaign, order_id=order.order_id, status=ParticipationStatus.JOINED
         ).first()
         if joined is not None:
             recorded.append(joined)
@@ -165,7 +158,7 @@ def order_campaigns_join(
         result = campaign_join(campaign=campaign, exchange_name=venue, manager=manager)
         recorded.append(
             participation_record(
-                campaign=campaign, order_id=order.pk, user_id=order.user_id, result=result
+                campaign=campaign, order_id=order.order_id, user_id=order.user_id, result=result
             )
         )
     return recorded
@@ -196,18 +189,14 @@ def participations_sync(
     result = ParticipationsSyncResult()
     result.left = participations_leave_exited(now=now)
 
-    orders = (
-        MarketMakingOrder.objects.filter(state__in=JOINABLE_ORDER_STATES)
-        .select_related("pair", "venue_account__exchange")
-        .order_by("created_at", "id")
-    )
-    markets: dict[tuple[str, str], list[MarketMakingOrder]] = defaultdict(list)
+    orders = order_source().orders_joinable()
+    markets: dict[tuple[str, str], list[OrderFacts]] = defaultdict(list)
     for order in orders:
-        venue = normalize_exchange_name(order.venue_account.exchange.exchange_id)
-        markets[(venue, normalize_symbol(order.pair.symbol))].append(order)
+        venue = normalize_exchange_name(order.exchange_id)
+        markets[(venue, normalize_symbol(order.symbol))].append(order)
     joined_pairs = set(
         Participation.objects.filter(
-            status=ParticipationStatus.JOINED, order__state__in=JOINABLE_ORDER_STATES
+            status=ParticipationStatus.JOINED, order_id__in=[o.order_id for o in orders]
         ).values_list("campaign_id", "order_id")
     )
 
@@ -224,16 +213,19 @@ def participations_sync(
     stop_joining = False
     for (venue, symbol), group in markets.items():
         for campaign in campaign_matching(exchange_name=venue, symbol=symbol, at=now):
-            todo = [o for o in group if (campaign.pk, o.pk) not in joined_pairs]
+            todo = [o for o in group if (campaign.pk, o.order_id) not in joined_pairs]
             if not todo or campaign.pk in closed:
                 continue
             if campaign.pk in waiting:
                 # Say why on a new order's participation; others already say it.
                 said = JoinResult(status="waiting", error=waiting[campaign.pk].last_error)
                 for order in todo:
-                    if (campaign.pk, order.pk) not in recorded:
+                    if (campaign.pk, order.order_id) not in recorded:
                         participation_record(
-                            campaign=campaign, order_id=order.pk, user_id=order.user_id, result=said
+                            campaign=campaign,
+                            order_id=order.order_id,
+                            user_id=order.user_id,
+                            result=said,
                         )
                 result.deferred += len(todo)
                 continue
@@ -247,7 +239,7 @@ def participations_sync(
             join = campaign_join(campaign=campaign, exchange_name=venue, manager=manager)
             for order in todo:
                 participation_record(
-                    campaign=campaign, order_id=order.pk, user_id=order.user_id, result=join
+                    campaign=campaign, order_id=order.order_id, user_id=order.user_id, result=join
                 )
             if join.ok:
                 result.joined += len(todo)

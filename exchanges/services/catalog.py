@@ -49,7 +49,8 @@ EXCHANGE_UPDATABLE = (
 def _ccxt_id_check(exchange: Exchange) -> None:
     if exchange.kind != ExchangeKind.CCXT:
         return
-    import ccxt  # imported here: ~1.5 s, and only exchange writes need the list
+    # deferred: ccxt takes ~1.5 s to import, and only exchange writes need the list.
+    import ccxt
 
     if exchange.ccxt_id not in ccxt.exchanges:
         raise ValidationFailed(f"ccxt_id {exchange.ccxt_id!r} is not an exchange ccxt knows.")

@@ -16,9 +16,9 @@ from exchanges.exceptions import (
     AlreadyExists,
     ExchangeInUse,
 )
-from exchanges.selectors import decimal_str
 from mrmarket.exceptions import ValidationFailed
 from mrmarket.models import User
+from mrmarket.money import money_str
 
 
 def _messages(exc: DjangoValidationError) -> str:
@@ -90,7 +90,7 @@ def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, Decimal):
-            out[key] = decimal_str(value)
+            out[key] = money_str(value)
         elif isinstance(value, datetime):
             out[key] = value.isoformat()
         elif isinstance(value, models.Model):

@@ -63,6 +63,7 @@ def build_gateway(
 ) -> VenueGateway:
     opts = dict(options or {})
     if kind == "ccxt":
+        # deferred: the ccxt gateway imports ccxt (~1.5 s); built only when a venue is used.
         from exchanges.venues.ccxt_gateway import CcxtGateway
 
         ccxt_id = opts.get("ccxt_id") or venue
@@ -81,6 +82,8 @@ def build_gateway(
             ccxt_options=opts.get("ccxt_options"),
         )
     if kind == "paper":
+        # deferred: the paper gateway imports ccxt too (its client-id check), and the paper
+        # venue's models; built only when a paper venue is used.
         from exchanges.paper.gateway import PaperGateway
 
         return PaperGateway(venue=venue, account=account, clock=opts.get("clock"))

@@ -34,7 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import redis
 import structlog
+from django.conf import settings
 
 from exchanges.venues.base import RateLimited
 
@@ -189,8 +191,6 @@ return 1
 
 class RedisBackend:
     def __init__(self, url: str) -> None:
-        import redis
-
         self._redis = redis.Redis.from_url(url)
         self.last_slot: float | None = None  # the last booked slot (Redis clock, unix seconds)
         self._reserve = self._redis.register_script(_RESERVE_LUA)
@@ -346,8 +346,6 @@ def default_rate_limiter() -> VenueRateLimiter:
     """The process-wide limiter: Redis when REDIS_URL is set, else the file backend."""
     global _default
     if _default is None:
-        from django.conf import settings
-
         url = getattr(settings, "REDIS_URL", "")
         backend: RateLimitBackend
         if url:

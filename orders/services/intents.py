@@ -19,7 +19,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchanges.models import MarketMakingPair, VenueAccount
-from exchanges.selectors import fee_settings_get
 from mrmarket.exceptions import ValidationFailed
 from mrmarket.models import User
 from orders.custody import custody_gateway
@@ -28,6 +27,7 @@ from orders.enums import OrderState
 from orders.exceptions import FeeQuoteUnavailable, PairNotFound, VenueAccountMissing
 from orders.memo import memo_encode_market_making_create
 from orders.models import MarketMakingOrder, OrderEvent
+from orders.selectors import fee_percentage
 from orders.services.payments import payment_state_open
 from strategy.params import PureMarketMakingParams
 
@@ -77,14 +77,6 @@ def strategy_params_build(
                 )
         dto.update(overrides)
     return PureMarketMakingParams.from_dto(dto)
-
-
-def fee_percentage(pair: MarketMakingPair) -> Decimal:
-    """Our fee as a fraction: the pair's own rate, else the global setting (0 when disabled)."""
-    if pair.custom_fee_rate is not None:
-        return Decimal(pair.custom_fee_rate)
-    fees = fee_settings_get()
-    return Decimal(fees.market_making_fee) if fees.enable_market_making_fee else Decimal(0)
 
 
 def order_intent_create(

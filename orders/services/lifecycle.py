@@ -44,7 +44,7 @@ from orders.custody.base import CustodyError
 from orders.enums import OrderState, TransferPurpose, TransferStatus
 from orders.models import MarketMakingOrder
 from orders.selectors import order_balances
-from orders.services import intake, moves
+from orders.services import intake, moves, seams
 from orders.services.intake import paid_by_asset
 from orders.services.reconcile import custody_drift_persists
 from orders.services.stepping import StepFailure, past_deadline, poll_later, step_transition
@@ -278,9 +278,7 @@ def _step_deposit_confirming(order: MarketMakingOrder) -> None:
 
 
 def _step_deposit_confirmed(order: MarketMakingOrder) -> None:
-    from orders.services.seams import campaign_for_order
-
-    if settings.ORDER_JOIN_CAMPAIGNS and campaign_for_order(order=order) is not None:
+    if settings.ORDER_JOIN_CAMPAIGNS and seams.campaign_for_order(order=order) is not None:
         step_transition(
             order.pk,
             "campaign_join_started",
@@ -294,9 +292,7 @@ def _step_deposit_confirmed(order: MarketMakingOrder) -> None:
 
 
 def _step_joining_campaign(order: MarketMakingOrder) -> None:
-    from orders.services.seams import campaign_join_for_order
-
-    result = campaign_join_for_order(order=order)  # bounded: never holds trading for long
+    result = seams.campaign_join_for_order(order=order)  # bounded: never holds trading for long
     if result.ok:
         step_transition(
             order.pk,
@@ -323,14 +319,12 @@ def _step_campaign_joined(order: MarketMakingOrder) -> None:
 
 
 def _step_created(order: MarketMakingOrder) -> None:
-    from orders.services.seams import session_start
-
     step_transition(
         order.pk,
         "started",
         "order.started",
         expect=S.CREATED,
-        extra=lambda locked: session_start(order=locked),
+        extra=lambda locked: seams.session_start(order=locked),
     )
 
 

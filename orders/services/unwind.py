@@ -24,7 +24,7 @@ from orders.custody import custody_gateway
 from orders.enums import IN_FLIGHT_TRANSFER_STATUSES, OrderState, TransferPurpose, TransferStatus
 from orders.models import CustodyTransfer, MarketMakingOrder
 from orders.selectors import order_balances
-from orders.services import moves
+from orders.services import moves, seams
 from orders.services.stepping import poll_later as _poll_later
 from orders.services.stepping import step_transition as _transition
 from orders.services.transfers import transfers_advance_open
@@ -179,11 +179,9 @@ def _unwind(order: MarketMakingOrder, *, expect: str, done: Callable[[], object]
 
 def _trading_stopped(order: MarketMakingOrder) -> bool:
     """True once the order's session has no live orders; until then, stop it and poll."""
-    from orders.services.seams import session_live_order_count, session_stop
-
-    if session_live_order_count(order=order) == 0:
+    if seams.session_live_order_count(order=order) == 0:
         return True
-    session_stop(order=order)
+    seams.session_stop(order=order)
     _poll_later(order)
     return False
 

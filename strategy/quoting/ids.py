@@ -44,6 +44,7 @@ class ParsedClientOrderId:
 
 def configured_prefix() -> str:
     """The deployment's prefix (setting STRATEGY_CLIENT_ORDER_PREFIX, default "mm")."""
+    # deferred: the quoting core is pure and imports without Django; only this reads a setting.
     from django.conf import settings
 
     prefix = getattr(settings, "STRATEGY_CLIENT_ORDER_PREFIX", DEFAULT_PREFIX)

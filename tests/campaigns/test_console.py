@@ -37,7 +37,7 @@ def test_every_campaigns_console_page_renders_and_records_are_read_only(console,
     participation_record(
         campaign=campaign, order_id=order.pk, user_id=user.pk, result=JoinResult("joined")
     )
-    for model in ("participation", "allocation", "payout", "campaignorder", "campaignjoin"):
+    for model in ("participation", "allocation", "payout", "campaignjoin"):
         assert console.get(f"/console/campaigns/{model}/").status_code == 200, model
         assert console.get(f"/console/campaigns/{model}/add/").status_code == 403, model
     participation = Participation.objects.get()
@@ -53,8 +53,8 @@ def test_join_now_on_orders_joins_through_the_service_and_is_audited(
     order = order_make(user=user)
     stopped = order_make(user=user, state="stopped")
     response = console.post(
-        "/console/campaigns/campaignorder/",
-        {"action": "join_now", "_selected_action": [str(order.pk), str(stopped.pk)]},
+        "/console/orders/marketmakingorder/",
+        {"action": "join_campaigns_now", "_selected_action": [str(order.pk), str(stopped.pk)]},
     )
     assert response.status_code == 302
     row = Participation.objects.get()
@@ -96,8 +96,8 @@ def test_a_staff_member_without_superuser_cannot_join(db, hufi, user) -> None:
     campaign_make()
     order = order_make(user=user)
     client.post(
-        "/console/campaigns/campaignorder/",
-        {"action": "join_now", "_selected_action": [str(order.pk)]},
+        "/console/orders/marketmakingorder/",
+        {"action": "join_campaigns_now", "_selected_action": [str(order.pk)]},
     )
     assert Participation.objects.count() == 0 and oracle.requests == []
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
 
 from orders.custody.base import (
     CustodyNotFound,
@@ -136,8 +137,6 @@ class SafeBase:
         self._user_id = session.user_id
         if spend_private_key is None:
             # custody_gateway() builds the client without it; the setting is the source.
-            from django.conf import settings
-
             spend_private_key = getattr(settings, "MIXIN_SPEND_PRIVATE_KEY", "")
         self._spend_seed = load_spend_private_key(spend_private_key) if spend_private_key else None
         # Only tests (the emulator signs with its own key) ever pass other keys.
