@@ -8,6 +8,7 @@ row, created on first use. Codes:
 |---------------------------------------|-----------|----------------------------------|
 | `custody:mixin`                       | asset     | credits must not exceed debits   |
 | `custody:venue:<venue>:<account>`     | asset     | credits must not exceed debits   |
+| `custody:venue:<venue>:<account>:funding` | asset | credits must not exceed debits   |
 | `user:<user_uuid>:available`          | liability | debits must not exceed credits   |
 | `order:<order_uuid>`                  | liability | debits must not exceed credits   |
 | `rewards:hufi`                        | liability | debits must not exceed credits   |
@@ -16,6 +17,11 @@ row, created on first use. Codes:
 
 "Debits must not exceed credits" is TigerBeetle's flag: `debits_posted + debits_pending <=
 credits_posted` — a liability never goes below zero, and pending debits count against it.
+A venue account is one custody account, its trading wallet (where orders trade). A venue that
+splits wallets (OKX, Bybit, KuCoin: deposits land in and withdrawals leave from a funding
+wallet) has a second one, `...:funding`, for what sits in its funding wallet; moves between
+the two are custody moves like any other (decision 0700).
+
 Asset accounts carry the mirror flag: custody never sends more than it holds. Fee accounts
 carry none: a fee charged on to a payer moves through them (debit and credit of the same
 amount in one entry, both pending in a two-phase one), and pending debits would not cover
@@ -43,7 +49,13 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _USER_RE = re.compile(rf"^user:({_UUID_RE}):available$")
 _ORDER_RE = re.compile(rf"^order:({_UUID_RE})$")
-_VENUE_RE = re.compile(r"^custody:venue:([A-Za-z0-9._-]{1,64}):([A-Za-z0-9._-]{1,64})$")
+_VENUE_RE = re.compile(
+    r"^custody:venue:([A-Za-z0-9._-]{1,64}):([A-Za-z0-9._-]{1,64})(?::(funding))?$"
+)
+# A venue account's wallets: orders trade in `trading` (the account's own code); a venue
+# that splits wallets takes deposits into and sends withdrawals from `funding`.
+WALLET_TRADING = "trading"
+WALLET_FUNDING = "funding"
 
 _FIXED: dict[str, AccountKind] = {
     CUSTODY_MIXIN: AccountKind.ASSET,
@@ -66,6 +78,7 @@ class AccountSpec:
     order_id: uuid.UUID | None = None
     venue: str = ""
     venue_account: str = ""
+    venue_wallet: str = ""  # "trading" or "funding" for a venue custody account
 
 
 def _uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
@@ -97,8 +110,15 @@ def order_account(order_id: uuid.UUID | str) -> str:
     return f"order:{_uuid(order_id, 'order id')}"
 
 
-def custody_venue(venue: str, account: str) -> str:
-    return f"custody:venue:{_name(venue, 'venue')}:{_name(account, 'venue account')}"
+def custody_venue(venue: str, account: str, wallet: str = WALLET_TRADING) -> str:
+    """A venue account's custody code: its trading wallet, or (`wallet="funding"`) the
+    funding wallet of a venue that keeps deposits and withdrawals apart from trading."""
+    code = f"custody:venue:{_name(venue, 'venue')}:{_name(account, 'venue account')}"
+    if wallet == WALLET_TRADING:
+        return code
+    if wallet == WALLET_FUNDING:
+        return f"{code}:{WALLET_FUNDING}"
+    raise InvalidAccount(f"wallet must be trading or funding, got {wallet!r}.")
 
 
 def fees_account(fee_kind: str) -> str:
@@ -112,7 +132,7 @@ def account_spec(code: str) -> AccountSpec:
     """Parse a code into its spec, or raise `InvalidAccount` for an undocumented shape."""
     kind = _FIXED.get(code)
     user_id = order_id = None
-    venue = venue_account = ""
+    venue = venue_account = venue_wallet = ""
     if kind is None:
         if m := _USER_RE.match(code):
             kind, user_id = AccountKind.LIABILITY, uuid.UUID(m.group(1))
@@ -120,6 +140,7 @@ def account_spec(code: str) -> AccountSpec:
             kind, order_id = AccountKind.LIABILITY, uuid.UUID(m.group(1))
         elif m := _VENUE_RE.match(code):
             kind, venue, venue_account = AccountKind.ASSET, m.group(1), m.group(2)
+            venue_wallet = m.group(3) or WALLET_TRADING
         else:
             raise InvalidAccount(f"unknown account code {code!r}.")
     return AccountSpec(
@@ -131,4 +152,5 @@ def account_spec(code: str) -> AccountSpec:
         order_id=order_id,
         venue=venue,
         venue_account=venue_account,
+        venue_wallet=venue_wallet,
     )

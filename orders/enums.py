@@ -81,6 +81,11 @@ class TransferPurpose(models.TextChoices):
     REFUND = "refund"  # custody -> the user's Mixin wallet
     WITHDRAW_TO_VENUE = "withdraw_to_venue"  # custody -> the venue deposit address
     VENUE_TO_CUSTODY = "venue_to_custody"  # venue account -> custody (exit)
+    # Between the wallets of a venue that splits them (OKX, Bybit, KuCoin): a deposit lands
+    # in funding and is moved to trading before the order trades; on exit the order's
+    # balance goes back to funding, where withdrawals leave from.
+    FUNDING_TO_TRADING = "funding_to_trading"
+    TRADING_TO_FUNDING = "trading_to_funding"
 
 
 class TransferStatus(models.TextChoices):

@@ -300,7 +300,7 @@ class Fill(models.Model):
     price = _amount()
     amount = _amount()
     quote_amount = _amount()
-    fee = _amount(default=Decimal(0))
+    fee = _amount(default=Decimal(0))  # as the venue reports it: negative is a maker rebate
     fee_currency = models.CharField(max_length=20, blank=True, default="")
     fee_asset_id = models.CharField(max_length=36, blank=True, default="")
     taker_or_maker = models.CharField(max_length=6, blank=True, default="")
@@ -314,8 +314,7 @@ class Fill(models.Model):
         constraints = [
             UniqueConstraint(fields=["exchange_id", "trade_id"], name="strategy_fill_trade_uniq"),
             CheckConstraint(
-                condition=Q(amount__gt=0) & Q(price__gt=0) & Q(fee__gte=0),
-                name="strategy_fill_amounts",
+                condition=Q(amount__gt=0) & Q(price__gt=0), name="strategy_fill_amounts"
             ),
         ]
         indexes = [

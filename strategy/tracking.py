@@ -243,7 +243,7 @@ def _settle(fill: Fill, session: StrategySession) -> None:
     """Settle in the ledger (order sessions only); a ledger refusal is kept on the fill."""
     if session.order_id is None or fill.ledger_key:
         return
-    if fill.fee > 0 and not fill.fee_asset_id:
+    if fill.fee != 0 and not fill.fee_asset_id:  # a fee or a rebate (negative) needs its asset
         error = f"fee currency {fill.fee_currency!r} maps to no asset of {session.exchange_id}"
         Fill.objects.filter(pk=fill.pk).update(settle_error=error)
         log.error(

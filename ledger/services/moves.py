@@ -45,6 +45,11 @@ def _fee_legs(
     return legs
 
 
+def _is_negative(value: object) -> bool:
+    """A signed amount below zero (a rebate); anything else is left to `amount_check`."""
+    return isinstance(value, Decimal | int) and not isinstance(value, bool) and value < 0
+
+
 def deposit_credit(
     *, idempotency_key: str, user_id: uuid.UUID | str, asset: str, amount: Decimal, snapshot_id: str
 ) -> JournalEntry:
@@ -123,6 +128,11 @@ def fill_settle(
     `base_amount`/`quote_amount` are the gross traded amounts; the venue fee (any asset) is
     taken from the venue custody and charged to the order. A buy: Dr custody base, Cr order
     base; Dr order quote, Cr custody quote. A sell is the mirror. Reference: `<venue>:<trade>`.
+
+    A negative `fee_amount` is a maker rebate, as venues report it: the venue pays it into
+    its custody and it belongs to the order (Dr custody, Cr fees:venue; Dr fees:venue, Cr
+    order — the fee account's totals show the rebate, its balance does not change). A zero
+    fee books no fee legs.
     """
     if side not in FillSide.values:
         raise InvalidAccount(f"side must be buy or sell, got {side!r}.")
@@ -135,10 +145,20 @@ def fill_settle(
         debit(pays, quote_asset, quote_amount),
         credit(gets, quote_asset, quote_amount),
     ]
-    fee = amount_check(fee_amount, what="fee_amount", allow_zero=True)
-    if fee > 0:
-        if fee_asset is None:
-            raise InvalidAccount("fee_asset is required with a fee.")
+    rebate = _is_negative(fee_amount)
+    fee = amount_check(-fee_amount if rebate else fee_amount, what="fee_amount", allow_zero=True)
+    if fee > 0 and fee_asset is None:
+        raise InvalidAccount("fee_asset is required with a fee or a rebate.")
+    if fee > 0 and rebate:
+        assert fee_asset is not None
+        postings += [
+            debit(custody, fee_asset, fee),
+            credit(codes.FEES_VENUE, fee_asset, fee),
+            debit(codes.FEES_VENUE, fee_asset, fee),
+            credit(order, fee_asset, fee),
+        ]
+    elif fee > 0:
+        assert fee_asset is not None
         postings += _fee_legs(
             fee_code=codes.FEES_VENUE, custody=custody, payer=order, asset=fee_asset, amount=fee
         )

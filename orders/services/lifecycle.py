@@ -13,7 +13,8 @@ Running a step twice, or after a crash anywhere in it, is safe.
                                 (held while custody drifts; failed past its hold timeout)
     withdrawing                 send / confirm custody withdrawals → withdrawal_confirmed
     withdrawal_confirmed        → deposit_confirming
-    deposit_confirming          match venue deposits → deposit_confirmed
+    deposit_confirming          match venue deposits; on a venue with a funding and a trading
+                                wallet, move each deposit to trading → deposit_confirmed
     deposit_confirmed           → joining_campaign (a matching HuFi campaign) or created
     joining_campaign            bounded join attempt → campaign_joined or created
     campaign_joined             → created
@@ -33,6 +34,7 @@ from uuid import UUID
 
 import structlog
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -42,13 +44,14 @@ from ledger import services as ledger
 from orders.custody import custody_gateway
 from orders.custody.base import CustodyError
 from orders.enums import OrderState, TransferPurpose, TransferStatus
-from orders.models import MarketMakingOrder
+from orders.models import CustodyTransfer, MarketMakingOrder
 from orders.selectors import order_balances
 from orders.services import intake, moves, seams
 from orders.services.intake import paid_by_asset
 from orders.services.reconcile import custody_drift_persists
 from orders.services.stepping import StepFailure, past_deadline, poll_later, step_transition
 from orders.services.transfers import transfers_advance_open
+from orders.services.transitions import order_lock
 from orders.services.unwind import (
     step_exit_refunding,
     step_exit_requested,
@@ -254,13 +257,59 @@ def _step_withdrawal_confirmed(order: MarketMakingOrder) -> None:
     )
 
 
+def _to_trading_wallet(order: MarketMakingOrder, deposits: list[CustodyTransfer]) -> bool | None:
+    """Deposits all arrived: on a venue with two wallets, each must also be in trading.
+
+    True when every deposit is in the trading wallet; None when a move to it failed as often
+    as it may (the order fails, its unwind takes the money back from funding); False while
+    moves are under way (created here, idempotently, and driven at once)."""
+    if not moves.venue_route(order=order, asset_id=deposits[0].asset_id).split:
+        return True
+    with transaction.atomic():
+        locked = order_lock(order_id=order.pk)
+        if locked.state != S.DEPOSIT_CONFIRMING:
+            return False
+        for deposit in deposits:
+            tries = CustodyTransfer.objects.filter(
+                order=locked, purpose=P.FUNDING_TO_TRADING, asset_id=deposit.asset_id
+            )
+            failed = tries.filter(status=T.FAILED).count()
+            if tries.exclude(status=T.FAILED).exists():
+                continue
+            if failed >= settings.ORDER_REFUND_MAX_ROUNDS:
+                return None
+            moves.venue_wallet_move_create(
+                order=locked,
+                asset_id=deposit.asset_id,
+                amount=deposit.amount,
+                purpose=P.FUNDING_TO_TRADING,
+                attempt=failed,
+            )
+    moved = [
+        t
+        for t in transfers_advance_open(order_id=order.pk)
+        if t.purpose == P.FUNDING_TO_TRADING and t.status != T.FAILED
+    ]
+    return {t.asset_id for t in moved if t.status == T.ARRIVED} >= {d.asset_id for d in deposits}
+
+
 def _step_deposit_confirming(order: MarketMakingOrder) -> None:
     transfers = [
         t for t in transfers_advance_open(order_id=order.pk) if t.purpose == P.WITHDRAW_TO_VENUE
     ]
-    if transfers and all(t.status == T.ARRIVED for t in transfers):
+    arrived = bool(transfers) and all(t.status == T.ARRIVED for t in transfers)
+    in_trading = _to_trading_wallet(order, transfers) if arrived else False
+    if in_trading:
         step_transition(
             order.pk, "deposit_confirmed", "order.deposit_confirmed", expect=S.DEPOSIT_CONFIRMING
+        )
+    elif in_trading is None:
+        step_transition(
+            order.pk,
+            "failed",
+            "order.wallet_move_failed",
+            expect=S.DEPOSIT_CONFIRMING,
+            reason="the venue refused to move the deposit to its trading wallet",
         )
     elif past_deadline(order):
         step_transition(

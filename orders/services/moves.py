@@ -8,9 +8,20 @@ pays twice. The pending entry is posted when the outside world confirms (a refun
 confirms it; a custody move when the money is seen at its destination) and voided if it
 definitely failed.
 
-    refund            custody:mixin → user's Mixin wallet     posted at custody confirmation
-    withdraw_to_venue custody:mixin → custody:venue:<v>:<a>   posted when the venue shows the deposit
-    venue_to_custody  custody:venue:<v>:<a> → custody:mixin   posted when the snapshot arrives
+    refund             custody:mixin → user's Mixin wallet     posted at custody confirmation
+    withdraw_to_venue  custody:mixin → the venue's deposit wallet  posted when the venue shows the deposit
+    funding_to_trading venue funding → trading wallet          posted when the venue applied it
+    trading_to_funding venue trading → funding wallet          posted when the venue applied it
+    venue_to_custody   the venue's withdrawal wallet → custody:mixin  posted when the snapshot arrives
+
+A venue that splits wallets (OKX, Bybit, KuCoin: its profile's funding and trading wallets
+differ) takes deposits into and sends withdrawals from funding (`custody:venue:<v>:<a>:funding`)
+while orders trade in trading (`custody:venue:<v>:<a>`): a deposit is moved to trading before
+the order is `deposit_confirmed`, and the order's balance back to funding before it is
+withdrawn. Those moves are transfers like the others: persisted with their pending entry under
+a deterministic client id the venue dedupes (the gateway looks it up before applying), so a
+retry or a crash between the venue's answer and the ledger's post never moves twice. On a
+venue with one wallet both codes are the same account and no such move exists.
 """
 
 from __future__ import annotations
@@ -55,10 +66,20 @@ class VenueRoute:
     currency: str  # the venue's code for the asset
     network: str | None  # the venue's network code (ccxt), None for the default
     withdraw_fee: Decimal  # the venue's fee on withdrawing this asset, in this asset
+    split: bool = False  # deposits/withdrawals (funding) and orders (trading) in two wallets
 
     @property
     def custody_code(self) -> str:
+        """The trading wallet's custody account (where the order trades)."""
         return ledger_codes.custody_venue(self.exchange_id, self.account)
+
+    @property
+    def deposit_wallet(self) -> str:
+        """Where deposits land and withdrawals leave from."""
+        return ledger_codes.WALLET_FUNDING if self.split else ledger_codes.WALLET_TRADING
+
+    def wallet_code(self, wallet: str) -> str:
+        return ledger_codes.custody_venue(self.exchange_id, self.account, wallet)
 
 
 def venue_route(*, order: MarketMakingOrder, asset_id: str) -> VenueRoute:
@@ -84,6 +105,7 @@ def venue_route(*, order: MarketMakingOrder, asset_id: str) -> VenueRoute:
         currency=currency,
         network=net,
         withdraw_fee=fee,
+        split=venue_gateway_for(order).needs_internal_transfer(),  # the profile: no request
     )
 
 
@@ -187,7 +209,7 @@ def withdraw_to_venue_create(
     ledger.custody_move_start(
         idempotency_key=entry_key,
         source=ledger_codes.CUSTODY_MIXIN,
-        destination=route.custody_code,
+        destination=route.wallet_code(route.deposit_wallet),
         asset=asset_id,
         amount=amount,
         reference=request_id,
@@ -230,7 +252,7 @@ def venue_to_custody_create(
     fee = min(route.withdraw_fee, amount)
     ledger.custody_move_start(
         idempotency_key=entry_key,
-        source=route.custody_code,
+        source=route.wallet_code(route.deposit_wallet),
         destination=ledger_codes.CUSTODY_MIXIN,
         asset=asset_id,
         amount=amount - fee,
@@ -251,6 +273,46 @@ def venue_to_custody_create(
             "destination": destination,
             "tag": tag or "",
             "network": route.network or "",
+            "entry_key": entry_key,
+        },
+    )
+
+
+WALLET_MOVES = {
+    P.FUNDING_TO_TRADING: (ledger_codes.WALLET_FUNDING, ledger_codes.WALLET_TRADING),
+    P.TRADING_TO_FUNDING: (ledger_codes.WALLET_TRADING, ledger_codes.WALLET_FUNDING),
+}
+
+
+def venue_wallet_move_create(
+    *, order: MarketMakingOrder, asset_id: str, amount: Decimal, purpose: str, attempt: int = 0
+) -> CustodyTransfer:
+    """Between the funding and trading wallets of the order's venue account (`purpose` is
+    funding_to_trading or trading_to_funding). No fee: the venue moves it whole. `attempt`
+    numbers the tries after a definite failure (each try is its own client id)."""
+    from_wallet, to_wallet = WALLET_MOVES[P(purpose)]
+    route = venue_route(order=order, asset_id=asset_id)
+    if not route.split:
+        raise ValueError(f"{route.exchange_id} keeps one wallet: nothing moves between wallets")
+    request_id = request_id_for(purpose, str(order.pk), asset_id, str(attempt))
+    entry_key = f"move:{request_id}"
+    ledger.custody_move_start(
+        idempotency_key=entry_key,
+        source=route.wallet_code(from_wallet),
+        destination=route.wallet_code(to_wallet),
+        asset=asset_id,
+        amount=amount,
+        reference=request_id,
+    )
+    return _transfer_get_or_create(
+        request_id=request_id,
+        defaults={
+            "purpose": purpose,
+            "order": order,
+            "venue_account": order.venue_account,
+            "asset_id": asset_id,
+            "amount": amount,
+            "destination": to_wallet,
             "entry_key": entry_key,
         },
     )
@@ -317,7 +379,8 @@ def _resolve(transfer: CustodyTransfer, *, to: str, now: datetime, error: str = 
 
 
 def venue_client_id(transfer: CustodyTransfer) -> str:
-    """Venues take alphanumeric withdrawal ids: the request id without dashes (32 chars)."""
+    """Venues take alphanumeric withdrawal and transfer ids: the request id without dashes
+    (32 characters, OKX's maximum)."""
     return transfer.request_id.replace("-", "")
 
 

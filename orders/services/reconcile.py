@@ -1,7 +1,8 @@
 """Reconciliation: the ledger's custody accounts against the real world (DESIGN §3).
 
 For every asset the ledger holds in `custody:mixin`, the custody wallet's balance; for every
-venue account's `custody:venue:<venue>:<account>`, the venue's total balance (free + used).
+venue account's `custody:venue:<venue>:<account>`, the venue's total balance (free + used) of
+its trading wallet, and for `...:funding` (a venue with a separate funding wallet), of that.
 
 Money in transit is part of what is expected. Every custody move and refund holds a pending
 ledger entry from the moment it is decided until its destination confirms it, and the outside
@@ -61,6 +62,7 @@ class Target:
     code: str  # the ledger's custody account code
     accounts: list[Account]
     venue_account: VenueAccount | None = None
+    wallet: str = ledger_codes.WALLET_TRADING  # the venue wallet the code stands for
 
 
 def _venue_symbol(asset_id: str, exchange_id: str) -> str | None:
@@ -109,12 +111,13 @@ def _targets(*, venue: str | None, asset: str | None) -> list[Target]:
         exchange_id = venue_account.exchange.exchange_id
         if venue not in (None, exchange_id):
             continue
-        code = ledger_codes.custody_venue(exchange_id, str(venue_account.index))
-        rows = Account.objects.filter(code=code).order_by("asset")
-        if asset:
-            rows = rows.filter(asset=asset)
-        if rows.exists():
-            targets.append(Target(exchange_id, code, list(rows), venue_account))
+        for wallet in (ledger_codes.WALLET_TRADING, ledger_codes.WALLET_FUNDING):
+            code = ledger_codes.custody_venue(exchange_id, str(venue_account.index), wallet)
+            rows = Account.objects.filter(code=code).order_by("asset")
+            if asset:
+                rows = rows.filter(asset=asset)
+            if rows.exists():
+                targets.append(Target(exchange_id, code, list(rows), venue_account, wallet))
     return targets
 
 
@@ -128,7 +131,7 @@ def _read(target: Target) -> list[dict[str, Any]]:
         ]
     balances = venue_gateway_get(
         exchange_id=target.label, account_index=target.venue_account.index
-    ).fetch_balances()
+    ).fetch_balances(wallet=target.wallet)
     rows = []
     for account in target.accounts:
         symbol = _venue_symbol(account.asset, target.label)

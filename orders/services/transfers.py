@@ -13,6 +13,12 @@ for every transfer that is due, and inline by an order's step for its own transf
                list (withdraw_to_venue) or the custody snapshot (venue_to_custody, matched by
                intake; the driver re-matches a deposit intake could not attribute) → arrived
 
+A move between a venue's wallets (funding_to_trading, trading_to_funding) is one call the
+venue applies at once: pending/sent → arrived (or failed). Every drive asks the gateway to
+transfer under the same client id; the gateway first looks the id up and returns the
+transfer the venue already has, so a drive after a crash between the venue's answer and
+the ledger's post finds it and posts, and never moves twice.
+
 Each drive first claims the row by moving `next_attempt_at` forward with a conditional UPDATE
 (a lease: one driver at a time; a killed worker's row is due again when the lease ends), and
 ends by scheduling the next attempt with bounded exponential backoff. Progress resets the
@@ -32,7 +38,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from exchanges.venues.base import FinalVenueError, VenueError, VenueTransfer
+from exchanges.venues.base import FinalVenueError, InternalTransfer, VenueError, VenueTransfer
 from exchanges.venues.base import TransferStatus as VenueTransferStatus
 from ledger import codes as ledger_codes
 from ledger import services as ledger
@@ -176,6 +182,18 @@ def _apply_venue_answer(transfer: CustodyTransfer, withdrawal: VenueTransfer) ->
             moves._resolve(transfer, to=T.SENT, now=now)
 
 
+def _apply_wallet_move_answer(transfer: CustodyTransfer, moved: InternalTransfer) -> None:
+    now = timezone.now()
+    transfer.external_id = moved.id or transfer.external_id
+    with transaction.atomic():
+        if moved.status == VenueTransferStatus.OK:
+            moves._resolve(transfer, to=T.ARRIVED, now=now)
+        elif moved.status in (VenueTransferStatus.FAILED, VenueTransferStatus.CANCELED):
+            moves._resolve(transfer, to=T.FAILED, now=now, error=f"venue: {moved.status}")
+        elif transfer.status == T.PENDING:
+            moves._resolve(transfer, to=T.SENT, now=now)
+
+
 def _record_error(transfer: CustodyTransfer, exc: Exception) -> None:
     CustodyTransfer.objects.filter(pk=transfer.pk).update(
         last_error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=timezone.now()
@@ -198,12 +216,31 @@ def _venue_lookup(transfer: CustodyTransfer) -> VenueTransfer | None:
     return None
 
 
+def _send_wallet_move(transfer: CustodyTransfer) -> None:
+    """Ask the venue to move between wallets under the transfer's client id (the gateway
+    returns the venue's transfer under that id if there is one, else applies it)."""
+    assert transfer.order is not None
+    CustodyTransfer.objects.filter(pk=transfer.pk).update(attempts=F("attempts") + 1)
+    from_wallet, to_wallet = moves.WALLET_MOVES[P(transfer.purpose)]
+    route = moves.venue_route(order=transfer.order, asset_id=transfer.asset_id)
+    moved = moves.venue_gateway_for(transfer.order).transfer_internal(
+        asset=route.currency,
+        amount=transfer.amount,
+        from_wallet=from_wallet,
+        to_wallet=to_wallet,
+        client_id=moves.venue_client_id(transfer),
+    )
+    _apply_wallet_move_answer(transfer, moved)
+
+
 def _send(transfer: CustodyTransfer) -> None:
     """One send under the transfer's deterministic id; the answer is applied."""
     CustodyTransfer.objects.filter(pk=transfer.pk).update(attempts=F("attempts") + 1)
     if transfer.purpose == P.VENUE_TO_CUSTODY:
         assert transfer.order is not None
         route = moves.venue_route(order=transfer.order, asset_id=transfer.asset_id)
+        # What leaves the venue account is the amount custody receives plus the venue's fee;
+        # the gateway sends a venue that charges its fee on top only the part that arrives.
         withdrawal = moves.venue_gateway_for(transfer.order).withdraw(
             asset=route.currency,
             amount=transfer.amount + transfer.fee_amount,
@@ -211,6 +248,7 @@ def _send(transfer: CustodyTransfer) -> None:
             client_id=moves.venue_client_id(transfer),
             network=route.network,
             tag=transfer.tag or None,
+            fee=transfer.fee_amount,
         )
         _apply_venue_answer(transfer, withdrawal)
         return
@@ -237,6 +275,9 @@ def _send(transfer: CustodyTransfer) -> None:
 def _send_or_look_up(transfer: CustodyTransfer) -> None:
     """Pending or sent: ask the sender first whenever a send may have happened; send (again,
     same id) only when the sender never saw it."""
+    if transfer.purpose in moves.WALLET_MOVES:
+        _send_wallet_move(transfer)
+        return
     if transfer.purpose == P.VENUE_TO_CUSTODY:
         found = _venue_lookup(transfer) if transfer.attempts or transfer.external_id else None
         if found is not None:

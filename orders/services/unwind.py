@@ -2,7 +2,8 @@
 venue back to custody, refund everything the order holds, finish.
 
     exit_requested    session stopped, live orders gone → exit_withdrawing / exit_refunding
-    exit_withdrawing  venue → custody, arrivals matched → exit_refunding
+    exit_withdrawing  venue → custody (on a venue with two wallets, trading → funding
+                      first), arrivals matched → exit_refunding
     exit_refunding    refunds sent and confirmed → exit_complete
     failed            the same unwind → refunded
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from ledger.codes import WALLET_FUNDING, WALLET_TRADING
 from orders.custody import custody_gateway
 from orders.enums import IN_FLIGHT_TRANSFER_STATUSES, OrderState, TransferPurpose, TransferStatus
 from orders.models import CustodyTransfer, MarketMakingOrder
@@ -36,20 +38,28 @@ P = TransferPurpose
 T = TransferStatus
 
 
+def _venue_wallets(order: MarketMakingOrder) -> dict[str, str]:
+    """Assets of this order whose balance sits on the venue, and in which wallet: they went
+    there (the deposit arrived, in the venue's deposit wallet), moved between wallets with
+    each wallet move that arrived, and no venue → custody move of them is under way or
+    done. The order's transfers are replayed in the order they were made."""
+    where: dict[str, str] = {}
+    split: bool | None = None
+    for transfer in CustodyTransfer.objects.filter(order=order).exclude(status=T.FAILED):
+        asset = transfer.asset_id
+        if transfer.purpose == P.WITHDRAW_TO_VENUE and transfer.status == T.ARRIVED:
+            if split is None:
+                split = moves.venue_route(order=order, asset_id=asset).split
+            where[asset] = WALLET_FUNDING if split else WALLET_TRADING
+        elif transfer.purpose in moves.WALLET_MOVES and transfer.status == T.ARRIVED:
+            where[asset] = moves.WALLET_MOVES[P(transfer.purpose)][1]
+        elif transfer.purpose == P.VENUE_TO_CUSTODY:
+            where.pop(asset, None)
+    return where
+
+
 def _venue_held(order: MarketMakingOrder) -> set[str]:
-    """Assets of this order whose balance sits on the venue: they went there (the deposit
-    arrived) and no venue → custody move of them is under way or done."""
-    went = set(
-        CustodyTransfer.objects.filter(
-            order=order, purpose=P.WITHDRAW_TO_VENUE, status=T.ARRIVED
-        ).values_list("asset_id", flat=True)
-    )
-    coming_back = set(
-        CustodyTransfer.objects.filter(order=order, purpose=P.VENUE_TO_CUSTODY)
-        .exclude(status=T.FAILED)
-        .values_list("asset_id", flat=True)
-    )
-    return went - coming_back
+    return set(_venue_wallets(order))
 
 
 def _moves_in_flight(order: MarketMakingOrder) -> bool:
@@ -67,7 +77,9 @@ def _drive_open_transfers(order: MarketMakingOrder) -> None:
 
 
 def _start_venue_withdrawals(order: MarketMakingOrder, expect: str) -> bool:
-    """Persist venue → custody moves for the order's venue-held balances. True if any."""
+    """Persist the next move of each of the order's venue-held balances: back to the
+    funding wallet first where the venue withdraws from there, then venue → custody.
+    True if any was created."""
     venue_assets = _venue_held(order)
     balances = order_balances(order)
     wanted = {a: amt for a, amt in balances.items() if a in venue_assets and amt > 0}
@@ -79,13 +91,26 @@ def _start_venue_withdrawals(order: MarketMakingOrder, expect: str) -> bool:
 
     def persist(locked: MarketMakingOrder) -> None:
         nonlocal created
-        held = _venue_held(locked)
+        held = _venue_wallets(locked)
         for asset, amount in order_balances(locked).items():
             if asset not in wanted or asset not in held or amount <= 0:
                 continue
             route = moves.venue_route(order=locked, asset_id=asset)
             if amount <= route.withdraw_fee:
                 continue  # dust below the venue's fee stays on the order's account
+            if held[asset] != route.deposit_wallet:
+                failed_moves = _failed_rounds(locked, P.TRADING_TO_FUNDING, asset)
+                if failed_moves >= settings.ORDER_REFUND_MAX_ROUNDS:
+                    continue  # an operator looks first (the failed moves are issues)
+                moves.venue_wallet_move_create(
+                    order=locked,
+                    asset_id=asset,
+                    amount=amount,
+                    purpose=P.TRADING_TO_FUNDING,
+                    attempt=failed_moves,
+                )
+                created = True
+                continue
             address = addresses[asset]
             failed_before = _failed_rounds(locked, P.VENUE_TO_CUSTODY, asset)
             if failed_before >= settings.ORDER_REFUND_MAX_ROUNDS:
@@ -148,9 +173,9 @@ def _stuck_assets(order: MarketMakingOrder) -> set[str]:
         asset
         for asset, amount in order_balances(order).items()
         if amount > 0
-        and (
-            _failed_rounds(order, P.REFUND, asset) >= limit
-            or _failed_rounds(order, P.VENUE_TO_CUSTODY, asset) >= limit
+        and any(
+            _failed_rounds(order, purpose, asset) >= limit
+            for purpose in (P.REFUND, P.VENUE_TO_CUSTODY, P.TRADING_TO_FUNDING)
         )
     }
 

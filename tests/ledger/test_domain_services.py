@@ -97,6 +97,74 @@ def test_buy_fill_moves_base_and_quote_and_charges_the_venue_fee_to_the_order(id
     assert_ledger_ok()
 
 
+def _buy(ids, key: str, fee_amount: Decimal, fee_asset: str | None) -> JournalEntry:
+    return ledger.fill_settle(
+        idempotency_key=key,
+        order_id=ids["order"],
+        venue="binance",
+        venue_account="mm-1",
+        trade_id=key,
+        side="buy",
+        base_asset=ids["base"],
+        quote_asset=ids["quote"],
+        base_amount=D(2),
+        quote_amount=D(200),
+        fee_asset=fee_asset,
+        fee_amount=fee_amount,
+    )
+
+
+def test_a_maker_rebate_is_paid_into_the_venue_custody_and_belongs_to_the_order(ids) -> None:
+    _fund_order_on_venue(ids)
+    b, q = ids["base"], ids["quote"]
+    order = codes.order_account(ids["order"])
+    # when: a buy whose maker rebate is 0.02 quote (venues report it as a negative fee)
+    entry = _buy(ids, "fill-r", D("-0.02"), q)
+    # then: the venue paid it in; the order owns it; the fee account shows it both ways
+    assert posted(order, b) == D(2) and posted(order, q) == D("800.02")
+    assert posted(VENUE, q) == D("800.02")
+    fees = account_balance(code=codes.FEES_VENUE, asset=q)
+    assert fees.posted == 0 and fees.debits_posted == D("0.02") == fees.credits_posted
+    assert entry.postings.count() == 8
+    # a replay is the same entry
+    assert _buy(ids, "fill-r", D("-0.02"), q).pk == entry.pk
+    assert_ledger_ok()
+
+
+def test_a_zero_fee_fill_books_no_fee_legs_and_needs_no_fee_asset(ids) -> None:
+    _fund_order_on_venue(ids)
+    entry = _buy(ids, "fill-0", D(0), None)
+    assert entry.postings.count() == 4
+    assert account_balance(code=codes.FEES_VENUE, asset=ids["quote"]).debits_posted == 0
+    assert_ledger_ok()
+
+
+def test_a_rebate_without_its_asset_is_refused_and_books_nothing(ids) -> None:
+    _fund_order_on_venue(ids)
+    before = snapshot()
+    with pytest.raises(InvalidAccount):
+        _buy(ids, "fill-x", D("-0.02"), None)
+    assert snapshot() == before
+
+
+def test_a_venue_funding_wallet_has_its_own_custody_code() -> None:
+    funding = codes.custody_venue("okx", "0", codes.WALLET_FUNDING)
+    assert funding == "custody:venue:okx:0:funding"
+    assert codes.custody_venue("okx", "0") == "custody:venue:okx:0"
+    spec = codes.account_spec(funding)
+    assert (spec.kind, spec.venue, spec.venue_account, spec.venue_wallet) == (
+        "asset",
+        "okx",
+        "0",
+        "funding",
+    )
+    assert codes.account_spec("custody:venue:okx:0").venue_wallet == "trading"
+    with pytest.raises(InvalidAccount):
+        codes.custody_venue("okx", "0", "margin")
+    with pytest.raises(InvalidAccount):
+        codes.account_spec("custody:venue:okx:0:margin")
+
+
 def test_sell_fill_needs_the_base_in_the_order(ids) -> None:
     _fund_order_on_venue(ids)
     o, b, q = ids["order"], ids["base"], ids["quote"]

@@ -115,3 +115,30 @@ def test_a_complete_fill_delays_new_quotes_for_the_filled_order_delay(
             break
     assert market.clock.dt() == resume
     assert TrackedOrder.objects.filter(side="buy", status=TrackedStatus.OPEN).count() == 1
+
+
+@pytest.mark.parametrize("maker_fee", ["-0.0002", "0"])
+def test_a_maker_rebate_or_a_zero_fee_fill_is_recorded_and_settled_to_the_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, maker_fee: str
+) -> None:
+    from ledger.selectors import ledger_verify_report, order_balances
+    from strategy.models import Fill
+
+    # given our bid of 1 at 99 resting on a venue that pays makers (or charges nothing)
+    market, session = _start(monkeypatch, tmp_path, "1")
+    PaperMarket.objects.filter(venue=market.venue, symbol=market.symbol).update(
+        maker_fee=D(maker_fee)
+    )
+    assert session.order_id is not None
+    before = order_balances(order_id=session.order_id)
+    # when the print fills it as a maker
+    _print_passes(market)
+    # then the fill keeps the venue's sign and is settled, the rebate owned by the order
+    fill = Fill.objects.get()
+    fee = D(maker_fee) * D(1)  # charged on what the buy receives: base
+    assert (fill.fee, fill.settle_error) == (fee, "")
+    assert fill.ledger_key == f"fill:{fill.exchange_id}:{fill.trade_id}"
+    after = order_balances(order_id=session.order_id)
+    base = session.base_asset_id
+    assert after[base].available - before[base].available == D(1) - fee
+    assert ledger_verify_report().ok
