@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from exchanges import demo as exchanges_demo
@@ -36,7 +37,12 @@ from orders.services.controls import order_exit
 from orders.services.intents import order_intent_create
 from standins.venues.bybit import BybitEmulator
 from standins.venues.okx import OkxEmulator
+from strategy.executor import order_intent_execute
+from strategy.marketdata import market_data_refresh
 from strategy.models import Fill, TrackedOrder
+from strategy.runner import sessions_run
+from strategy.tick import strategy_tick
+from strategy.tracking import venue_account_sync
 from tests.orders.conftest import BTC, USDT, drive_transfers
 from tests.orders.test_lifecycle_flow import pay
 
@@ -152,8 +158,6 @@ def chain_relay(world: VenueWorld) -> None:
 
 
 def committed(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-    from django.test import TestCase
-
     with TestCase.captureOnCommitCallbacks(execute=True):
         return fn(**kwargs)
 
@@ -161,12 +165,6 @@ def committed(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
 def strategy_round(world: VenueWorld) -> None:
     """What beat and the workers do for the strategy: a tick, its market-data refreshes,
     the runs, then every intent and account-sync message until none is left."""
-    from strategy.executor import order_intent_execute
-    from strategy.marketdata import market_data_refresh
-    from strategy.runner import sessions_run
-    from strategy.tick import strategy_tick
-    from strategy.tracking import venue_account_sync
-
     result = committed(strategy_tick)
     for need in result.markets:
         market_data_refresh(
