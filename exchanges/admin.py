@@ -1,7 +1,8 @@
 """Operator console for exchanges: venues, accounts (write-only secrets), assets, networks, pairs, fees.
 
-Every save and delete goes through a service (validated, audited). Account secrets are typed
-into password inputs that never render a value; the stored ciphertexts are not even shown.
+Every save and delete goes through a service (validated, audited). Account secrets are taken
+only sealed to the service's public key (a raw secret is refused), in password inputs that
+never render a value; the stored ciphertexts are not even shown.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from exchanges import services
+from exchanges import secrets, services
+from exchanges.exceptions import SealedSecretInvalid
 from exchanges.models import (
     Asset,
     AssetNetwork,
@@ -108,24 +110,52 @@ class ExchangeAdmin(ServiceAdmin):
         self._set_enable(request, queryset, False)
 
 
+def _seal_help(field: str) -> str:
+    return (
+        f"The {field} sealed in your browser or terminal, never typed here raw: libsodium "
+        "crypto_box_seal to this service's public key, as base64. Public key: "
+        f"{secrets.server_public_key_b64()} (also GET /admin/exchanges/key-pair). With PyNaCl: "
+        "base64.b64encode(SealedBox(PublicKey(base64.b64decode(KEY))).encrypt(SECRET.encode()))."
+    )
+
+
+class _SealedSecretField(forms.CharField):
+    """Takes only a sealed box (base64) and cleans to the opened secret; a raw secret does not
+    open and is refused (the message never echoes the input, the widget never renders it)."""
+
+    def __init__(self, *, secret_name: str, **kwargs: Any) -> None:
+        self.secret_name = secret_name
+        kwargs.setdefault("required", False)
+        super().__init__(strip=True, widget=forms.PasswordInput(render_value=False), **kwargs)
+
+    def clean(self, value: Any) -> str:
+        sealed = super().clean(value)
+        if not sealed:
+            return ""
+        try:
+            return secrets.sealed_open(sealed_b64=sealed, field=self.secret_name)
+        except SealedSecretInvalid as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+
 class VenueAccountForm(forms.ModelForm):
-    """Secrets are write-only: blank on edit keeps the stored value; nothing is ever rendered back."""
+    """The API secret and passphrase are accepted only sealed (DESIGN §7: a raw secret never
+    crosses the wire): the form opens them and hands the service the plaintext. Blank on edit
+    keeps the stored value; nothing is ever rendered back."""
 
     api_key_input = forms.CharField(
         label="API key", required=False, strip=True, widget=forms.PasswordInput(render_value=False)
     )
-    api_secret_input = forms.CharField(
-        label="API secret",
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False),
+    api_secret_sealed = _SealedSecretField(secret_name="api_secret", label="API secret (sealed)")
+    api_passphrase_sealed = _SealedSecretField(
+        secret_name="api_passphrase", label="API passphrase, sealed (optional)"
     )
-    api_passphrase_input = forms.CharField(
-        label="API passphrase (optional)",
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False),
-    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per form: the public key comes from settings (never at import time).
+        self.fields["api_secret_sealed"].help_text = _seal_help("API secret")
+        self.fields["api_passphrase_sealed"].help_text = "Sealed like the API secret."
 
     class Meta:
         model = VenueAccount
@@ -134,9 +164,12 @@ class VenueAccountForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.instance._state.adding and not (
-            data.get("api_key_input") and data.get("api_secret_input")
+            data.get("api_key_input") and data.get("api_secret_sealed")
         ):
-            raise forms.ValidationError("A new account needs its API key and API secret.")
+            if "api_secret_sealed" not in self.errors:
+                raise forms.ValidationError(
+                    "A new account needs its API key and its sealed API secret."
+                )
         return data
 
     def clean_index(self) -> int:
@@ -177,8 +210,8 @@ class VenueAccountAdmin(admin.ModelAdmin):
                 account=obj,
                 changes={f: data[f] for f in ("name", "read_only", "enabled") if f in data},
                 api_key=data.get("api_key_input") or None,
-                api_secret=data.get("api_secret_input") or None,
-                api_passphrase=data.get("api_passphrase_input") or None,
+                api_secret=data.get("api_secret_sealed") or None,
+                api_passphrase=data.get("api_passphrase_sealed") or None,
                 actor=_user(request),
                 request=request,
             )
@@ -188,8 +221,8 @@ class VenueAccountAdmin(admin.ModelAdmin):
             index=data.get("index"),
             name=data["name"],
             api_key=data["api_key_input"],
-            api_secret=data["api_secret_input"],
-            api_passphrase=data.get("api_passphrase_input") or "",
+            api_secret=data["api_secret_sealed"],
+            api_passphrase=data.get("api_passphrase_sealed") or "",
             read_only=data.get("read_only", False),
             enabled=data.get("enabled", True),
             actor=_user(request),

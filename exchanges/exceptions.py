@@ -35,6 +35,12 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
+class VenueRequestUnsupported(ValidationFailed):
+    """The venue does not offer what the caller asked for (e.g. a candle timeframe)."""
+
+    code = "unsupported_by_venue"
+
+
 class VenueBadGateway(DomainError):
     """The venue answered with a final error (authentication, rejected request, ...)."""
 

@@ -27,6 +27,7 @@ from exchanges.exceptions import (
     PairNotFound,
     SymbolNotListed,
     VenueBadGateway,
+    VenueRequestUnsupported,
     VenueTemporarilyUnavailable,
 )
 from exchanges.models import (
@@ -41,7 +42,7 @@ from exchanges.models import (
     VenueAccount,
 )
 from exchanges.services.gateways import venue_gateway_get
-from exchanges.venues.base import RetryableVenueError, VenueError
+from exchanges.venues.base import RetryableVenueError, UnsupportedRequest, VenueError
 from mrmarket.money import money_str
 
 log = structlog.get_logger(__name__)
@@ -197,6 +198,10 @@ def _fetch_cached(*, exchange_id: str, key: str, ttl: int, fetch: Callable[[], A
     def run() -> Any:
         try:
             value = fetch()
+        except UnsupportedRequest as exc:
+            # The caller asked for something the venue does not offer: a 400, and the venue's
+            # health is not the caller's to flip.
+            raise VenueRequestUnsupported(str(exc)) from None
         except VenueError as exc:
             marker = _venue_error(exchange_id, exc)
             _health_record(

@@ -54,6 +54,9 @@ class QueueCountsSerializer(serializers.Serializer):
 
 class BrokerQueueSerializer(serializers.Serializer):
     waiting = serializers.IntegerField(allow_null=True)
+    oldestAgeSeconds = serializers.FloatField(
+        allow_null=True, help_text="age of the oldest waiting message (null: none waiting)"
+    )
 
 
 class StatusQueuesSerializer(serializers.Serializer):
@@ -64,21 +67,90 @@ class StatusQueuesSerializer(serializers.Serializer):
     marketMaking = QueueCountsSerializer(required=False)
 
 
+class DatabaseStatusSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    vendor = serializers.CharField(help_text="postgresql or sqlite")
+
+
+class BrokerStatusSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    transport = serializers.CharField(help_text="filesystem, redis, ...")
+    error = serializers.CharField(required=False, help_text="why it is unreachable")
+
+
+class BeatStatusSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    lastBeatAt = serializers.DateTimeField(allow_null=True)
+    count = serializers.IntegerField()
+    periodSeconds = serializers.IntegerField()
+
+
+class WorkerStatusSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=["alive", "stopped", "silent"])
+    lastBeatAt = serializers.DateTimeField(allow_null=True)
+    pid = serializers.IntegerField(allow_null=True)
+    processed = serializers.IntegerField(allow_null=True)
+    active = serializers.IntegerField(allow_null=True)
+
+
+class WorkersStatusSerializer(serializers.Serializer):
+    alive = serializers.IntegerField()
+    periodSeconds = serializers.IntegerField()
+    list = WorkerStatusSerializer(many=True)
+
+
+class ProcessExitSerializer(serializers.Serializer):
+    code = serializers.IntegerField(allow_null=True, help_text="exit code (null: killed)")
+    signal = serializers.CharField(allow_null=True, help_text="signal name, e.g. SIGKILL")
+    at = serializers.FloatField(help_text="epoch seconds")
+    uptime = serializers.FloatField(help_text="seconds it ran")
+
+
+class ProcessStatusSerializer(serializers.Serializer):
+    state = serializers.CharField(help_text="running, backoff, ...")
+    pid = serializers.IntegerField(allow_null=True)
+    starts = serializers.IntegerField()
+    crashes = serializers.IntegerField()
+    lastExit = ProcessExitSerializer(allow_null=True)
+    since = serializers.DateTimeField(allow_null=True)
+
+
+class CustodyStatusSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    lastSuccessAt = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+
+
+class MarketDataStatusSerializer(serializers.Serializer):
+    markets = serializers.IntegerField(help_text="(venue, pair) markets of running sessions")
+    stale = serializers.ListField(child=serializers.CharField())
+    limitSeconds = serializers.IntegerField()
+
+
 class SystemStatusOutputSerializer(serializers.Serializer):
+    """Every registered part (mrmarket.health's registry) by its own evidence. A part an app
+    registers later appears under its name; these are the parts the service has today."""
+
     timestamp = serializers.DateTimeField()
     ok = serializers.BooleanField()
-    database = serializers.DictField()
-    broker = serializers.DictField()
-    beat = serializers.DictField()
+    database = DatabaseStatusSerializer()
+    broker = BrokerStatusSerializer()
+    beat = BeatStatusSerializer(required=False, help_text="absent when the database is down")
     queues = StatusQueuesSerializer()
-    workers = serializers.DictField(help_text="alive, periodSeconds, list of each worker")
+    workers = WorkersStatusSerializer(required=False, help_text="absent when the database is down")
     processes = serializers.DictField(
-        required=False, help_text="make run's processes: state, starts, crashes, lastExit"
+        child=ProcessStatusSerializer(),
+        required=False,
+        help_text="make run's processes by name (only under make run's supervisor)",
     )
-    custody = serializers.DictField(required=False)
-    reconciliation = serializers.DictField(required=False)
-    tick = TickStatusSerializer()
-    exchanges = ExchangeHealthSerializer(many=True)
+    custody = CustodyStatusSerializer(required=False, help_text="absent until the first poll")
+    marketData = MarketDataStatusSerializer(
+        required=False, help_text="absent when no session is running"
+    )
+    tick = TickStatusSerializer(required=False, help_text="absent when the database is down")
+    exchanges = ExchangeHealthSerializer(many=True, required=False)
     issues = StatusIssueSerializer(many=True)
 
 

@@ -10,9 +10,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ledger.serializers import LedgerEntryOutputSerializer
 from mrmarket.money import money_str
 from orders.enums import PaymentStatus
-from strategy.serializers import StrategyHistoryRowOutputSerializer, StrategyIntentOutputSerializer
+from strategy.serializers import (
+    StrategyHistoryRowOutputSerializer,
+    StrategyIntentOutputSerializer,
+    StrategyOpenOrderOutputSerializer,
+    StrategyTradeOutputSerializer,
+)
 
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -160,17 +166,34 @@ class OrderEventSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField()
 
 
+class CustodyTransferOutputSerializer(serializers.Serializer):
+    """A custody transfer of the order (`orders.selectors.transfer_json`)."""
+
+    requestId = serializers.CharField()
+    purpose = serializers.CharField()
+    status = serializers.CharField()
+    assetId = serializers.CharField()
+    amount = serializers.CharField(help_text="Decimal string: what arrives at the destination.")
+    feeAssetId = serializers.CharField(allow_blank=True)
+    feeAmount = serializers.CharField(help_text="Decimal string.")
+    transactionHash = serializers.CharField(allow_blank=True)
+    lastError = serializers.CharField(allow_blank=True)
+    createdAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
+    confirmedAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
+    arrivedAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
+
+
 class LifecycleOutputSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     orderId = serializers.UUIDField()
     state = serializers.CharField()
     strategyKey = serializers.CharField()
     intents = StrategyIntentOutputSerializer(many=True)
-    openOrders = serializers.ListField(child=serializers.DictField())
+    openOrders = StrategyOpenOrderOutputSerializer(many=True)
     history = StrategyHistoryRowOutputSerializer(many=True)
-    trades = serializers.ListField(child=serializers.DictField())
-    ledgerEntries = serializers.ListField(child=serializers.DictField())
-    transfers = serializers.ListField(child=serializers.DictField())
+    trades = StrategyTradeOutputSerializer(many=True)
+    ledgerEntries = LedgerEntryOutputSerializer(many=True)
+    transfers = CustodyTransferOutputSerializer(many=True)
     outboxSummary = OutboxSummarySerializer()
     outbox = OrderEventSerializer(many=True)
 

@@ -88,8 +88,21 @@ class PerformanceOutputSerializer(serializers.Serializer):
     returnPct = serializers.CharField()
 
 
+class FactsSampleRowOutputSerializer(serializers.Serializer):
+    """One fill of the report's facts (`reports.report.SAMPLE_FIELDS`), money as strings."""
+
+    tradeId = serializers.CharField()
+    side = serializers.CharField()
+    price = serializers.CharField()
+    qty = serializers.CharField()
+    quoteQty = serializers.CharField()
+    fee = serializers.CharField()
+    feeAsset = serializers.CharField(allow_blank=True)
+    executedAt = serializers.CharField(help_text="ISO-8601 UTC.")
+
+
 class FactsSampleOutputSerializer(serializers.Serializer):
-    sample = serializers.ListField(child=serializers.DictField())
+    sample = FactsSampleRowOutputSerializer(many=True, help_text="the last 20 fills")
 
     def get_fields(self) -> dict[str, Any]:
         # `source` and `fields` are Serializer attributes: declared here instead.

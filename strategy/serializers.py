@@ -45,6 +45,41 @@ class StrategyIntentOutputSerializer(serializers.Serializer):
     updatedAt = serializers.CharField(allow_null=True)
 
 
+class StrategyOpenOrderOutputSerializer(serializers.Serializer):
+    """A venue order the session tracks (`strategy.selectors.tracked_payload`)."""
+
+    clientOrderId = serializers.CharField()
+    exchangeOrderId = serializers.CharField(allow_null=True, help_text="null until the venue acks")
+    exchange = serializers.CharField()
+    pair = serializers.CharField()
+    side = serializers.CharField()
+    price = serializers.CharField(help_text="Decimal string.")
+    qty = serializers.CharField(help_text="Decimal string.")
+    filled = serializers.CharField(help_text="Decimal string: what our settled fills add up to.")
+    status = serializers.CharField()
+    hanging = serializers.BooleanField()
+    createdAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
+    updatedAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
+
+
+class StrategyTradeOutputSerializer(serializers.Serializer):
+    """A fill of one of the session's venue orders (`strategy.selectors.fill_payload`)."""
+
+    tradeId = serializers.CharField()
+    exchange = serializers.CharField()
+    pair = serializers.CharField()
+    side = serializers.CharField()
+    price = serializers.CharField(help_text="Decimal string.")
+    qty = serializers.CharField(help_text="Decimal string (base).")
+    quoteQty = serializers.CharField(help_text="Decimal string (quote).")
+    fee = serializers.CharField(help_text="Decimal string.")
+    feeAsset = serializers.CharField(allow_blank=True)
+    liquidity = serializers.CharField(allow_blank=True, help_text="maker, taker or blank")
+    clientOrderId = serializers.CharField()
+    ledgerKey = serializers.CharField(allow_null=True, help_text="null until settled")
+    executedAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
+
+
 class StrategyIntentsQuerySerializer(serializers.Serializer):
     clientId = serializers.CharField()
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)

@@ -42,6 +42,7 @@ from exchanges.venues.base import (
     OrderSide,
     OrderStatus,
     Ticker,
+    UnsupportedRequest,
     VenueOrder,
     VenueTrade,
 )
@@ -378,7 +379,10 @@ class PaperGateway(PaperWalletMixin):
     ) -> list[Candle]:
         step = _TIMEFRAMES_MS.get(timeframe)
         if step is None:
-            raise InvalidOrder(f"unsupported timeframe {timeframe}", venue=self.venue)
+            raise UnsupportedRequest(
+                f"{self.venue} has no {timeframe} candles (it has {', '.join(_TIMEFRAMES_MS)})",
+                venue=self.venue,
+            )
         with self._session(symbol) as s:
             market = s.market
         qs = PaperCandle.objects.filter(market=market).order_by("open_time_ms")

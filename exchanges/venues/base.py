@@ -70,6 +70,11 @@ class InvalidOrder(FinalVenueError):
     """Rejected as malformed or outside the market's limits (precision, min notional, post-only cross)."""
 
 
+class UnsupportedRequest(InvalidOrder):
+    """The venue does not offer what was asked (a timeframe it has no candles for): the
+    caller's request is wrong, the venue is fine (an API answers 400, venue health is untouched)."""
+
+
 class DuplicateClientOrderId(InvalidOrder):
     """The venue already has an order with this client order id on this account: the caller
     resolves it with `fetch_order(client_order_id=...)` (added compatibly: an InvalidOrder)."""

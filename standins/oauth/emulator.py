@@ -68,3 +68,18 @@ class MixinOAuthEmulator(LoopbackServer):
         if profile is None:
             return _mixin_error(401, "Unauthorized, maybe invalid token.")
         return LoopbackResponse(200, {"data": {**profile, "type": "user"}})
+
+
+def main() -> None:  # pragma: no cover - a process of `make fuzz`
+    """`python -m standins.oauth.emulator PORT CLIENT_ID CLIENT_SECRET`: serve until killed."""
+    import sys
+    import threading
+
+    port, client_id, client_secret = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    server = MixinOAuthEmulator(client_id=client_id, client_secret=client_secret)
+    print(server.start(port=port), flush=True)  # noqa: T201
+    threading.Event().wait()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

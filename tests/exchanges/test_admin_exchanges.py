@@ -10,6 +10,7 @@ from django.test import Client
 
 from exchanges import services
 from exchanges.models import Exchange, FeeSettings, MarketMakingPair, VenueAccount
+from exchanges.secrets import seal_for_tests
 from mrmarket.models import AuditEvent, User
 from tests.exchanges.factories import (
     AssetFactory,
@@ -62,8 +63,8 @@ def test_adding_an_account_in_the_console_encrypts_and_never_shows_the_secret(
             "name": "main",
             "enabled": "on",
             "api_key_input": API_KEY,
-            "api_secret_input": SECRET,
-            "api_passphrase_input": "",
+            "api_secret_sealed": seal_for_tests(plaintext=SECRET),
+            "api_passphrase_sealed": "",
         },
     )
 
@@ -90,14 +91,15 @@ def test_editing_an_account_keeps_secrets_unless_retyped(console: Client) -> Non
     )
     url = f"/console/exchanges/venueaccount/{account.pk}/change/"
     response = console.post(
-        url, {"name": "renamed", "read_only": "on", "enabled": "on", "api_secret_input": ""}
+        url, {"name": "renamed", "read_only": "on", "enabled": "on", "api_secret_sealed": ""}
     )
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.name == "renamed" and account.read_only is True
     assert services.venue_credentials_get(account=account).secret == SECRET
 
-    console.post(url, {"name": "renamed", "enabled": "on", "api_secret_input": "new-secret"})
+    sealed = seal_for_tests(plaintext="new-secret")
+    console.post(url, {"name": "renamed", "enabled": "on", "api_secret_sealed": sealed})
     account.refresh_from_db()
     assert services.venue_credentials_get(account=account).secret == "new-secret"
     assert services.venue_credentials_get(account=account).api_key == API_KEY
@@ -115,8 +117,58 @@ def test_a_new_console_account_needs_key_and_secret(console: Client) -> None:
         {"exchange": exchange.exchange_id, "index": "0", "name": "x", "api_key_input": API_KEY},
     )
     assert response.status_code == 200
-    assert b"needs its API key and API secret" in response.content
+    assert b"needs its API key and its sealed API secret" in response.content
     assert not VenueAccount.objects.exists()
+
+
+def test_the_console_refuses_a_raw_api_secret_and_never_echoes_it(console: Client) -> None:
+    # given an operator who types the secret itself instead of its seal
+    exchange = ExchangeFactory.create()
+
+    # when
+    response = console.post(
+        "/console/exchanges/venueaccount/add/",
+        {
+            "exchange": exchange.exchange_id,
+            "index": "0",
+            "name": "x",
+            "enabled": "on",
+            "api_key_input": API_KEY,
+            "api_secret_sealed": SECRET,
+        },
+    )
+
+    # then the form is refused, says how to seal, and the secret is neither stored nor shown
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "must be sealed with libsodium crypto_box_seal" in page
+    assert SECRET not in page and API_KEY not in page
+    assert not VenueAccount.objects.exists()
+    assert not AuditEvent.objects.filter(action="venue_account.create").exists()
+
+
+def test_the_console_refuses_a_raw_secret_on_edit_and_keeps_the_stored_one(
+    console: Client,
+) -> None:
+    account = services.venue_account_create(
+        exchange=ExchangeFactory.create(), name="a", api_key=API_KEY, api_secret=SECRET, actor=None
+    )
+    url = f"/console/exchanges/venueaccount/{account.pk}/change/"
+    for field in ("api_secret_sealed", "api_passphrase_sealed"):
+        response = console.post(url, {"name": "a", "enabled": "on", field: "raw-typed-secret"})
+        assert response.status_code == 200, field
+        assert "raw-typed-secret" not in response.content.decode()
+    creds = services.venue_credentials_get(account=account)
+    assert (creds.secret, creds.password) == (SECRET, "")
+    assert not AuditEvent.objects.filter(action="venue_account.update").exists()
+
+
+def test_the_console_form_shows_the_public_key_to_seal_to(console: Client) -> None:
+    from exchanges.secrets import server_public_key_b64
+
+    page = console.get("/console/exchanges/venueaccount/add/").content.decode()
+    assert server_public_key_b64() in page
+    assert 'name="api_secret_sealed"' in page and 'name="api_secret_input"' not in page
 
 
 def test_console_exchange_add_and_delete_go_through_services(console: Client) -> None:

@@ -158,6 +158,25 @@ def test_ohlcv_rejects_an_unknown_timeframe_and_a_huge_limit(api, binance) -> No
     assert api.get("/market/ohlcv", {**base, "limit": 100000}).status_code == 400
 
 
+def test_a_timeframe_the_venue_does_not_offer_is_a_400_and_leaves_its_health_alone(api) -> None:  # type: ignore[no-untyped-def]
+    # given the paper venue, which has no monthly candles (found by `make fuzz`: it was a 502
+    # and marked the venue in error for everyone)
+    from exchanges import demo
+
+    demo.seed()
+    query = {"exchange": "paper", "symbol": "BTC/USDT", "timeframe": "1M"}
+
+    # when
+    response = api.get("/market/ohlcv", query)
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_by_venue"
+    assert "1M" in response.json()["message"]
+    assert all(v["status"] != "error" for v in selectors.venue_health_list())
+    assert api.get("/market/ohlcv", {**query, "timeframe": "1h"}).status_code == 200
+
+
 def test_a_disabled_exchange_serves_no_market_data(api, gateways) -> None:  # type: ignore[no-untyped-def]
     ExchangeFactory.create(exchange_id="binance", enable=False)
     response = api.get("/market/supported-symbols", {"exchange": "binance"})

@@ -9,7 +9,15 @@ from typing import Any
 
 import ccxt
 
-from exchanges.venues.base import BookLevel, Candle, InvalidOrder, MarketInfo, OrderBook, Ticker
+from exchanges.venues.base import (
+    BookLevel,
+    Candle,
+    InvalidOrder,
+    MarketInfo,
+    OrderBook,
+    Ticker,
+    UnsupportedRequest,
+)
 from exchanges.venues.ccxt_gateway.core import GatewayCore
 from exchanges.venues.ccxt_gateway.parsing import dec, dec0, ts
 
@@ -97,6 +105,12 @@ class MarketsMixin(GatewayCore):
         since_ms: int | None = None,
         limit: int | None = None,
     ) -> list[Candle]:
+        offered = getattr(self.client, "timeframes", None) or {}
+        if offered and timeframe not in offered:
+            raise UnsupportedRequest(
+                f"{self.venue} has no {timeframe} candles (it has {', '.join(offered)})",
+                venue=self.venue,
+            )
         with self._calling("fetch_ohlcv"):
             rows = self.client.fetch_ohlcv(symbol, timeframe, since_ms, limit)
         return [
