@@ -9,6 +9,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from console.human import humanize_site
+
 
 def install() -> None:
     original = admin.site.index
@@ -22,4 +24,5 @@ def install() -> None:
         return original(request, context)
 
     admin.site.index = index  # type: ignore[method-assign]
+    humanize_site(admin.site)
     admin.site.index_template = "console/index.html"

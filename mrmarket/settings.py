@@ -188,6 +188,8 @@ else:
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Console dates and times: with seconds and UTC (mrmarket/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["mrmarket.formats"]
 USE_I18N = False
 USE_TZ = True
 

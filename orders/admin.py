@@ -158,6 +158,7 @@ class OrderEventAdmin(ReadOnlyAdmin):
 class PaymentSnapshotAdmin(ReadOnlyAdmin):
     list_display = (
         "snapshot_id",
+        "snapshot_created_at",
         "asset_id",
         "amount",
         "opponent_id",
