@@ -10,9 +10,11 @@ test still passes is a test that would not have caught the defect: the script ex
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +87,9 @@ MUTANTS = [
 ]
 
 
-def run(mutant: Mutant) -> tuple[bool, bool]:
-    """(test passes on the fixed code, test fails on the mutant)."""
-    path = ROOT / mutant.path
+def run(mutant: Mutant, tree: Path) -> tuple[bool, bool]:
+    """(test passes on the fixed code, test fails on the mutant), in `tree` (a copy)."""
+    path = tree / mutant.path
     original = path.read_text()
     if original.count(mutant.fixed) != 1:
         raise SystemExit(f"{mutant.path}: the fixed line is not there once: {mutant.fixed!r}")
@@ -103,10 +105,10 @@ def run(mutant: Mutant) -> tuple[bool, bool]:
         mutant.test,
     ]
     env = {**os.environ}
-    fixed_ok = subprocess.run(pytest, cwd=ROOT, env=env, capture_output=True).returncode == 0  # noqa: S603
+    fixed_ok = subprocess.run(pytest, cwd=tree, env=env, capture_output=True).returncode == 0  # noqa: S603
     try:
         path.write_text(original.replace(mutant.fixed, mutant.broken))
-        caught = subprocess.run(pytest, cwd=ROOT, env=env, capture_output=True).returncode != 0  # noqa: S603
+        caught = subprocess.run(pytest, cwd=tree, env=env, capture_output=True).returncode != 0  # noqa: S603
     finally:
         path.write_text(original)
     return fixed_ok, caught
@@ -121,13 +123,22 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupted)
     signal.signal(signal.SIGHUP, _interrupted)
     bad = 0
-    for mutant in MUTANTS:
-        fixed_ok, caught = run(mutant)
-        verdict = "caught" if fixed_ok and caught else "NOT CAUGHT" if fixed_ok else "FIX FAILS"
-        bad += verdict != "caught"
-        print(f"{verdict:10}  {mutant.defect}\n            {mutant.test}", flush=True)
+    # Mutants are applied to a copy of the checkout, never to the files other runs import.
+    with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
+        tree = Path(tmp) / "tree"
+        shutil.copytree(
+            ROOT, tree, ignore=shutil.ignore_patterns(".git", ".venv", "var", "__pycache__")
+        )
+        for mutant in MUTANTS:
+            bad += _report(mutant, *run(mutant, tree))
     print(f"{len(MUTANTS) - bad}/{len(MUTANTS)} defects caught by their regression test")
     return 1 if bad else 0
+
+
+def _report(mutant: Mutant, fixed_ok: bool, caught: bool) -> int:
+    verdict = "caught" if fixed_ok and caught else "NOT CAUGHT" if fixed_ok else "FIX FAILS"
+    print(f"{verdict:10}  {mutant.defect}\n            {mutant.test}", flush=True)
+    return int(verdict != "caught")
 
 
 if __name__ == "__main__":

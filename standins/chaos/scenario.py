@@ -37,6 +37,9 @@ PAYMENT = {
     "ETH/USDT": (Decimal("0.06"), Decimal("200")),
 }
 CONTROLS = ("pause", "resume", "stop", "exit-withdrawal")
+# Most races are pause against resume, so orders keep quoting (and filling) through the chaos;
+# one race in FINAL_RACE_SHARE also fires stop or exit, which end an order's trading.
+FINAL_RACE_SHARE = 0.15
 # Orders whose controls are raced: those on the venue (earlier ones are exited at the end).
 RACED_STATES = ("created", "running", "paused", "stopped")
 
@@ -191,7 +194,10 @@ class World:
             return
         order_id = str(random.choice(live))  # noqa: S311
         placed = next(p for p in self.orders if p.order_id == order_id)
-        controls = random.sample(CONTROLS, 2)  # noqa: S311
+        if random.random() < FINAL_RACE_SHARE:  # noqa: S311
+            controls = random.sample(CONTROLS, 2)  # noqa: S311
+        else:
+            controls = ["pause", "resume"]
         barrier = threading.Barrier(2)
 
         def fire(control: str) -> None:
