@@ -34,24 +34,80 @@ def test_bucket_never_admits_more_than_the_limit_in_any_window(limit: int, secon
     assert math.floor((seconds + bucket.tolerance) / bucket.interval + 1e-9) + 1 <= limit
 
 
-def _limiter(tmp_path: Path, limit: float = 10, seconds: float = 1) -> VenueRateLimiter:
+T0 = 1_750_000_000.0
+WIDE_IP = Window(1000, 1)  # an IP limit no test here reaches
+
+
+class ManualClock:
+    """The limiter's clock, moved only by the test or by the limiter's own sleeps."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _limiter(
+    tmp_path: Path,
+    limit: float = 10,
+    seconds: float = 1,
+    clock: ManualClock | None = None,
+    ip: Window = WIDE_IP,
+) -> VenueRateLimiter:
     # A fixed clock: every wait is then exactly the booked slot's offset from "now".
     return VenueRateLimiter(
-        backend=FileBackend(tmp_path, clock=lambda: 1_750_000_000.0),
+        backend=FileBackend(tmp_path, clock=clock or (lambda: T0)),
         prefix="t",
-        overrides={"v": VenueLimits(ip_weight=Window(1000, 1), orders=(Window(limit, seconds),))},
+        overrides={"v": VenueLimits(ip_weight=ip, orders=(Window(limit, seconds),))},
     )
 
 
 def test_orders_are_spaced_at_the_sustained_rate(tmp_path: Path) -> None:
-    limiter = _limiter(tmp_path)
-    limiter.sleep = lambda s: None  # book slots without sleeping: each wait is the slot's offset
-    waits = [limiter.acquire(venue="v", account="a", weight=1, orders=1) for _ in range(5)]
-    # given 10/s with 3% headroom: the slots are 1/9.7 s apart
+    clock = ManualClock()
+    limiter = _limiter(tmp_path, clock=clock)
+    limiter.sleep = clock.sleep  # each acquire sleeps until its slot, as a caller would
+    sent = []
+    for _ in range(5):
+        limiter.acquire(venue="v", account="a", weight=1, orders=1)
+        sent.append(clock.now - T0)
+    # given 10/s with 3% headroom: the orders leave 1/9.7 s apart
     step = 1 / 9.7
-    assert waits[0] == 0
-    for i, w in enumerate(waits[1:], start=1):
-        assert abs(w - i * step) < 1e-6  # the state file keeps floats of unix time
+    for i, t in enumerate(sent):
+        assert abs(t - i * step) < 1e-6  # the state file keeps floats of unix time
+
+
+def test_a_look_up_is_not_queued_behind_orders_booked_for_later(tmp_path: Path) -> None:
+    # given four processes that booked the next four order slots and sleep until them
+    clock = ManualClock()
+    limiter = _limiter(tmp_path, clock=clock, ip=Window(20, 2))
+    limiter.sleep = lambda s: None
+    slots = [limiter.queue(venue="v", account="a", orders=1) for _ in range(4)]
+    assert slots[-1] > 0.3
+    # when another request of the venue (an order look-up) comes now
+    # then it goes now: the IP weight of the queued orders is not booked at their slots
+    assert limiter.acquire(venue="v", account="a", weight=1 / 3) == 0
+
+
+def test_a_send_delayed_by_the_ip_weight_delays_the_next_order_as_much(tmp_path: Path) -> None:
+    # given two queued orders, and a look-up that took the IP bucket's next slot just now
+    clock = ManualClock()
+    limiter = _limiter(tmp_path, clock=clock, ip=Window(10, 1))
+    limiter.sleep = lambda s: None
+    assert limiter.queue(venue="v", account="a", orders=1) == 0
+    step = 1 / 9.7
+    assert abs(limiter.queue(venue="v", account="a", orders=1) - step) < 1e-6
+    limiter.send(venue="v", account="a", weight=1, orders=0)
+    # when the first order leaves, it waits for the IP bucket (one slot of it)
+    delay = limiter.send(venue="v", account="a", weight=1, orders=1)
+    assert abs(delay - step) < 1e-6
+    # then the second, due one order step after the first's slot, leaves one order step
+    # after the first actually left: the venue never sees two orders closer than allowed
+    clock.now = T0 + step
+    assert abs(limiter.send(venue="v", account="a", weight=0, orders=1) - step) < 1e-6
 
 
 def test_accounts_have_separate_order_buckets(tmp_path: Path) -> None:
