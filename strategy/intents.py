@@ -7,6 +7,7 @@ Runs inside the caller's transaction; nothing is sent for a transaction that rol
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -60,6 +61,56 @@ def cancel_intent_create(
         reason=reason,
         status=_new_status(),
         next_attempt_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class CancelRow:
+    """One order to cancel, as `cancel_intents_bulk` writes it."""
+
+    session_id: int | None
+    exchange_id: str
+    account_index: int
+    symbol: str
+    client_order_id: str
+    side: str
+    reason: str
+
+
+def cancel_intents_bulk(rows: Sequence[CancelRow], *, now: datetime) -> list[int]:
+    """Cancel intents for many orders in one insert; an order that already has an active
+    cancel keeps it (the partial unique constraint: conflicts are skipped). Returns the ids
+    of the active cancels of these orders (new, or a peer's), to enqueue on commit."""
+    if not rows:
+        return []
+    status = _new_status()
+    OrderIntent.objects.bulk_create(
+        [
+            OrderIntent(
+                session_id=r.session_id,
+                kind=IntentKind.CANCEL,
+                exchange_id=r.exchange_id,
+                account_index=r.account_index,
+                symbol=r.symbol,
+                client_order_id=r.client_order_id,
+                side=r.side,
+                reason=r.reason,
+                status=status,
+                next_attempt_at=now,
+            )
+            for r in rows
+        ],
+        ignore_conflicts=True,
+    )
+    if status == IntentStatus.DRY_RUN:
+        return []
+    return list(
+        OrderIntent.objects.filter(
+            kind=IntentKind.CANCEL,
+            status__in=INTENT_ACTIVE,
+            exchange_id__in={r.exchange_id for r in rows},
+            client_order_id__in=[r.client_order_id for r in rows],
+        ).values_list("pk", flat=True)
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from strategy import decisions, executor, marketdata, runner, services, tick, tracking
+from strategy.pmm.guard import sessions_guard
 
 
 @shared_task(
@@ -12,10 +13,12 @@ from strategy import decisions, executor, marketdata, runner, services, tick, tr
 )
 def strategy_tick_task() -> None:
     """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out.
-    Market-data refreshes are sent first, so they are ahead of the batches in the queue."""
+    Market-data refreshes are sent first, then the per-tick checks of every running
+    session, so both are ahead of the batches in the queue."""
     result = tick.strategy_tick()
     for need in result.markets:
         market_data_refresh_task.delay(need.exchange_id, need.symbol, need.with_last)
+    strategy_guard_task.delay()
     for batch in result.batches:
         strategy_sessions_run_task.delay(batch)
 
@@ -33,6 +36,19 @@ def market_data_refresh_task(exchange_id: str, symbol: str, with_last: bool = Fa
     marketdata.market_data_refresh(
         exchange_id=str(exchange_id), symbol=str(symbol), with_last=bool(with_last)
     )
+
+
+@shared_task(
+    name="strategy_guard_task",
+    time_limit=30,
+    soft_time_limit=25,
+    acks_late=True,
+    ignore_result=True,
+)
+def strategy_guard_task() -> None:
+    """The cheap checks (minimum spread, max order age, hanging distance, price band) of
+    every running session's open orders, once per tick (a second delivery does nothing)."""
+    sessions_guard()
 
 
 @shared_task(

@@ -18,9 +18,12 @@ from django.db import transaction
 
 from mrmarket.exceptions import ValidationFailed
 from strategy import marketdata, venues
+from strategy.enums import SessionState
+from strategy.intents import enqueue_on_commit, session_cancel_all
 from strategy.live import PairContext
 from strategy.models import StrategySession
 from strategy.params import PriceSourceType
+from strategy.params.market import validate_for_market
 from strategy.pmm.decide import Prepared
 from strategy.pmm.parse import pmm_params
 from strategy.pmm.write import pmm_decide_and_write
@@ -46,7 +49,8 @@ def pmm_prepare(session: StrategySession, started: datetime) -> Prepared | RunOu
     params = pmm_params(session.params)
     refresh = timedelta(milliseconds=params.order_refresh_time_ms)
     if in_filled_order_delay(params=params, now=started, last_fill_at=session.last_fill_at):
-        # Leave the orders alone during the delay (Hummingbot keeps them; see 0350).
+        # No re-creation during the delay; the orders stay (Hummingbot keeps them, 0350),
+        # and the per-tick checks (`strategy.pmm.guard`) still cancel the ones that fail.
         assert session.last_fill_at is not None
         resume = session.last_fill_at + timedelta(milliseconds=params.filled_order_delay_ms)
         lease_release(session, next_run_at=min(resume, started + refresh))
@@ -67,8 +71,34 @@ def pmm_prepare(session: StrategySession, started: datetime) -> Prepared | RunOu
     if snap is None or (params.oracle_exchange_name is not None and oracle is None):
         lease_release(session, next_run_at=None, error="market data unavailable this tick")
         return RunOutcome(session_id=session.pk, ran=False, reason="no_market_data")
+    try:
+        validate_for_market(params, snap.market)
+    except ValidationFailed as exc:
+        return pmm_stop_unfit(session, exc)
     reference = marketdata.reference_mid(oracle) if oracle is not None else None
     return Prepared(params=params, snap=snap, reference=reference)
+
+
+def pmm_stop_unfit(session: StrategySession, exc: ValidationFailed) -> RunOutcome:
+    """Parameters the market can never fill (an amount below its lot or minimum): the
+    session would quote nothing, silently, forever. It is stopped with the reason (what
+    it had live is cancelled), which the order's and the console's views show."""
+    reason = f"parameters do not fit {session.symbol} on {session.exchange_id}: {exc}"
+    with transaction.atomic():
+        stopped = StrategySession.objects.filter(
+            pk=session.pk, lease_token=session.lease_token, state=SessionState.RUNNING
+        ).update(
+            state=SessionState.STOPPED,
+            stop_reason=reason[:500],
+            last_error=reason[:500],
+            lease_until=None,
+            lease_token="",
+        )
+        if stopped:
+            enqueue_on_commit(session_cancel_all(session=session, reason="stopped: unfit params"))
+    if stopped:
+        log.warning("strategy_session_stopped_unfit", session_id=session.pk, reason=reason)
+    return RunOutcome(session_id=session.pk, ran=False, reason="unfit_params")
 
 
 def _admit_and_prepare(

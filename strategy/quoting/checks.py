@@ -16,6 +16,9 @@ them on every tick of `c_tick`):
   proposal only; cancelling them at once is the same decision taken a refresh earlier,
   and is what the runtime uses between refreshes.
 
+`tick_cancels` composes the four for one session, in `c_tick`'s order (hanging distance,
+max age, minimum spread; the band last), each order cancelled once with the first reason.
+
 `within_tolerance` is Hummingbot's `c_is_within_tolerance`: all-or-nothing per side, on
 sorted price lists of equal length; a negative tolerance never defers (always refresh).
 """
@@ -28,6 +31,12 @@ from decimal import Decimal
 
 from exchanges.venues.base import OrderSide
 from strategy.quoting.types import LiveOrder
+
+# Why a check cancelled an order (the cancel intent's reason; `engine.Reason` shares them).
+HANGING_FAR = "hanging_far"
+MAX_AGE = "max_age"
+BELOW_MIN_SPREAD = "below_min_spread"
+PRICE_BAND = "price_band"
 
 
 def passive_distance(order: LiveOrder, price: Decimal) -> Decimal:
@@ -90,4 +99,46 @@ def within_tolerance(
         return False
     return all(
         abs(p - c) / c <= tolerance for c, p in zip(sorted(current), sorted(proposed), strict=True)
+    )
+
+
+def tick_cancels(
+    live: Sequence[LiveOrder],
+    *,
+    price: Decimal | None,
+    now: datetime,
+    minimum_spread: Decimal | None,
+    max_order_age: timedelta,
+    hanging_enabled: bool,
+    hanging_cancel_pct: Decimal,
+    ceiling: Decimal | None,
+    floor: Decimal | None,
+) -> list[tuple[LiveOrder, str]]:
+    """The cheap checks of one tick for one session's live orders: (order, reason), each
+    order once. With hanging orders disabled every order counts as regular (Hummingbot
+    only treats an order as hanging through its tracker). `price` None (no price this
+    tick) leaves only the max-age check."""
+    if not hanging_enabled:
+        live = [o if not o.hanging else _regular(o) for o in live]
+    out: dict[str, tuple[LiveOrder, str]] = {}
+
+    def cancel(orders: Iterable[LiveOrder], reason: str) -> None:
+        for order in orders:
+            out.setdefault(order.client_order_id, (order, reason))
+
+    cancel(hanging_too_far(live, price=price, cancel_pct=hanging_cancel_pct), HANGING_FAR)
+    cancel(past_max_age(live, now=now, max_order_age=max_order_age), MAX_AGE)
+    cancel(below_minimum_spread(live, price=price, minimum_spread=minimum_spread), BELOW_MIN_SPREAD)
+    cancel(band_breached(live, price=price, ceiling=ceiling, floor=floor), PRICE_BAND)
+    return list(out.values())
+
+
+def _regular(order: LiveOrder) -> LiveOrder:
+    return LiveOrder(
+        client_order_id=order.client_order_id,
+        side=order.side,
+        level=order.level,
+        price=order.price,
+        amount=order.amount,
+        created_at=order.created_at,
     )

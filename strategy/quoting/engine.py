@@ -87,11 +87,11 @@ class EngineState:
 
 
 class Reason:
-    HANGING_FAR = "hanging_far"
+    HANGING_FAR = checks.HANGING_FAR
     HANGING_RENEW = "hanging_renew"
-    MAX_AGE = "max_age"
+    MAX_AGE = checks.MAX_AGE
     REFRESH = "refresh"
-    BELOW_MIN_SPREAD = "below_min_spread"
+    BELOW_MIN_SPREAD = checks.BELOW_MIN_SPREAD
 
 
 @dataclass(frozen=True)

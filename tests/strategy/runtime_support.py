@@ -265,11 +265,14 @@ def claim(**kwargs: Any) -> Any:
 
 
 def tick(market: Market) -> None:
-    """One tick: claim, run the batches, send the intents, sync the account."""
+    """One tick: claim, the per-tick checks, run the batches, send the intents, sync the
+    account (what strategy_tick_task fans out, in its order)."""
+    from strategy.pmm.guard import sessions_guard
     from strategy.runner import sessions_run
     from strategy.tracking import venue_account_sync
 
     result = claim()
+    committed(sessions_guard)
     for batch in result.batches:
         committed(sessions_run, session_ids=batch)
     drain(market)

@@ -192,3 +192,50 @@ def test_requote_after_min_spread_cancel_replaces_the_side_at_once() -> None:
     assert (len(hb.buys), len(hb.sells)) == (0, 1)  # Hummingbot: wait for the refresh
     assert (len(mm.buys), len(mm.sells)) == (1, 1)  # opt-in: the bid is back at once
     assert mm.buys[0].price < D("49.75")
+
+
+def _tick_cancels(live: list[LiveOrder], **kw: Any) -> list[tuple[str, str]]:
+    args: dict[str, Any] = {
+        "price": D(100),
+        "now": START,
+        "minimum_spread": None,
+        "max_order_age": timedelta(seconds=1800),
+        "hanging_enabled": True,
+        "hanging_cancel_pct": D("0.1"),
+        "ceiling": None,
+        "floor": None,
+    }
+    args.update(kw)
+    return [(o.client_order_id, why) for o, why in checks.tick_cancels(live, **args)]
+
+
+def test_tick_cancels_each_failing_order_once_with_the_first_reason() -> None:
+    live = [
+        order("b0", BUY, "99.9", age=2000),
+        order("s0", SELL, "101"),
+        order("h0", SELL, "115", hanging=True),
+        order("h1", BUY, "95", hanging=True),
+    ]
+    # hanging distance first, then max age takes every regular order (b0 also fails the
+    # minimum spread: one cancel, the first reason)
+    assert _tick_cancels(live, minimum_spread=D("0.005")) == [
+        ("h0", checks.HANGING_FAR),
+        ("b0", checks.MAX_AGE),
+        ("s0", checks.MAX_AGE),
+    ]
+
+
+def test_tick_cancels_without_a_price_checks_only_the_age() -> None:
+    live = [order("b0", BUY, "99.99"), order("s0", SELL, "100.01", age=2000)]
+    assert _tick_cancels(live, price=None, minimum_spread=D("0.01"), ceiling=D(1)) == [
+        ("b0", checks.MAX_AGE),
+        ("s0", checks.MAX_AGE),
+    ]
+
+
+def test_tick_cancels_the_band_and_treats_hanging_flags_as_regular_when_disabled() -> None:
+    live = [order("b0", BUY, "99"), order("s0", SELL, "101", hanging=True)]
+    # hanging disabled: the flagged ask is regular, so the floor takes it
+    assert _tick_cancels(live, hanging_enabled=False, floor=D(100)) == [("s0", checks.PRICE_BAND)]
+    assert _tick_cancels(live, ceiling=D(100)) == [("b0", checks.PRICE_BAND)]
+    assert _tick_cancels(live, minimum_spread=D("0.009")) == []

@@ -21,9 +21,13 @@ spinning process for the whole run (the overloaded case); `--sessions` sets the 
 
 from __future__ import annotations
 
+import cProfile
+import glob
+import io
 import logging
 import multiprocessing as mp
 import os
+import pstats
 import statistics
 import time
 import uuid
@@ -51,6 +55,7 @@ from strategy.live import balances_cache_key
 from strategy.marketdata import market_data_refresh
 from strategy.models import StrategySession
 from strategy.params import PureMarketMakingParams
+from strategy.pmm.guard import sessions_guard
 from strategy.runner import sessions_run
 from strategy.tick import strategy_tick
 
@@ -146,19 +151,36 @@ def _backend_pid() -> int:
     return int(row[0]) if row else 0
 
 
-def _worker(tasks: Any, results: Any) -> None:
+def _worker(tasks: Any, results: Any, profile: str) -> None:
     logging.disable(logging.CRITICAL)
     backend = _backend_pid()
+    profiler = cProfile.Profile(time.process_time) if profile else None
     while True:
         batch = tasks.get()
         if batch is None:
+            if profiler is not None:
+                profiler.dump_stats(f"{profile}.{os.getpid()}")
             return
+        if isinstance(batch, tuple) and batch[0] == "guard":  # strategy_guard_task
+            sent_at = batch[1]
+            cpu, db_cpu = time.process_time(), _backend_cpu_seconds(backend)
+            started = time.time()
+            guard = sessions_guard()
+            cpu, db_cpu = time.process_time() - cpu, _backend_cpu_seconds(backend) - db_cpu
+            results.put(
+                [("guard", guard.ran, guard.orders, (started - sent_at) * 1000, cpu, db_cpu)]
+            )
+            continue
         if isinstance(batch, tuple):  # market_data_refresh_task: no outcome to report
             exchange_id, symbol, with_last = batch
             market_data_refresh(exchange_id=exchange_id, symbol=symbol, with_last=with_last)
             continue
         cpu, db_cpu = time.process_time(), _backend_cpu_seconds(backend)
+        if profiler is not None:
+            profiler.enable()
         outcomes = sessions_run(session_ids=batch)
+        if profiler is not None:
+            profiler.disable()
         cpu, db_cpu = time.process_time() - cpu, _backend_cpu_seconds(backend) - db_cpu
         results.put(
             [(o.ran, o.lateness_ms, len(o.intent_ids), o.reason) for o in outcomes]
@@ -202,6 +224,11 @@ class Command(BaseCommand):
             "--prepare", action="store_true", help="create and migrate the database"
         )
         parser.add_argument(
+            "--profile",
+            default="",
+            help="cProfile the workers' session runs; write PATH.<pid> and print the top",
+        )
+        parser.add_argument(
             "--background-load",
             action="store_true",
             help="keep one core busy with another process for the whole run",
@@ -224,7 +251,10 @@ class Command(BaseCommand):
 
         ctx = mp.get_context("fork")
         tasks, results = ctx.Queue(), ctx.Queue()
-        workers = [ctx.Process(target=_worker, args=(tasks, results)) for _ in range(o["workers"])]
+        workers = [
+            ctx.Process(target=_worker, args=(tasks, results, o["profile"]))
+            for _ in range(o["workers"])
+        ]
         for w in workers:
             w.start()
         load_start = os.getloadavg()
@@ -250,6 +280,7 @@ class Command(BaseCommand):
             ticks += 1
             for need in result.markets:  # ahead of the batches, as strategy_tick_task
                 tasks.put((need.exchange_id, need.symbol, need.with_last))
+            tasks.put(("guard", time.time()))  # then the per-tick checks
             for batch in result.batches:
                 tasks.put(batch)
             batches_sent.append((t0, len(result.batches)))
@@ -261,11 +292,17 @@ class Command(BaseCommand):
         for _ in workers:
             tasks.put(None)
         # Collect everything; classify by when the batch was handed out.
-        expected = sum(n for _, n in batches_sent)
+        expected = sum(n for _, n in batches_sent) + ticks  # one guard per tick
         measured_batches = sum(n for t, n in batches_sent if t >= measured_from)
+        measured_guards = sum(1 for t, _ in batches_sent if t >= measured_from)
         outcomes: list[Any] = []
+        guards: list[Any] = []
         for _ in range(expected):
-            outcomes.append(results.get())
+            item = results.get()
+            if item and item[0][0] == "guard":
+                guards.append(item[0])
+            else:
+                outcomes.append(item)
         for w in workers:
             w.join()
         if burner is not None:
@@ -320,6 +357,23 @@ class Command(BaseCommand):
             f"CPU {1000 * tick_cpu / max(ticks, 1):.1f} ms + database "
             f"{1000 * tick_db_cpu / max(ticks, 1):.1f} ms per tick"
         )
+        g = guards[-measured_guards:] if measured_guards else []
+        g_ran = [x for x in g if x[1]]
+        self.stdout.write(
+            f"  per-tick checks: {len(g_ran)} passes for {len(g)} ticks "
+            f"({len(g) - len(g_ran)} found their tick checked), "
+            f"{statistics.mean([x[2] for x in g_ran] or [0]):.0f} open orders a pass, start "
+            f"delay p50 {_pct([x[3] for x in g], 0.5):.0f} ms / max "
+            f"{max((x[3] for x in g), default=float('nan')):.0f} ms, CPU "
+            f"{1000 * statistics.mean([x[4] for x in g_ran] or [0]):.1f} ms + database "
+            f"{1000 * statistics.mean([x[5] for x in g_ran] or [0]):.1f} ms a pass"
+        )
+        if o["profile"]:
+            files = glob.glob(f"{o['profile']}.*")
+            if files:
+                out = io.StringIO()
+                pstats.Stats(*files, stream=out).sort_stats("cumulative").print_stats(45)
+                self.stdout.write(out.getvalue())
         self.stdout.write(
             f"  machine load average (1/5/15 min, {os.cpu_count()} CPUs): "
             f"{'/'.join(f'{x:.2f}' for x in load_start)} at start, "

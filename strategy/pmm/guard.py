@@ -1,0 +1,242 @@
+"""The cheap checks on every tick for every running pure market-making session
+(`strategy_guard_task`, sent by the tick before its batches), without building a proposal.
+
+Hummingbot runs minimum spread, max order age and the hanging-order distance on every
+tick of `c_tick`; a session run here is one full decision per refresh (10 s and more), and
+a session in its filled-order delay, shed under load, or not due yet would otherwise keep
+an order that crossed into the spread until then. The guard reads, in one query, every open
+order of every running session that has no cancel in flight, with its session's parameters
+(memoised by their text), prices each session off the tick's cached market snapshot (the
+same reference price its run uses: `source_price`), applies `checks.tick_cancels` (hanging
+distance, max age, minimum spread, the static price band) and writes the cancels in one
+insert under the pair locks of the pairs concerned, so a full run of the same pair either
+sees them or ran before. Nothing is placed here: re-creation stays the full run's (at its
+refresh), except for sessions that opt into `requoteAfterMinSpreadCancel`, which are made
+due at once.
+
+Once per tick however many times the task is delivered (`cache.add` on the tick).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import structlog
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models.functions import Cast
+
+from exchanges.venues.base import OrderSide
+from mrmarket.exceptions import ValidationFailed
+from strategy import marketdata, venues
+from strategy.enums import INTENT_ACTIVE, IntentKind, SessionKind, SessionState, TrackedStatus
+from strategy.intents import CancelRow, cancel_intents_bulk, enqueue_on_commit
+from strategy.models import OrderIntent, StrategySession, TrackedOrder
+from strategy.params import PriceSourceType, PureMarketMakingParams
+from strategy.pmm.parse import pmm_params
+from strategy.quoting import checks
+from strategy.quoting.pure_mm import source_price
+from strategy.quoting.types import LiveOrder
+from strategy.sessions.locks import Pair, pair_locks_take
+
+log = structlog.get_logger(__name__)
+
+GUARD_KEY = "strategy:guard:{tick}"
+GUARD_KEY_SECONDS = 60
+
+_PARAMS_BY_TEXT: dict[str, PureMarketMakingParams | None] = {}
+_MAX_CACHED = 10_000
+
+
+@dataclass
+class GuardResult:
+    ran: bool = True  # False: another delivery already checked this tick
+    sessions: int = 0  # running sessions with open orders
+    orders: int = 0  # open orders checked
+    no_price: int = 0  # sessions whose market had no snapshot (only max age checked)
+    cancels: dict[str, int] = field(default_factory=dict)  # by reason
+    intent_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Session:
+    params: PureMarketMakingParams
+    exchange_id: str
+    symbol: str
+    orders: list[LiveOrder] = field(default_factory=list)
+    rows: dict[str, CancelRow] = field(default_factory=dict)  # by client id, reason blank
+
+
+def _params(text: str) -> PureMarketMakingParams | None:
+    """Parameters by their stored text (None: no longer valid; the run stops those)."""
+    if text not in _PARAMS_BY_TEXT:
+        if len(_PARAMS_BY_TEXT) > _MAX_CACHED:
+            _PARAMS_BY_TEXT.clear()
+        try:
+            _PARAMS_BY_TEXT[text] = pmm_params(json.loads(text))
+        except ValidationFailed:
+            _PARAMS_BY_TEXT[text] = None
+    return _PARAMS_BY_TEXT[text]
+
+
+def _open_orders() -> dict[int, _Session]:
+    """Every open order of the running pure market-making sessions without a cancel in
+    flight, grouped by session: one query."""
+    cancelling = OrderIntent.objects.filter(
+        kind=IntentKind.CANCEL,
+        status__in=INTENT_ACTIVE,
+        exchange_id=OuterRef("exchange_id"),
+        account_index=OuterRef("account_index"),
+        client_order_id=OuterRef("client_order_id"),
+    )
+    rows = (
+        TrackedOrder.objects.filter(
+            status=TrackedStatus.OPEN,
+            session__state=SessionState.RUNNING,
+            session__kind=SessionKind.PURE_MARKET_MAKING,
+        )
+        .filter(~Exists(cancelling))
+        .annotate(params_text=Cast("session__params", TextField()))
+        .values_list(
+            "session_id",
+            "params_text",
+            "exchange_id",
+            "account_index",
+            "symbol",
+            "client_order_id",
+            "side",
+            "level",
+            "price",
+            "amount",
+            "filled",
+            "created_at",
+            "hanging",
+        )
+    )
+    sessions: dict[int, _Session] = {}
+    for sid, text, ex, idx, symbol, cid, side, level, price, amount, filled, at, hanging in rows:
+        session = sessions.get(sid)
+        if session is None:
+            params = _params(text)
+            if params is None:
+                continue
+            session = sessions[sid] = _Session(params=params, exchange_id=ex, symbol=symbol)
+        session.orders.append(
+            LiveOrder(
+                client_order_id=cid,
+                side=OrderSide(side),
+                level=level,
+                price=price,
+                amount=amount - filled,
+                created_at=at,
+                hanging=hanging,
+            )
+        )
+        session.rows[cid] = CancelRow(sid, ex, idx, symbol, cid, side, "")
+    return sessions
+
+
+class _Prices:
+    """The tick's snapshots, read once per (venue, pair) and fetched when the tick's
+    refresh did not cover the pair (sessions not claimed this tick)."""
+
+    def __init__(self, tick: int) -> None:
+        self.tick = tick
+        self.snaps: dict[tuple[str, str, bool], marketdata.MarketSnapshot | None] = {}
+
+    def snap(
+        self, exchange_id: str, symbol: str, with_last: bool = False
+    ) -> marketdata.MarketSnapshot | None:
+        key = (exchange_id, symbol, with_last)
+        if key not in self.snaps:
+            snap = marketdata.snapshot_get(
+                exchange_id=exchange_id, symbol=symbol, tick=self.tick, with_last=with_last
+            )
+            if snap is None and marketdata.market_data_refresh(
+                exchange_id=exchange_id, symbol=symbol, with_last=with_last
+            ):
+                snap = marketdata.snapshot_get(
+                    exchange_id=exchange_id, symbol=symbol, tick=self.tick, with_last=with_last
+                )
+            self.snaps[key] = snap
+        return self.snaps[key]
+
+    def reference(self, s: _Session) -> Decimal | None:
+        """The session's reference price, as its run computes it (None: unknown)."""
+        params = s.params
+        snap = self.snap(
+            s.exchange_id, s.symbol, params.price_source_type is PriceSourceType.LAST_PRICE
+        )
+        oracle = None
+        if params.oracle_exchange_name is not None:
+            oracle_snap = self.snap(params.oracle_exchange_name, s.symbol)
+            if oracle_snap is None:
+                return None
+            oracle = marketdata.reference_mid(oracle_snap)
+        if snap is None:
+            return None
+        return source_price(
+            params=params, book=snap.book, last_price=snap.last_price, reference_price=oracle
+        )
+
+
+def sessions_guard(*, now: datetime | None = None) -> GuardResult:
+    """Check every running session's open orders once for the current tick; cancel those
+    that fail a check. Safe to run twice (the second run of a tick does nothing)."""
+    now = now or venues.now()
+    tick = marketdata.tick_of(now)
+    if not cache.add(GUARD_KEY.format(tick=tick), 1, timeout=GUARD_KEY_SECONDS):
+        return GuardResult(ran=False)
+    result = GuardResult()
+    prices = _Prices(tick)
+    cancels: list[CancelRow] = []
+    requote: list[int] = []
+    for sid, s in _open_orders().items():
+        result.sessions += 1
+        result.orders += len(s.orders)
+        price = prices.reference(s)
+        if price is None:
+            result.no_price += 1
+        p = s.params
+        found = checks.tick_cancels(
+            s.orders,
+            price=price,
+            now=now,
+            minimum_spread=p.minimum_spread,
+            max_order_age=timedelta(milliseconds=p.max_order_age_ms),
+            hanging_enabled=p.hanging_orders_enabled,
+            hanging_cancel_pct=p.hanging_orders_cancel_pct,
+            ceiling=p.ceiling_price,
+            floor=p.floor_price,
+        )
+        for order, reason in found:
+            row = s.rows[order.client_order_id]
+            cancels.append(CancelRow(**{**row.__dict__, "reason": reason}))
+            result.cancels[reason] = result.cancels.get(reason, 0) + 1
+        if p.requote_after_min_spread_cancel and any(
+            r == checks.BELOW_MIN_SPREAD for _, r in found
+        ):
+            requote.append(sid)
+    if cancels:
+        result.intent_ids = _write(cancels, requote, now=now)
+        log.info("strategy_guard_cancelled", tick=tick, **result.cancels)
+    return result
+
+
+def _write(cancels: list[CancelRow], requote: list[int], *, now: datetime) -> list[int]:
+    """The cancels in one insert under the locks of their pairs (a full run of the pair
+    reads its live view after taking the same lock); opted-in sessions made due now."""
+    pairs: list[Pair] = [(r.exchange_id, r.symbol) for r in cancels]
+    with transaction.atomic():
+        pair_locks_take(pairs)
+        ids = cancel_intents_bulk(cancels, now=now)
+        if requote:
+            StrategySession.objects.filter(pk__in=requote, state=SessionState.RUNNING).filter(
+                Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+            ).update(next_run_at=now)
+        enqueue_on_commit(ids)
+    return ids
