@@ -10,7 +10,9 @@ Design:
   `amount` base). A fill settles from `used`; a buy that fills below its limit price gets the
   difference back into `free`. Cancel releases what is left.
 - Fees are charged on what the account receives (base for a buy, quote for a sell), like
-  Binance's default, and accumulate in `fees_collected` so that, for every asset,
+  Binance's default; a maker rebate (a negative rate) is paid there too, or, on a market
+  with `rebate_in_given` (Bybit spot), in what the order gives away. Fees accumulate in
+  `fees_collected` (rebates negatively) so that, for every asset,
   `sum(free + used over accounts) + fees_collected - external_in + external_out` is
   constant: the conservation invariant the property tests check.
 - "External" liquidity (the paper venue's price feed, the emulator's simulated market) is a
@@ -25,139 +27,45 @@ Design:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-ZERO = Decimal(0)
-EXTERNAL = "__external__"  # counterparty name of simulated outside liquidity
+from exchanges.venues.book import (
+    EXTERNAL,
+    ZERO,
+    Book,
+    DuplicateClientOrderId,
+    EngineError,
+    EngineOrder,
+    EngineTrade,
+    ExternalLevel,
+    InsufficientBalance,
+    InvalidAmount,
+    MarketSpec,
+    PlaceResult,
+    PostOnlyWouldCross,
+    UnknownMarket,
+    UnknownOrder,
+)
 
-
-class EngineError(Exception):
-    """Base of engine rejections; the venue layers map them onto their own error dialects."""
-
-
-class UnknownMarket(EngineError):
-    pass
-
-
-class InsufficientBalance(EngineError):
-    pass
-
-
-class InvalidAmount(EngineError):
-    pass
-
-
-class PostOnlyWouldCross(EngineError):
-    pass
-
-
-class DuplicateClientOrderId(EngineError):
-    pass
-
-
-class UnknownOrder(EngineError):
-    pass
-
-
-@dataclass(frozen=True)
-class MarketSpec:
-    symbol: str
-    base: str
-    quote: str
-    maker_fee: Decimal = Decimal("0.001")
-    taker_fee: Decimal = Decimal("0.001")
-    # Quote amounts (notional, fees) are quantized to this, rounding toward the venue so the
-    # venue never pays out more than it holds.
-    quote_precision: Decimal = Decimal("0.00000001")
-    base_precision: Decimal = Decimal("0.00000001")
-
-
-@dataclass
-class EngineOrder:
-    id: str
-    seq: int
-    account: str
-    symbol: str
-    side: str  # "buy" | "sell"
-    price: Decimal
-    amount: Decimal
-    filled: Decimal = ZERO
-    client_order_id: str | None = None
-    post_only: bool = False
-    status: str = "open"  # open | closed | canceled
-    created_ms: int = 0
-    updated_ms: int = 0
-    cost: Decimal = ZERO  # quote filled (sum of price * amount of fills)
-    reserved: Decimal = ZERO  # what is still held in `used` for this order
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.amount - self.filled
-
-    @property
-    def average(self) -> Decimal | None:
-        return (self.cost / self.filled) if self.filled else None
-
-
-@dataclass(frozen=True)
-class EngineTrade:
-    id: str
-    symbol: str
-    order_id: str
-    account: str
-    side: str
-    price: Decimal
-    amount: Decimal
-    quote_amount: Decimal
-    fee: Decimal
-    fee_asset: str
-    taker_or_maker: str
-    counterparty_order_id: str | None
-    timestamp_ms: int
-
-
-@dataclass
-class Book:
-    bids: list[EngineOrder] = field(default_factory=list)
-    asks: list[EngineOrder] = field(default_factory=list)
-
-    def add(self, order: EngineOrder) -> None:
-        if order.side == "buy":
-            self.bids.append(order)
-            self.bids.sort(key=lambda o: (-o.price, o.seq))
-        else:
-            self.asks.append(order)
-            self.asks.sort(key=lambda o: (o.price, o.seq))
-
-    def remove(self, order: EngineOrder) -> None:
-        side = self.bids if order.side == "buy" else self.asks
-        side[:] = [o for o in side if o.id != order.id]
-
-    def levels(self, side: str, limit: int) -> list[tuple[Decimal, Decimal]]:
-        out: list[tuple[Decimal, Decimal]] = []
-        for order in self.bids if side == "buy" else self.asks:
-            if out and out[-1][0] == order.price:
-                out[-1] = (order.price, out[-1][1] + order.remaining)
-            elif len(out) >= limit:
-                break
-            else:
-                out.append((order.price, order.remaining))
-        return out
-
-
-@dataclass(frozen=True)
-class ExternalLevel:
-    """Outside liquidity an incoming order may take: `amount` at `price` (never rests)."""
-
-    price: Decimal
-    amount: Decimal
-
-
-@dataclass
-class PlaceResult:
-    order: EngineOrder
-    trades: list[EngineTrade]
+# The records are part of the engine's interface: callers use `matching.EngineOrder`, ...
+__all__ = [
+    "EXTERNAL",
+    "ZERO",
+    "Book",
+    "DuplicateClientOrderId",
+    "EngineError",
+    "EngineOrder",
+    "EngineTrade",
+    "ExternalLevel",
+    "InsufficientBalance",
+    "InvalidAmount",
+    "MarketSpec",
+    "MatchingEngine",
+    "PlaceResult",
+    "PostOnlyWouldCross",
+    "UnknownMarket",
+    "UnknownOrder",
+]
 
 
 class MatchingEngine:
@@ -438,9 +346,15 @@ class MatchingEngine:
             # Pays quote from the reservation, receives base minus fee.
             self._bal(order.account, spec.quote)[1] -= quote_amount
             order.reserved -= quote_amount
-            fee = (qty * fee_rate).quantize(spec.base_precision, rounding=ROUND_DOWN)
-            self._bal(order.account, spec.base)[0] += qty - fee
-            fee_asset = spec.base
+            if fee_rate < 0 and spec.rebate_in_given:
+                fee = self._q(spec, quote_amount * fee_rate)  # negative: a rebate, in quote
+                self._bal(order.account, spec.base)[0] += qty
+                self._bal(order.account, spec.quote)[0] -= fee
+                fee_asset = spec.quote
+            else:
+                fee = (qty * fee_rate).quantize(spec.base_precision, rounding=ROUND_DOWN)
+                self._bal(order.account, spec.base)[0] += qty - fee
+                fee_asset = spec.base
             # A buy that filled below its limit price holds more than the rest can cost.
             still_needed = (
                 self._reserve_for(spec, "buy", order.price, order.remaining)
@@ -455,9 +369,15 @@ class MatchingEngine:
         else:
             self._bal(order.account, spec.base)[1] -= qty
             order.reserved -= qty
-            fee = self._q(spec, quote_amount * fee_rate)
-            self._bal(order.account, spec.quote)[0] += quote_amount - fee
-            fee_asset = spec.quote
+            if fee_rate < 0 and spec.rebate_in_given:
+                fee = (qty * fee_rate).quantize(spec.base_precision, rounding=ROUND_DOWN)
+                self._bal(order.account, spec.quote)[0] += quote_amount
+                self._bal(order.account, spec.base)[0] -= fee  # a rebate, in base
+                fee_asset = spec.base
+            else:
+                fee = self._q(spec, quote_amount * fee_rate)
+                self._bal(order.account, spec.quote)[0] += quote_amount - fee
+                fee_asset = spec.quote
         self.fees_collected[fee_asset] = self.fees_collected.get(fee_asset, ZERO) + fee
         return quote_amount, fee, fee_asset, qty, quote_amount
 
@@ -547,30 +467,3 @@ class MatchingEngine:
         )
 
     # ------------------------------------------------------------------ invariants
-
-    def asset_total(self, asset: str) -> Decimal:
-        held = sum((fu[0] + fu[1] for (_, a), fu in self.balances.items() if a == asset), ZERO)
-        return held + self.fees_collected.get(asset, ZERO)
-
-    def conserved_total(self, asset: str) -> Decimal:
-        """Held + fees - external inflow + external outflow: zero for every asset, always."""
-        return (
-            self.asset_total(asset)
-            - self.external_in.get(asset, ZERO)
-            + self.external_out.get(asset, ZERO)
-        )
-
-    def reservations_consistent(self) -> bool:
-        """`used` of every (account, asset) equals what its open orders hold."""
-        expected: dict[tuple[str, str], Decimal] = {}
-        for order in self.orders.values():
-            if order.status != "open":
-                continue
-            spec = self.markets[order.symbol]
-            asset = spec.quote if order.side == "buy" else spec.base
-            key = (order.account, asset)
-            expected[key] = expected.get(key, ZERO) + order.reserved
-        for key, (free, used) in self.balances.items():
-            if free < 0 or used < 0 or used != expected.get(key, ZERO):
-                return False
-        return True

@@ -61,6 +61,10 @@ def _sym(m: EmulatedMarket) -> str:
 
 
 class BybitEmulator(EmulatorBase):
+    # Bybit spot reports a maker rebate as a negative `execFee` in the coin the order paid
+    # (ccxt's `parse_trade`: quote for a buy, base for a sell), and credits it there.
+    REBATE_IN_GIVEN = True
+
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.by_symbol = {_sym(m): m for m in self.markets.values()}

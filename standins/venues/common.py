@@ -90,6 +90,10 @@ class Reject(Exception):
 
 
 class EmulatorBase:
+    # Where a maker rebate (a negative maker fee) is paid: in the asset the order receives,
+    # or (Bybit spot, as ccxt reads its negative `execFee`) in the asset it gives away.
+    REBATE_IN_GIVEN = False
+
     def __init__(
         self,
         markets: list[EmulatedMarket] | None = None,
@@ -106,7 +110,14 @@ class EmulatorBase:
         self.maker_fee, self.taker_fee = maker_fee, taker_fee
         self.engine = MatchingEngine(
             [
-                MarketSpec(m.symbol, m.base, m.quote, maker_fee=maker_fee, taker_fee=taker_fee)
+                MarketSpec(
+                    m.symbol,
+                    m.base,
+                    m.quote,
+                    maker_fee=maker_fee,
+                    taker_fee=taker_fee,
+                    rebate_in_given=self.REBATE_IN_GIVEN,
+                )
                 for m in self.markets.values()
             ],
             clock_ms=self.now_ms,

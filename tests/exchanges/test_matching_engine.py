@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exchanges.venues.engine_checks import conserved_total, reservations_consistent
 from exchanges.venues.matching import (
     DuplicateClientOrderId,
     EngineError,
@@ -21,6 +22,11 @@ from exchanges.venues.matching import (
 
 D = Decimal
 BTC = MarketSpec("BTC/USDT", "BTC", "USDT", maker_fee=D("0.001"), taker_fee=D("0.002"))
+# Maker rebates paid in the coin received (Binance, OKX, paper) or given away (Bybit spot)
+REBATE = MarketSpec("BTC/USDT", "BTC", "USDT", maker_fee=D("-0.0002"), taker_fee=D("0.002"))
+REBATE_GIVEN = MarketSpec(
+    "BTC/USDT", "BTC", "USDT", maker_fee=D("-0.0002"), taker_fee=D("0.002"), rebate_in_given=True
+)
 
 
 def engine() -> MatchingEngine:
@@ -76,7 +82,7 @@ def test_buy_filled_below_its_limit_gets_the_excess_reservation_back() -> None:
     eng.place(account="b", symbol="BTC/USDT", side="sell", price=D("90"), amount=D("1"))
     eng.place(account="a", symbol="BTC/USDT", side="buy", price=D("100"), amount=D("1"))
     assert eng.balance("a", "USDT") == (D("99910"), D("0"))
-    assert eng.reservations_consistent()
+    assert reservations_consistent(eng)
 
 
 def test_post_only_that_would_cross_is_rejected_and_changes_nothing() -> None:
@@ -164,7 +170,7 @@ def test_external_trade_fills_resting_orders_at_their_price_up_to_the_print_volu
         (bid1.id, D("101"), D("1"), "maker"),
         (bid2.id, D("100"), D("0.5"), "maker"),
     ]
-    assert all(eng.conserved_total(a) == 0 for a in ("BTC", "USDT"))
+    assert all(conserved_total(eng, a) == 0 for a in ("BTC", "USDT"))
 
 
 def test_incoming_order_takes_external_liquidity_by_price_with_our_book_first_on_ties() -> None:
@@ -221,10 +227,37 @@ op = st.one_of(
 )
 
 
+@pytest.mark.parametrize(
+    ("side", "gets", "paid_in", "rebate"),
+    [("sell", D("6000"), "BTC", D("-0.00002")), ("buy", D("0.1"), "USDT", D("-1.2"))],
+)
+def test_a_rebate_in_the_coin_given_away_is_credited_there(
+    side: str, gets: Decimal, paid_in: str, rebate: Decimal
+) -> None:
+    # given a maker order of 0.1 BTC at 60000 on a market that pays rebates like Bybit spot
+    eng = MatchingEngine([REBATE_GIVEN])
+    eng.deposit("a", "BTC", D("1"))
+    eng.deposit("a", "USDT", D("10000"))
+    eng.place(account="a", symbol="BTC/USDT", side=side, price=D("60000"), amount=D("0.1"))
+    # when an outside trade fills it
+    eng.external_trade(symbol="BTC/USDT", price=D("60000"), amount=D("0.1"))
+    # then it received the traded coin whole and the rebate came back in the coin it paid
+    (trade,) = eng.trades
+    assert (trade.fee, trade.fee_asset, trade.taker_or_maker) == (rebate, paid_in, "maker")
+    received = "BTC" if side == "buy" else "USDT"
+    start = {"BTC": D("1"), "USDT": D("10000")}
+    assert eng.balance("a", received)[0] == start[received] + gets
+    paid = D("6000") if side == "buy" else D("0.1")
+    assert eng.balance("a", paid_in) == (start[paid_in] - paid - rebate, D(0))
+    assert all(conserved_total(eng, a) == 0 for a in ("BTC", "USDT"))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(op, max_size=60))
-def test_balances_are_conserved_across_any_sequence_of_operations(ops: list[tuple]) -> None:
-    eng = MatchingEngine([BTC])
+@given(st.lists(op, max_size=60), st.sampled_from([BTC, REBATE, REBATE_GIVEN]))
+def test_balances_are_conserved_across_any_sequence_of_operations(
+    ops: list[tuple], spec: MarketSpec
+) -> None:
+    eng = MatchingEngine([spec])
     for acct in ACCOUNTS:
         eng.deposit(acct, "BTC", D("5"))
         eng.deposit(acct, "USDT", D("300"))
@@ -262,9 +295,9 @@ def test_balances_are_conserved_across_any_sequence_of_operations(ops: list[tupl
         except EngineError:
             pass
         # then: nothing created or destroyed, reservations match open orders, nothing negative
-        assert eng.conserved_total("BTC") == 0
-        assert eng.conserved_total("USDT") == 0
-        assert eng.reservations_consistent()
+        assert conserved_total(eng, "BTC") == 0
+        assert conserved_total(eng, "USDT") == 0
+        assert reservations_consistent(eng)
     # and the books never stay crossed
     book = eng.books["BTC/USDT"]
     if book.bids and book.asks:

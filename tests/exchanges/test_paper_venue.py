@@ -250,7 +250,7 @@ def test_feed_prints_fill_resting_orders_as_makers_and_build_candles(db, clock: 
 
 def test_the_feed_is_reproducible_from_its_seed(db) -> None:
     from exchanges.paper.feed import prints_between
-    from exchanges.paper.gateway import feed_settings
+    from exchanges.paper.session import feed_settings
 
     settings_ = feed_settings(_market(volatility="0.001", seed=42))
     first = prints_between(settings_, D("60000"), 100, 160)

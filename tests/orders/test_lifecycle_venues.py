@@ -55,6 +55,8 @@ KEY, SECRET, PASSPHRASE = "LifeKey0000000001", "life-secret", "life-pass"
 VENUE_FEE = D("0.0002")  # the emulated venue's withdrawal fee, charged on top, per coin
 BID, ASK = D("59000"), D("61000")  # outside liquidity around the emulator's last price
 # ccxt network codes of the chains each emulator lists (OKX: `<coin>-ERC20`; Bybit: BTC, ETH)
+# A maker fee on OKX; a maker rebate on Bybit (paid in the coin the order gives away)
+MAKER_FEE = {"okx": D("0.001"), "bybit": D("-0.0001")}
 NETWORKS = {"okx": {"BTC": "ERC20", "USDT": "ERC20"}, "bybit": {"BTC": "BTC", "USDT": "ERC20"}}
 
 
@@ -77,7 +79,9 @@ def venue_world(
     request: pytest.FixtureRequest, demo: MarketMakingPair, sent_tasks: list[tuple[Any, ...]]
 ) -> Iterator[VenueWorld]:
     name: str = request.param
-    emulator = (OkxEmulator if name == "okx" else BybitEmulator)(withdraw_fee=VENUE_FEE)
+    emulator = (OkxEmulator if name == "okx" else BybitEmulator)(
+        withdraw_fee=VENUE_FEE, maker_fee=MAKER_FEE[name]
+    )
     emulator.add_account(name="mm", api_key=KEY, secret=SECRET, passphrase=PASSPHRASE)
     emulator.add_account(
         name="outside",
@@ -271,6 +275,10 @@ def test_the_demo_order_lifecycle_runs_end_to_end_on_the_emulated_venue(
     fill = Fill.objects.get(order=order)
     assert fill.ledger_key and fill.settle_error == ""
     assert (fill.side, fill.amount, fill.price) == ("buy", bid.amount, bid.price)
+    if MAKER_FEE[world.name] > 0:  # charged on what the buy receives
+        assert (fill.fee, fill.fee_asset_id) == (bid.amount * MAKER_FEE[world.name], BTC)
+    else:  # Bybit's rebate: paid in what the buy gives away, owned by the order
+        assert fill.fee < 0 and fill.fee_asset_id == USDT
 
     # when the user exits
     committed(order_exit, order_id=order.pk, actor=user)

@@ -97,22 +97,27 @@ def test_fills_are_read_across_pages(venue: Harness) -> None:
 @pytest.mark.parametrize("maker_fee", ["0.001", "0", "-0.0001"])
 def test_maker_fees_zero_fees_and_rebates_keep_their_sign(make_venue, maker_fee: str) -> None:  # type: ignore[no-untyped-def]
     venue = make_venue(maker_fee=D(maker_fee))
-    if venue.name == "bybit" and D(maker_fee) < 0:
-        pytest.xfail(
-            "ccxt reads a negative Bybit spot execFee as paid in the asset given away "
-            "(quote for a buy, base for a sell); the shared matching engine pays rebates in "
-            "the asset received, so the Bybit emulator cannot yet show a rebate as Bybit does"
-        )
+    before = venue.gateway.fetch_balances()
     venue.gateway.place_limit_order(
         symbol=SYMBOL, side=SELL, price=D("61000"), amount=D("0.01"), client_order_id="fee1"
     )
     venue.outside_trade(D("61000"), D("0.01"), SELL)
     (trade,) = venue.gateway.fetch_my_trades(SYMBOL)
+    after = venue.gateway.fetch_balances()
     assert trade.taker_or_maker == "maker"
-    # a sell receives quote: the fee is 610 USDT x rate, a rebate negative
-    assert trade.fee_cost == D("610") * D(maker_fee)
-    if trade.fee_cost:
-        assert trade.fee_currency == "USDT"
+    if venue.name == "bybit" and D(maker_fee) < 0:
+        # Bybit spot pays a maker rebate in the coin the order gave away: base for a sell
+        # (a negative execFee, which ccxt reads as such)
+        assert (trade.fee_cost, trade.fee_currency) == (D("0.01") * D(maker_fee), "BTC")
+    else:
+        # a sell receives quote: the fee is 610 USDT x rate, a rebate negative
+        assert trade.fee_cost == D("610") * D(maker_fee)
+        if trade.fee_cost:
+            assert trade.fee_currency == "USDT"
+    # the balances moved as the trade says: the fee (or rebate) in its own currency
+    fee = {trade.fee_currency: trade.fee_cost} if trade.fee_cost else {}
+    for asset, traded in (("BTC", D("-0.01")), ("USDT", D("610"))):
+        assert after[asset].total - before[asset].total == traded - fee.get(asset, D(0))
 
 
 def test_balances_per_wallet_and_an_idempotent_internal_transfer(venue: Harness) -> None:
