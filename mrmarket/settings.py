@@ -168,6 +168,27 @@ WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5)
 # A task message waiting longer than this (seconds) means no worker is consuming: an issue.
 HEALTH_QUEUE_MAX_WAIT_SECONDS = env_int("HEALTH_QUEUE_MAX_WAIT_SECONDS", 30)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# On the embedded broker the strategy's time-critical tasks (the tick, the market-data
+# refreshes, guard and runs it fans out, the account-sync fan-out, the intent sweep) have their own
+# queue, which make run's `tick` process alone serves (the worker takes from it too), so
+# the tick is never stuck behind slow work (decision 0610). Empty: one default queue (Redis
+# deployments may opt in, with a worker consuming it).
+STRATEGY_TICK_QUEUE = env_str(
+    "STRATEGY_TICK_QUEUE", "tick" if CELERY_BROKER_URL.startswith("filesystem://") else ""
+)
+STRATEGY_TICK_QUEUE_TASKS = (
+    "strategy_tick_task",
+    "market_data_refresh_task",
+    "strategy_guard_task",
+    "strategy_sessions_run_task",
+    "venue_accounts_sync_task",
+    "strategy_sweep_task",
+)
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = (
+    {name: {"queue": STRATEGY_TICK_QUEUE} for name in STRATEGY_TICK_QUEUE_TASKS}
+    if STRATEGY_TICK_QUEUE
+    else {}
+)
 
 # Cache (throttling, short-lived state): Redis when REDIS_URL is set, else files under var/.
 if REDIS_URL:
@@ -457,6 +478,11 @@ STRATEGY_MAX_INFLIGHT_SESSION = env_int("STRATEGY_MAX_INFLIGHT_SESSION", 4)
 STRATEGY_INTENT_MAX_ATTEMPTS = env_int("STRATEGY_INTENT_MAX_ATTEMPTS", 5)
 # An intent still "sending" after this many seconds is presumed orphaned by a dead worker.
 STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS = env_int("STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS", 30)
+# The sweeper re-drives an overdue intent only when no execute message for it was sent in
+# the last this many seconds (a backlog never gets a copy of every intent each sweep).
+STRATEGY_INTENT_REDRIVE_SECONDS = env_int("STRATEGY_INTENT_REDRIVE_SECONDS", 60)
+# A venue account has at most one sync waiting; a lost one is replaced after this long.
+STRATEGY_SYNC_WAITING_SECONDS = env_int("STRATEGY_SYNC_WAITING_SECONDS", 60)
 # Risk defaults per session: open orders, notional in quote units (empty: budget only),
 # and how far (fraction) a new order's price may sit from the reference price.
 STRATEGY_MAX_OPEN_ORDERS = env_int("STRATEGY_MAX_OPEN_ORDERS", 40)

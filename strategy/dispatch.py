@@ -1,4 +1,4 @@
-"""The runtime's outbound messages, sent by task name.
+"""The runtime's outbound messages, sent by task name, with at most one waiting per thing.
 
 `strategy.tasks` sits on top of the runtime (its tasks call the tick, the runs, the
 executor and the tracker), so the runtime cannot import it back. What the runtime needs
@@ -6,6 +6,13 @@ from the queue is only "send this message": it looks the task up in the Celery a
 registry by its name. `StrategyConfig.ready()` imports `strategy.tasks`, so the names are
 registered in every process (web, worker, beat, management commands); the task objects
 are the same ones tests replace `delay`/`apply_async` on.
+
+Messages that re-drive or poll must not pile up when the workers fall behind (decision
+0610, the soak): every execute message leaves a marker in the cache ("a message for this
+intent is on its way") that the task clears when it starts, and the sweeper re-drives only
+intents without one; a venue account has at most one sync waiting (the periodic fan-out
+and on-demand requests alike). A lost marker only costs a duplicate message, which every
+task is safe to run; a marker outlives a lost message by at most its timeout.
 """
 
 from __future__ import annotations
@@ -13,27 +20,69 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
+from django.conf import settings
+from django.core.cache import cache
 
 from mrmarket.celery import app
 
 INTENT_EXECUTE = "order_intent_execute_task"
 ACCOUNT_SYNC = "venue_account_sync_task"
+INTENT_QUEUED_KEY = "strategy:intent-queued:{intent_id}"
+SYNC_QUEUED_KEY = "strategy:sync-queued:{exchange_id}:{account_index}"
 
 
 def _task(name: str) -> Task[Any, Any]:
     return app.tasks[name]
 
 
+def _intent_key(intent_id: int) -> str:
+    return INTENT_QUEUED_KEY.format(intent_id=int(intent_id))
+
+
+def _sync_key(exchange_id: str, account_index: int) -> str:
+    return SYNC_QUEUED_KEY.format(exchange_id=exchange_id, account_index=int(account_index))
+
+
 def intents_enqueue(*, intent_ids: list[int], countdown: float | None = None) -> None:
-    """One execute message per intent; `countdown` delays them (gate and backoff retries)."""
+    """One execute message per intent; `countdown` delays them (gate and backoff retries).
+    Each leaves its marker for STRATEGY_INTENT_REDRIVE_SECONDS after it is due."""
     task = _task(INTENT_EXECUTE)
     for intent_id in intent_ids:
+        marker = (countdown or 0) + settings.STRATEGY_INTENT_REDRIVE_SECONDS
+        cache.set(_intent_key(intent_id), 1, timeout=max(int(marker + 0.999), 1))
         if countdown:
             task.apply_async(args=(intent_id,), countdown=countdown)
         else:
             task.delay(intent_id)
 
 
-def account_sync_request(*, exchange_id: str, account_index: int) -> None:
-    """Poll one venue account (trades, open orders, balances) soon."""
+def intents_redrive(*, intent_ids: list[int]) -> list[int]:
+    """The sweeper's re-drive: enqueue only the intents with no message on its way (no
+    marker), so a backlog never gets a second copy of every overdue intent each sweep.
+    Returns the ids enqueued."""
+    if not intent_ids:
+        return []
+    queued = cache.get_many([_intent_key(i) for i in intent_ids])
+    lost = [i for i in intent_ids if _intent_key(i) not in queued]
+    intents_enqueue(intent_ids=lost)
+    return lost
+
+
+def intent_message_taken(intent_id: int) -> None:
+    """The execute task started: the intent has no message waiting any more."""
+    cache.delete(_intent_key(intent_id))
+
+
+def account_sync_request(*, exchange_id: str, account_index: int) -> bool:
+    """Poll one venue account (trades, open orders, balances) soon, unless a sync of it is
+    already waiting (it will see everything this one would). True if a message was sent."""
+    timeout = max(settings.STRATEGY_SYNC_WAITING_SECONDS, 1)
+    if not cache.add(_sync_key(exchange_id, account_index), 1, timeout=timeout):
+        return False
     _task(ACCOUNT_SYNC).delay(exchange_id, account_index)
+    return True
+
+
+def account_sync_taken(*, exchange_id: str, account_index: int) -> None:
+    """The sync task started: a new request for the account sends a new message."""
+    cache.delete(_sync_key(exchange_id, account_index))

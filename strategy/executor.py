@@ -41,7 +41,7 @@ from exchanges.venues.base import (
     VenueTimeout,
 )
 from strategy import gates, risk, venues
-from strategy.dispatch import intents_enqueue
+from strategy.dispatch import intent_message_taken, intents_enqueue, intents_redrive
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState, TrackedStatus
 from strategy.intents import ARBITRAGE_REASON, session_cancel_all
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
@@ -96,7 +96,9 @@ def _claim(intent_id: int, now: datetime) -> Claim | str:
 
 
 def order_intent_execute(*, intent_id: int) -> str:
-    """Act on one intent; returns what happened (for logs and tests). Safe to run twice."""
+    """Act on one intent; returns what happened (for logs and tests). Safe to run twice.
+    Its message is taken: the sweeper may re-drive the intent from now on."""
+    intent_message_taken(intent_id)
     now = venues.now()
     claim = _claim(intent_id, now)
     if isinstance(claim, str):
@@ -356,15 +358,18 @@ def tracked_not_found(*, exchange_id: str, account_index: int, client_order_id: 
 
 
 def intents_sweep() -> int:
-    """Re-queue intents a lost message or a dead worker left behind. Returns how many."""
+    """Re-queue intents a lost message or a dead worker left behind. Returns how many.
+
+    Only intents with no execute message on its way (`intents_redrive`): when the workers
+    are behind, an overdue intent is still waiting in the queue, and a copy of it every
+    sweep would grow the backlog that made it overdue (the soak, decision 0610)."""
     now = venues.now()
     # Fresh intents are enqueued on commit; only those overdue by a few seconds are swept.
     ids = intents_due(
         now=now - timedelta(seconds=2),
         stale_before=now - timedelta(seconds=settings.STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS),
     )
-    intents_enqueue(intent_ids=ids)
-    return len(ids)
+    return len(intents_redrive(intent_ids=ids))
 
 
 __all__ = ["INTENT_ACTIVE", "intents_sweep", "order_intent_execute"]

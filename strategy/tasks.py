@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from strategy import decisions, executor, marketdata, runner, services, tick, tracking
+from strategy import decisions, dispatch, executor, marketdata, runner, services, tick, tracking
 from strategy.pmm.guard import sessions_guard
 
 
@@ -94,9 +94,9 @@ def venue_account_sync_task(exchange_id: str, account_index: int) -> None:
     ignore_result=True,
 )
 def venue_accounts_sync_task() -> None:
-    """Beat: one sync task per venue account with anything live."""
+    """Beat: one sync task per venue account with anything live, unless one is waiting."""
     for exchange_id, account_index in tracking.venue_accounts_active():
-        venue_account_sync_task.delay(exchange_id, account_index)
+        dispatch.account_sync_request(exchange_id=exchange_id, account_index=account_index)
 
 
 @shared_task(

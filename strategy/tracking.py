@@ -35,11 +35,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from exchanges.models import AssetNetwork
-from exchanges.venues.base import OrderNotFound, OrderSide, VenueGateway, VenueTrade
+from exchanges.venues.base import OrderNotFound, OrderSide, VenueGateway, VenueOrder, VenueTrade
 from ledger.services import fill_settle
 from mrmarket.exceptions import DomainError
 from strategy import venues
-from strategy.dispatch import intents_enqueue
+from strategy.dispatch import account_sync_taken, intents_enqueue
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState, TrackedStatus
 from strategy.executor import tracked_not_found, tracked_status, tracked_update
 from strategy.live import balances_cache_key, balances_closed_cache_key, closed_order_count
@@ -104,6 +104,8 @@ def _symbols(exchange_id: str, account_index: int) -> list[str]:
 
 
 def venue_account_sync(*, exchange_id: str, account_index: int) -> SyncResult:
+    # This sync is under way: a request from now on sends a new one (strategy.dispatch).
+    account_sync_taken(exchange_id=exchange_id, account_index=account_index)
     result = SyncResult()
     gw = venues.gateway_get(exchange_id=exchange_id, account_index=account_index)
     for symbol in _symbols(exchange_id, account_index):
@@ -395,6 +397,15 @@ def _sending_timeout() -> timedelta:
     return timedelta(seconds=settings.STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS)
 
 
+def _unchanged(tracked: TrackedOrder, seen: VenueOrder) -> bool:
+    """The venue shows the order open, filled as far as we know and found: nothing to write."""
+    return (
+        tracked_status(seen.status) == TrackedStatus.OPEN
+        and seen.filled == tracked.venue_filled
+        and tracked.not_found_count == 0
+    )
+
+
 def _orders_sync(
     gw: VenueGateway, exchange_id: str, account_index: int, symbol: str, result: SyncResult
 ) -> None:
@@ -411,6 +422,8 @@ def _orders_sync(
     for order in tracked:
         seen = open_orders.get(order.client_order_id)
         if seen is not None:
+            if _unchanged(order, seen):
+                continue  # no write: most syncs see every resting order as it was
             tracked_update(
                 exchange_id=exchange_id,
                 account_index=account_index,

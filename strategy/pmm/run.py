@@ -37,6 +37,7 @@ from strategy.sessions.lease import (
     lease_lock_many,
     lease_release,
     lease_shed,
+    shed_allowed,
 )
 from strategy.sessions.locks import pair_lock, pair_locks_take
 from strategy.sessions.outcome import RunOutcome
@@ -112,7 +113,8 @@ def _admit_and_prepare(
     try:
         if lateness > settings.STRATEGY_MAX_LATENESS_MS:
             refresh = timedelta(milliseconds=pmm_params(session.params).order_refresh_time_ms)
-            return lease_shed(session, started, refresh)
+            if shed_allowed(session, started, refresh):
+                return lease_shed(session, started, refresh)
         prepared = pmm_prepare(session, started)
     except ValidationFailed as exc:
         return lease_invalid_params(session, started, exc)

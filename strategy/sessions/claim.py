@@ -1,5 +1,6 @@
 """The claim: in one short transaction, take the due running sessions and stamp them with
-a lease (`lease_until`, `lease_token`, `claimed_tick`).
+a lease (`lease_until`, `lease_token`, `claimed_tick`); not a pure market-making session
+whose intents still wait for the executor.
 
 `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so two ticks never claim one session;
 on SQLite the IMMEDIATE transaction serializes the claim. A lease that ran out (a worker
@@ -10,17 +11,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from strategy.enums import SessionState
-from strategy.models import StrategySession
+from strategy.enums import IntentStatus, SessionKind, SessionState
+from strategy.models import OrderIntent, StrategySession
 
 # (pk, exchange_id, symbol, kind, exchange_b_id, params): what the tick needs to batch the
 # claimed sessions and refresh the markets they read.
 ClaimedRow = tuple[int, str, str, str, str, dict[str, object]]
+
+
+def _intents_waiting(now: datetime) -> QuerySet[OrderIntent, Any]:
+    """Sessions whose intents still wait for the executor (pending and due). A pure
+    market-making session among them is not claimed until the executor has caught up: a
+    run now would only write a generation superseding the one still queued, and the queue
+    would hold both (the soak, decision 0610). It stays due, and counts as waiting in the
+    tick's saturation report."""
+    return OrderIntent.objects.filter(
+        status=IntentStatus.PENDING, next_attempt_at__lte=now, session__isnull=False
+    ).values("session_id")
 
 
 def sessions_claim_due(*, now: datetime, tick: int) -> list[ClaimedRow]:
@@ -30,6 +43,7 @@ def sessions_claim_due(*, now: datetime, tick: int) -> list[ClaimedRow]:
         due = (
             StrategySession.objects.filter(state=SessionState.RUNNING, next_run_at__lte=now)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .exclude(kind=SessionKind.PURE_MARKET_MAKING, pk__in=_intents_waiting(now))
             .order_by("next_run_at", "id")
         )
         if connection.vendor == "postgresql":

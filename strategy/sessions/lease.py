@@ -43,6 +43,14 @@ def lease_invalid_params(
     return RunOutcome(session_id=session.pk, ran=False, reason="invalid_params")
 
 
+def shed_allowed(session: StrategySession, at: datetime, refresh: timedelta) -> bool:
+    """Shedding skips a slot, it never starves a session: a session that has not run for
+    two refresh periods (or never ran) runs however late. When every run is late (workers
+    behind under CPU pressure), each session still runs at least every other slot instead
+    of being shed forever and never quoting (the soak, decision 0610)."""
+    return session.last_run_at is not None and at - session.last_run_at < 2 * refresh
+
+
 def lease_shed(session: StrategySession, at: datetime, refresh: timedelta) -> RunOutcome:
     """Too late to be worth running (STRATEGY_MAX_LATENESS_MS): skip to the next slot
     instead of queueing stale work; the per-tick checks still guard the session's orders."""

@@ -14,6 +14,7 @@ _PROBE = """
 import json, django
 from django.conf import settings
 django.setup()
+from mrmarket.celery import app
 db = settings.DATABASES["default"]
 print(json.dumps({
     "engine": db["ENGINE"], "name": str(db["NAME"]), "options": db.get("OPTIONS", {}),
@@ -22,6 +23,11 @@ print(json.dumps({
     "acks_late": settings.CELERY_TASK_ACKS_LATE, "accept": settings.CELERY_ACCEPT_CONTENT,
     "scheduler": settings.CELERY_BEAT_SCHEDULER, "log_level": settings.LOG_LEVEL,
     "allowed_hosts": settings.ALLOWED_HOSTS, "time_limit": settings.CELERY_TASK_TIME_LIMIT,
+    "routes": {
+        name: app.amqp.router.route({}, name)["queue"].name
+        for name in ("strategy_tick_task", "strategy_sessions_run_task",
+                     "order_intent_execute_task", "venue_account_sync_task")
+    },
 }))
 """
 
@@ -75,6 +81,13 @@ def test_defaults_are_the_embedded_mode(tmp_path: Path) -> None:
     assert values["scheduler"] == "mrmarket.heartbeats:Scheduler"
     assert values["log_level"] == "INFO"
     assert values["time_limit"] == 300
+    # the tick and its runs have their own queue on the embedded broker (decision 0610)
+    assert values["routes"] == {
+        "strategy_tick_task": "tick",
+        "strategy_sessions_run_task": "tick",
+        "order_intent_execute_task": "celery",
+        "venue_account_sync_task": "celery",
+    }
     # the generated development secret is kept, so a restart reuses it
     assert (tmp_path / "var" / "secret_key").exists()
     again = json.loads(_run({}, tmp_path).stdout.strip().splitlines()[-1])
@@ -98,6 +111,7 @@ def test_environment_overrides_defaults(tmp_path: Path) -> None:
     assert values["cache"].endswith("RedisCache")
     assert values["log_level"] == "DEBUG"
     assert values["allowed_hosts"] == ["a.example", "b.example"]
+    assert set(values["routes"].values()) == {"celery"}  # Redis: one queue unless opted in
 
 
 def test_production_fails_fast_without_secrets(tmp_path: Path) -> None:

@@ -64,8 +64,16 @@ def _supervisor(tmp_path: Path, clock: Clock) -> tuple[sup.Supervisor, dict[str,
 
 def test_the_procfile_lists_web_worker_and_beat() -> None:
     specs = sup.procfile_read(ROOT / "Procfile")
-    assert [s.name for s in specs] == ["web", "worker", "beat", "coingecko"]
+    assert [s.name for s in specs] == ["web", "worker", "tick", "beat", "coingecko"]
     assert all(s.command.startswith(".venv/bin/") for s in specs)
+
+
+def test_the_tick_queue_has_a_worker_of_its_own_and_the_worker_helps() -> None:
+    # decision 0610: the tick is never stuck behind the worker's slow tasks
+    commands = {s.name: s.command for s in sup.procfile_read(ROOT / "Procfile")}
+    assert "--queues ${STRATEGY_TICK_QUEUE:-tick} " in commands["tick"]
+    assert "--hostname tick@%h" in commands["tick"]
+    assert "--queues celery,${STRATEGY_TICK_QUEUE:-tick}" in commands["worker"]
 
 
 def test_a_bad_procfile_line_is_refused(tmp_path) -> None:

@@ -40,12 +40,18 @@ def _sessions(monkeypatch: pytest.MonkeyPatch, n: int) -> tuple[Any, list[Strate
     return market, sessions
 
 
+def _ran_a_slot_ago(now: Any) -> None:
+    """The sessions ran at their previous slot (one that never ran is never shed)."""
+    StrategySession.objects.update(last_run_at=now - timedelta(seconds=10))
+
+
 def test_a_run_later_than_the_cap_is_shed_to_its_next_slot(
     monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     settings.STRATEGY_MAX_LATENESS_MS = 2000
     market, [late, on_time] = _sessions(monkeypatch, 2)
     due = market.clock.dt()
+    _ran_a_slot_ago(due)
     result = claim()
     # the workers were behind: the batch starts 2.5 s after both were due ...
     StrategySession.objects.filter(pk=on_time.pk).update(next_run_at=due + timedelta(seconds=1))
@@ -110,6 +116,7 @@ def test_shed_runs_are_counted_for_the_next_tick(
 ) -> None:
     settings.STRATEGY_MAX_LATENESS_MS = 500
     market, sessions = _sessions(monkeypatch, 2)
+    _ran_a_slot_ago(market.clock.dt())
     result = claim()
     market.clock.advance(1)
     outcomes = [o for b in result.batches for o in committed(sessions_run, session_ids=b)]

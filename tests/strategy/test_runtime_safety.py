@@ -97,6 +97,9 @@ def test_worker_killed_between_send_and_record_never_duplicates(
     market.clock.advance(31)
     committed(strategy_sweep)
     drain(market)
+    # (the other three were never taken: their messages, still waiting, arrive now)
+    for intent_id in ids[1:]:
+        committed(order_intent_execute, intent_id=intent_id)
     intent.refresh_from_db()
     assert intent.status == IntentStatus.SENT
     assert intent.attempts == 2

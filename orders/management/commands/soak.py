@@ -5,9 +5,12 @@ MRMARKET_VAR_DIR and port, opens `--orders` demo orders through the API and pays
 through the fake custody, starts `--burners` busy-loop processes (both cores busy), and
 watches for `--minutes`: `/health` every few seconds (web answering), `/health/system-status`
 (every flip of `ok` and of each issue's part), the supervisor's status file (crashes and
-restarts). At the end it counts the orders still quoting (a session with resting orders
-and a fresh place intent), stops everything with SIGINT to the process group (as Ctrl-C),
-runs `ledger_verify` and prints the figures. Exit status 1 when a figure fails its bar.
+restarts). Every `--report-every` seconds, and at the end, it prints the orders quoting (a
+session with resting orders and a place intent younger than QUOTE_FRESH_SECONDS) out of all,
+the messages waiting per queue and the load average. Then it stops everything with SIGINT to
+the process group (as Ctrl-C), runs `ledger_verify` and prints the figures. Exit status 1
+when a figure fails its bar: a worker crash (`worker` or `tick`), web not answering once, an
+order not quoting at the end, ledger_verify not clean.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from exchanges.models import MarketMakingPair
+from mrmarket.broker import waiting
 from mrmarket.models import User
 from mrmarket.services import user_token_issue
 from orders.enums import OrderState
@@ -40,6 +44,7 @@ from strategy.models import OrderIntent, TrackedOrder
 DEMO_USER_ID = "5e7d1a2b-0c3f-4d5e-8f60-7a8b9c0d1e2f"  # seed_demo's demo user
 BURN = "import time\nwhile True:\n    sum(i * i for i in range(10000))\n"
 QUOTE_FRESH_SECONDS = 120  # a quoting order placed an order this recently
+WORKERS = ("worker", "tick")  # the Procfile's Celery workers: none may crash
 
 
 @dataclass
@@ -62,17 +67,27 @@ class Command(BaseCommand):
         parser.add_argument("--burners", type=int, default=os.cpu_count() or 2)
         parser.add_argument("--poll", type=float, default=5.0, help="seconds between looks")
         parser.add_argument("--start-timeout", type=float, default=600.0)
+        parser.add_argument(
+            "--report-every", type=float, default=60.0, help="seconds between progress lines"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         port = int(os.environ.get("MRMARKET_PORT", "8000"))
         base = f"http://127.0.0.1:{port}"
         log_path = Path(settings.VAR_DIR) / "soak-run.log"
-        self.out(f"soak: var {settings.VAR_DIR}, port {port}, run log {log_path}")
+        # The CoinGecko stand-in beside this port, so two soaks (or a make run) do not collide.
+        env = {**os.environ}
+        env.setdefault("COINGECKO_STANDIN_PORT", str(port + 10))
+        self.out(
+            f"soak: var {settings.VAR_DIR}, port {port}, coingecko stand-in "
+            f"{env['COINGECKO_STANDIN_PORT']}, run log {log_path}"
+        )
         run = subprocess.Popen(  # noqa: S603 - our own script
             [str(Path(settings.BASE_DIR) / "scripts" / "run.sh")],
             stdout=log_path.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
         burners: list[subprocess.Popen[bytes]] = []
         client = httpx.Client(base_url=base, timeout=10.0)
@@ -87,14 +102,16 @@ class Command(BaseCommand):
             ]
             self.out(f"soak: {len(orders)} orders paid, {len(burners)} burners, load {_load()}")
             deadline = time.monotonic() + opts["minutes"] * 60
-            next_report = time.monotonic() + 300
+            every = max(opts["report_every"], opts["poll"])
+            next_report = time.monotonic() + every
             while time.monotonic() < deadline:
                 self._poll(client, watch, opts["poll"])
                 if time.monotonic() >= next_report:
-                    next_report += 300
-                    self.out(f"soak: {self._progress(orders, watch)}")
+                    next_report += every
+                    self.out(f"soak: {time.strftime('%H:%M:%S')} {self._progress(orders, watch)}")
                 time.sleep(opts["poll"])
             quoting = self._quoting(orders)
+            backlog = _backlog()
             processes = _read_json(Path(settings.VAR_DIR) / "run" / "processes.json")
         finally:
             for burner in burners:
@@ -106,7 +123,7 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 os.killpg(run.pid, signal.SIGKILL)
                 run.wait()
-        verdict = self._report(orders, quoting, processes, watch)
+        verdict = self._report(orders, quoting, processes, watch, backlog)
         if verdict:
             raise SystemExit(verdict)
 
@@ -212,9 +229,9 @@ class Command(BaseCommand):
         crashes = {n: p["crashes"] for n, p in processes.get("processes", {}).items()}
         quoting = sum(self._quoting(orders).values())
         return (
-            f"polls {watch.polls}, web failures {watch.web_failures}, flips "
-            f"{len(watch.health_flips)}, crashes {crashes}, quoting {quoting}/{len(orders)}, "
-            f"load {_load()}"
+            f"orders quoting {quoting}/{len(orders)}, polls {watch.polls}, web failures "
+            f"{watch.web_failures}, flips {len(watch.health_flips)}, crashes {crashes}, "
+            f"waiting {_backlog()}, load {_load()}"
         )
 
     def _report(
@@ -223,6 +240,7 @@ class Command(BaseCommand):
         quoting: dict[str, bool],
         processes: dict[str, Any],
         watch: Watch,
+        backlog: dict[str, int],
     ) -> int:
         verify = subprocess.run(  # noqa: S603
             [sys.executable, "manage.py", "ledger_verify"], capture_output=True, text=True
@@ -243,10 +261,11 @@ class Command(BaseCommand):
         self.out(f"seconds down by part (poll resolution): {watch.down_seconds}")
         self.out(f"orders quoting at the end: {sum(quoting.values())}/{len(orders)}")
         self.out(f"order states: {self._states(orders)}")
+        self.out(f"messages waiting at the end: {backlog}")
         self.out((verify.stdout + verify.stderr).strip()[-2000:])
-        worker_crashes = procs.get("worker", {}).get("crashes", -1)
+        worker_crashes = [procs.get(name, {}).get("crashes", -1) for name in WORKERS]
         ok = (
-            worker_crashes == 0
+            worker_crashes == [0] * len(WORKERS)
             and watch.web_failures == 0
             and all(quoting.values())
             and len(quoting) == len(orders)
@@ -261,6 +280,14 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (FileNotFoundError, ValueError):
         return {}
+
+
+def _backlog() -> dict[str, int]:
+    """Messages waiting per queue of the embedded broker (empty on another broker)."""
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in")
+    if not folder:
+        return {}
+    return {queue: len(names) for queue, names in waiting(Path(str(folder))).items()}
 
 
 def _load() -> str:
