@@ -35,6 +35,7 @@ from orders.models import CustodyTransfer, MarketMakingOrder, OrderEvent
 from orders.services import intake, lifecycle, transfers
 from orders.services.controls import order_exit
 from orders.services.intents import order_intent_create
+from orders.services.reconcile import custody_reconcile
 from standins.venues.bybit import BybitEmulator
 from standins.venues.okx import OkxEmulator
 from strategy.executor import order_intent_execute
@@ -262,6 +263,10 @@ def test_the_demo_order_lifecycle_runs_end_to_end_on_the_emulated_venue(
     assert account_balance(code=funding, asset=BTC).posted == 0
     states = list(OrderEvent.objects.filter(order=order).values_list("to_state", flat=True))
     assert states[-3:] == ["deposit_confirmed", "created", "running"]
+    # reconciliation reads each wallet against its own custody account and finds no drift
+    run = custody_reconcile(venue=world.name, source="command")
+    assert run.ok, run.drifts
+    assert {r["account"] for r in run.rows} == {venue, funding}
 
     # and the strategy quotes on the venue through ccxt
     strategy_round(world)
