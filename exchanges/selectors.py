@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from exchanges.enums import VenueHealth
+from exchanges.enums import ExchangeKind, VenueHealth
 from exchanges.exceptions import (
     ExchangeNotFound,
     PairNotFound,
@@ -43,6 +43,7 @@ from exchanges.models import (
 )
 from exchanges.services.gateways import venue_gateway_get
 from exchanges.venues.base import RetryableVenueError, UnsupportedRequest, VenueError
+from exchanges.venues.profiles import profile_for
 from mrmarket.money import money_str
 
 log = structlog.get_logger(__name__)
@@ -85,6 +86,16 @@ def exchange_get(*, exchange_id: str, enabled_only: bool = False) -> Exchange:
 
 def exchange_list() -> QuerySet[Exchange]:
     return Exchange.objects.all()
+
+
+def venue_wallets_split(*, exchange: Exchange) -> bool:
+    """Whether the venue keeps deposits and withdrawals (its funding wallet) apart from
+    trading: the profile's data (what the gateway's `needs_internal_transfer()` answers),
+    read without building a gateway, so a disabled or unreachable venue still answers."""
+    if exchange.kind != ExchangeKind.CCXT:
+        return False
+    ccxt_id = (exchange.options or {}).get("ccxt_id") or exchange.ccxt_id or exchange.exchange_id
+    return profile_for(ccxt_id).needs_internal_transfer
 
 
 def market_making_pair_get(*, pair_id: Any, enabled_only: bool = False) -> MarketMakingPair:

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from exchanges.models import AssetNetwork
+from exchanges.selectors import venue_wallets_split
 from exchanges.services import venue_gateway_get
 from exchanges.venues.base import (
     TransferStatus as VenueTransferStatus,
@@ -105,7 +106,7 @@ def venue_route(*, order: MarketMakingOrder, asset_id: str) -> VenueRoute:
         currency=currency,
         network=net,
         withdraw_fee=fee,
-        split=venue_gateway_for(order).needs_internal_transfer(),  # the profile: no request
+        split=venue_wallets_split(exchange=account.exchange),
     )
 
 
