@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 def test_a_venue_splits_wallets_as_its_gateway_says(
     kind: str, ccxt_id: str, options: dict[str, Any], split: bool
 ) -> None:
-    exchange = ExchangeFactory(kind=kind, ccxt_id=ccxt_id, options=options)
+    exchange = ExchangeFactory.create(kind=kind, ccxt_id=ccxt_id, options=options)
     assert venue_wallets_split(exchange=exchange) is split
     gateway = build_gateway(
         kind=kind,
