@@ -15,6 +15,7 @@ from typing import Any
 
 import socketio
 import structlog
+from django.db import close_old_connections
 
 from realtime.feeds import OHLCV, ORDERBOOK, TICKER, TICKERS, FeedError, Topic, topic_validate
 from realtime.hub import Hub, SubscriptionLimit
@@ -35,10 +36,16 @@ def _text(data: dict[str, Any], key: str, limit: int = 41) -> str:
 
 
 def _check(topic: Topic) -> str | None:
+    """Runs in a worker thread (it reads the database): like every request, it starts and ends
+    with Django's close_old_connections, so the thread's connection is closed once too old
+    (CONN_MAX_AGE) or broken, instead of staying open for the life of the thread."""
+    close_old_connections()
     try:
         topic_validate(topic)
     except FeedError as exc:
         return str(exc)
+    finally:
+        close_old_connections()
     return None
 
 
