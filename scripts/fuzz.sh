@@ -11,6 +11,7 @@
 # raised so the run explores instead of collecting 429s and 503s. FUZZ_EXAMPLES bounds the
 # examples per operation and phase (default 25); FUZZ_PHASES the phases; FUZZ_SEED the seed.
 set -euo pipefail
+SECONDS=0
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT=${FUZZ_PORT:-8765}
@@ -31,18 +32,25 @@ export THROTTLE_ANON=1000000/min THROTTLE_USER=1000000/min THROTTLE_LOGIN=100000
   MIXIN_APP_ID=11111111-1111-4111-8111-111111111111 MIXIN_OAUTH_CLIENT_SECRET=fuzz-oauth HUFI_RECORDING_ORACLE_URL=http://127.0.0.1:9 \
   HUFI_CAMPAIGN_LAUNCHER_URL=http://127.0.0.1:9 \
   COINGECKO_API_BASE=http://127.0.0.1:$CG_PORT/api/v3 COINGECKO_CALLS_PER_MINUTE=1000000
-$PY manage.py migrate --noinput -v0
-$PY manage.py seed_demo > /dev/null
+# Migrate, seed and issue the two tokens in one process (each Django start costs seconds of
+# CPU here: ccxt and the apps' imports).
 read -r USER_TOKEN ADMIN_JWT < <($PY manage.py shell -v 0 -c '
+import io
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+call_command("seed_demo", stdout=io.StringIO())
 from mrmarket.models import User
 from mrmarket.services import admin_jwt_issue, operator_ensure, user_token_issue
 from mrmarket.management.commands.seed_demo import DEMO_USER_ID
 print(user_token_issue(user=User.objects.get(pk=DEMO_USER_ID), label="fuzz")[0],
       admin_jwt_issue(user=operator_ensure())[0])' | tail -1)
+# A failed preparation would leave no tokens and a run of 401s that looks green.
+[[ "$USER_TOKEN" == mmu_* && -n "$ADMIN_JWT" ]] || { echo "fuzz: preparing the instance failed" >&2; exit 1; }
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 # No request-line limit: gunicorn's own 414 page is a proxy concern, not the API's.
-.venv/bin/gunicorn mrmarket.wsgi -b "127.0.0.1:$PORT" -w 2 --timeout 60 --limit-request-line 0 \
+# --preload: the app is imported once, then forked into the two workers.
+.venv/bin/gunicorn mrmarket.wsgi -b "127.0.0.1:$PORT" -w 2 --preload --timeout 60 --limit-request-line 0 \
   --log-level warning > "$WORK/gunicorn.log" 2>&1 &
 PIDS+=($!)
 $PY -m standins.coingecko.server "$CG_PORT" > "$WORK/coingecko.log" 2>&1 &
@@ -66,11 +74,10 @@ if [ -z "$healthy" ]; then
   curl -s "http://127.0.0.1:$PORT/health/system-status" >&2 || true
   exit 1
 fi
-status=0
-for who in user admin; do
-  token=$USER_TOKEN
-  [ "$who" = admin ] && token=$ADMIN_JWT
-  echo "== schemathesis with the $who token (max $EXAMPLES examples per operation)"
+echo "== instance ready in ${SECONDS} s (migrate, demo seed, web, worker, beat, stand-ins)"
+# The two runs go side by side, each in its own process (one thread each, see WORKERS).
+fuzz_one() {
+  local who=$1 token=$2
   # logout would revoke the token the rest of the run uses.
   .venv/bin/schemathesis run "http://127.0.0.1:$PORT/api/schema/" \
     -H "Authorization: Bearer $token" \
@@ -79,7 +86,18 @@ for who in user admin; do
     --phases "$PHASES" \
     --max-examples "$EXAMPLES" --seed "${FUZZ_SEED:-19}" \
     --continue-on-failure --workers "$WORKERS" --request-timeout 30 \
-    --report junit --report-junit-path "$WORK/$who.xml" || status=1
+    --report junit --report-junit-path "$WORK/$who.xml" > "$WORK/$who.log" 2>&1
+}
+fuzz_one user "$USER_TOKEN" &
+USER_RUN=$!
+fuzz_one admin "$ADMIN_JWT" &
+ADMIN_RUN=$!
+status=0
+wait $USER_RUN || status=1
+wait $ADMIN_RUN || status=1
+for who in user admin; do
+  echo "== schemathesis with the $who token (max $EXAMPLES examples per operation, phases $PHASES)"
+  cat "$WORK/$who.log"
 done
-echo "reports and server logs: $WORK"
+echo "== fuzz done in ${SECONDS} s; reports and server logs: $WORK"
 exit $status
