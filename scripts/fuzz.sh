@@ -58,8 +58,9 @@ PIDS+=($!)
 $PY -m standins.oauth.emulator "$MIXIN_PORT" "$MIXIN_APP_ID" "$MIXIN_OAUTH_CLIENT_SECRET" \
   > "$WORK/mixin-oauth.log" 2>&1 &
 PIDS+=($!)
+# One worker for the default queue and the strategy tick's (make run splits them, decision 0610).
 .venv/bin/celery -A mrmarket worker --loglevel WARNING --concurrency 1 --without-gossip \
-  --without-mingle > "$WORK/worker.log" 2>&1 &
+  --without-mingle --queues "celery,${STRATEGY_TICK_QUEUE:-tick}" > "$WORK/worker.log" 2>&1 &
 PIDS+=($!)
 .venv/bin/celery -A mrmarket beat --loglevel WARNING \
   > "$WORK/beat.log" 2>&1 &
