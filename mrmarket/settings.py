@@ -478,9 +478,9 @@ STRATEGY_MAX_INFLIGHT_SESSION = env_int("STRATEGY_MAX_INFLIGHT_SESSION", 4)
 STRATEGY_INTENT_MAX_ATTEMPTS = env_int("STRATEGY_INTENT_MAX_ATTEMPTS", 5)
 # An intent still "sending" after this many seconds is presumed orphaned by a dead worker.
 STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS = env_int("STRATEGY_INTENT_SENDING_TIMEOUT_SECONDS", 30)
-# The sweeper re-drives an overdue intent only when no execute message for it was sent in
-# the last this many seconds (a backlog never gets a copy of every intent each sweep).
-STRATEGY_INTENT_REDRIVE_SECONDS = env_int("STRATEGY_INTENT_REDRIVE_SECONDS", 60)
+# The sweeper re-drives an overdue intent only when its execute message is not waiting in
+# the queue (strategy.dispatch), and at the latest this many seconds after it was sent.
+STRATEGY_INTENT_REDRIVE_SECONDS = env_int("STRATEGY_INTENT_REDRIVE_SECONDS", 600)
 # A venue account has at most one sync waiting; a lost one is replaced after this long.
 STRATEGY_SYNC_WAITING_SECONDS = env_int("STRATEGY_SYNC_WAITING_SECONDS", 60)
 # Risk defaults per session: open orders, notional in quote units (empty: budget only),

@@ -9,14 +9,16 @@ are the same ones tests replace `delay`/`apply_async` on.
 
 Messages that re-drive or poll must not pile up when the workers fall behind (decision
 0610, the soak): every execute message leaves a marker in the cache ("a message for this
-intent is on its way") that the task clears when it starts, and the sweeper re-drives only
-intents without one; a venue account has at most one sync waiting (the periodic fan-out
+intent is on its way", with the time it was sent) that the executor clears when it takes
+it, and the sweeper re-drives only intents without one, or whose message the queue has
+moved past (lost with a killed worker); a venue account has at most one sync waiting (the periodic fan-out
 and on-demand requests alike). A lost marker only costs a duplicate message, which every
 task is safe to run; a marker outlives a lost message by at most its timeout.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import Task
@@ -45,27 +47,48 @@ def _sync_key(exchange_id: str, account_index: int) -> str:
 
 def intents_enqueue(*, intent_ids: list[int], countdown: float | None = None) -> None:
     """One execute message per intent; `countdown` delays them (gate and backoff retries).
-    Each leaves its marker for STRATEGY_INTENT_REDRIVE_SECONDS after it is due."""
+    Each leaves its marker (the time it was sent, written after the send) for at most
+    STRATEGY_INTENT_REDRIVE_SECONDS after it is due."""
     task = _task(INTENT_EXECUTE)
     for intent_id in intent_ids:
-        marker = (countdown or 0) + settings.STRATEGY_INTENT_REDRIVE_SECONDS
-        cache.set(_intent_key(intent_id), 1, timeout=max(int(marker + 0.999), 1))
         if countdown:
             task.apply_async(args=(intent_id,), countdown=countdown)
         else:
             task.delay(intent_id)
+        marker = (countdown or 0) + settings.STRATEGY_INTENT_REDRIVE_SECONDS
+        cache.set(_intent_key(intent_id), time.time(), timeout=max(int(marker + 0.999), 1))
 
 
 def intents_redrive(*, intent_ids: list[int]) -> list[int]:
-    """The sweeper's re-drive: enqueue only the intents with no message on its way (no
-    marker), so a backlog never gets a second copy of every overdue intent each sweep.
-    Returns the ids enqueued."""
+    """The sweeper's re-drive: enqueue only the intents with no message on its way, so a
+    backlog never gets a second copy of every overdue intent each sweep. A message is on
+    its way while its marker lives and the queue has not moved past it: the oldest message
+    still waiting was sent before it (FIFO). A marker older than the oldest waiting message
+    (or with nothing waiting) is a message that was taken and lost. Returns the ids sent."""
     if not intent_ids:
         return []
     queued = cache.get_many([_intent_key(i) for i in intent_ids])
-    lost = [i for i in intent_ids if _intent_key(i) not in queued]
+    oldest = oldest_waiting_sent_at()
+    lost = []
+    for intent_id in intent_ids:
+        sent_at = queued.get(_intent_key(intent_id))
+        waiting = sent_at is not None and oldest is not None and float(sent_at) >= oldest
+        if not waiting:
+            lost.append(intent_id)
     intents_enqueue(intent_ids=lost)
     return lost
+
+
+def oldest_waiting_sent_at() -> float | None:
+    """When the oldest message still waiting in the execute messages' queue was sent (epoch
+    seconds), None when nothing waits (or the broker cannot say)."""
+    from mrmarket.health import broker_status
+
+    queue = broker_status()["queues"].get(
+        getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery"), {}
+    )
+    age = queue.get("oldestAgeSeconds")
+    return None if age is None else time.time() - float(age)
 
 
 def intent_message_taken(intent_id: int) -> None:

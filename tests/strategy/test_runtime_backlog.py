@@ -14,6 +14,7 @@ not grow the backlog, and no session is starved of runs.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -49,8 +50,11 @@ def test_the_sweeper_does_not_copy_intents_whose_message_is_still_waiting(
     for batch in claim().batches:
         committed(sessions_run, session_ids=batch)
     # given: the run's place intents were sent on commit, and sit in a queue nobody serves
+    # (its oldest waiting message was sent a minute ago)
     waiting = sorted(a[0] for a in market.broker.take("order_intent_execute_task"))
     assert len(waiting) == 4
+    queue_oldest = [time.time() - 60]
+    monkeypatch.setattr(dispatch, "oldest_waiting_sent_at", lambda: queue_oldest[0])
     # when: they are long overdue and the sweeper runs again and again
     market.clock.advance(20)
     for _ in range(3):
@@ -63,6 +67,15 @@ def test_the_sweeper_does_not_copy_intents_whose_message_is_still_waiting(
     committed(strategy_sweep)
     # then: that intent alone is re-driven, once
     assert market.broker.take("order_intent_execute_task") == [(waiting[0],)]
+    # when: the queue moved past the others (the oldest waiting message is newer: theirs
+    # were taken, by a worker that was then killed), they are re-driven, once
+    queue_oldest[0] = time.time() + 1
+    committed(strategy_sweep)
+    redriven = sorted(a[0] for a in market.broker.take("order_intent_execute_task"))
+    assert redriven == waiting
+    queue_oldest[0] = time.time() - 1  # the copies now wait in the queue
+    committed(strategy_sweep)
+    assert market.broker.take("order_intent_execute_task") == []
 
 
 def test_an_executed_intent_that_must_wait_again_can_be_re_driven(
