@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from exchanges.catalog_selectors import HAS_KEYS
 from exchanges.selectors import decimal_str
 from exchanges.serializers import (
     PRICE_DIGITS,
@@ -113,6 +115,29 @@ class RemoveAllOutputSerializer(serializers.Serializer):
     removed = serializers.IntegerField()
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["emulated"]}],
+        "nullable": True,
+        "description": "ccxt's answer: true, false, 'emulated', or null (unknown)",
+    }
+)
+class _CapabilityField(serializers.Field):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class ExchangeCapabilitiesOutputSerializer(serializers.Serializer):
+    """ccxt `has` for the capabilities the service uses (catalog_selectors.HAS_KEYS)."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {key: _CapabilityField() for key in HAS_KEYS}
+
+
 class ExchangeDescriptionOutputSerializer(serializers.Serializer):
     """The subset of ccxt's `describe()` the admin page shows, for a configured exchange."""
 
@@ -125,7 +150,7 @@ class ExchangeDescriptionOutputSerializer(serializers.Serializer):
     rateLimit = serializers.IntegerField(allow_null=True)
     certified = serializers.BooleanField()
     pro = serializers.BooleanField()
-    has = serializers.DictField(child=serializers.JSONField())
+    has = ExchangeCapabilitiesOutputSerializer()
     timeframes = serializers.ListField(child=serializers.CharField())
     urls = serializers.DictField(child=serializers.JSONField())
     requiredCredentials = serializers.DictField(child=serializers.BooleanField())
