@@ -18,10 +18,12 @@ from django.db.models import Q
 
 from ledger import codes
 from ledger.models import Posting
+from mrmarket.exceptions import ValidationFailed
 from orders.enums import OrderState
 from orders.models import MarketMakingOrder, OrderEvent
 from reports.canonical import iso
 from strategy.models import DecisionRecord, Fill, StrategySession, TrackedOrder
+from strategy.params import PureMarketMakingParams
 
 FACTS_VERSION = 1
 
@@ -30,11 +32,21 @@ def _s(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def _param(params: dict[str, Any], *names: str, default: str = "0") -> str:
-    for name in names:
-        if params.get(name) not in (None, ""):
-            return str(params[name])
-    return default
+def _quoting_params(params: dict[str, Any]) -> dict[str, str]:
+    """The band the quoting figures judge by, in fractions and seconds, read through the
+    strategy's own parser: parameters may come under Hummingbot's names, in percent and
+    seconds, or Mr.Market's, in fractions and milliseconds. A session that is not pure market
+    making (arbitrage) has no band: zero spreads, the default refresh."""
+    try:
+        pmm = PureMarketMakingParams.from_dto(params)
+    except ValidationFailed:
+        return {"bidSpread": "0", "askSpread": "0", "refreshTolerance": "0", "refreshSeconds": "10"}
+    return {
+        "bidSpread": str(pmm.bid_spread),
+        "askSpread": str(pmm.ask_spread),
+        "refreshTolerance": str(pmm.order_refresh_tolerance_pct),
+        "refreshSeconds": str(Decimal(pmm.order_refresh_time_ms) / 1000),
+    }
 
 
 def trading_started_at(order: MarketMakingOrder) -> datetime:
@@ -74,14 +86,7 @@ def order_facts(
             "quoteSymbol": pair.quote_symbol,
             "baseAssetId": str(pair.base_asset_id),
             "quoteAssetId": str(pair.quote_asset_id),
-            "bidSpread": _param(params, "bid_spread", "bidSpread"),
-            "askSpread": _param(params, "ask_spread", "askSpread"),
-            "refreshTolerance": _param(
-                params, "order_refresh_tolerance_pct", "orderRefreshTolerancePct"
-            ),
-            "refreshSeconds": _param(
-                params, "order_refresh_time", "orderRefreshTime", default="10"
-            ),
+            **_quoting_params(params),
         },
         "window": {"from": iso(start), "to": iso(end)},
         "ledgerEntries": _ledger_entries(order, end),

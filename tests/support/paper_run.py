@@ -61,6 +61,9 @@ def paper_run(monkeypatch: pytest.MonkeyPatch) -> Any:
         OrderEvent.objects.create(
             order=order, from_state="", to_state=OrderState.RUNNING, trigger="test.funded"
         )
+        # The run's clock starts now, after the order was funded and marked running (real
+        # time, which a busy machine stretches): no decision or fill predates its window.
+        market.clock.now = max(market.clock.now, time.time())
         committed(session_start_for_order, terms=order_terms(order=order))
         for _ in range(ticks):
             tick(market)
