@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "realtime",
     "console",
 ]
+# The fake custody (demo and tests) is a stand-in: production never installs it, whatever
+# CUSTODY_BACKEND says (and the start-up checks below refuse CUSTODY_BACKEND=fake there).
+if not PRODUCTION:
+    INSTALLED_APPS.append("standins.custody")
 
 MIDDLEWARE = [
     # CORS first: a browser preflight is answered before authentication can refuse it.

@@ -15,7 +15,6 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from orders.custody.fake_models import *  # noqa: F401,F403  (the fake custody's tables)
 from orders.enums import (
     EXITABLE_STATES,
     OrderState,

@@ -102,20 +102,6 @@ def orders_sweep_task() -> None:
 
 
 @shared_task(
-    name="fake_chain_relay_task",
-    time_limit=60,
-    soft_time_limit=50,
-    acks_late=True,
-    ignore_result=True,
-)
-def fake_chain_relay_task() -> None:
-    """Beat (demo only): carry coins between the fake custody and the paper venue."""
-    from orders.custody.fake_chain import fake_chain_relay
-
-    fake_chain_relay()
-
-
-@shared_task(
     name="custody_reconcile_task",
     time_limit=300,
     soft_time_limit=270,

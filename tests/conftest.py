@@ -13,6 +13,9 @@ from rest_framework.test import APIClient
 from mrmarket.services import admin_jwt_issue, operator_ensure, user_token_issue
 from tests.factories import UserFactory
 
+# Shared fixtures live in plugins, never in another test module.
+pytest_plugins = ["tests.support.order_flow"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_pg = pytest.mark.skip(

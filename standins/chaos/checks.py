@@ -20,10 +20,10 @@ from exchanges.paper.models import PaperOrder, PaperWithdrawal
 from ledger.enums import EntryKind, EntryStatus
 from ledger.models import Account, Posting
 from ledger.selectors import ledger_verify_report
-from orders.custody.fake_models import FakeCustodySnapshot, FakeCustodyTransaction
 from orders.enums import OPEN_TRANSFER_STATUSES, TERMINAL_STATES
 from orders.models import CustodyTransfer, MarketMakingOrder, PaymentSnapshot
 from orders.services.reconcile import custody_reconcile
+from standins.custody.models import FakeCustodySnapshot, FakeCustodyTransaction
 from strategy.models import OrderIntent
 
 ZERO = Decimal(0)

@@ -125,7 +125,7 @@ def install(url: str) -> Plan:
     from celery import Celery
 
     from exchanges.paper.gateway import PaperGateway
-    from orders.custody.fake import FakeCustody
+    from standins.custody.gateway import FakeCustody
 
     plan = Plan(url)
     for cls, side, writes, reads in (

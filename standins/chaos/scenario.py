@@ -16,9 +16,9 @@ import requests
 from exchanges import demo as exchanges_demo
 from mrmarket.models import User
 from mrmarket.services import user_token_issue
-from orders.custody.fake import fake_custody_asset_upsert, fake_custody_pay
 from orders.enums import EXITABLE_STATES, OPEN_TRANSFER_STATUSES, TERMINAL_STATES
 from orders.models import CustodyTransfer, MarketMakingOrder, PaymentSnapshot
+from standins.custody.gateway import fake_custody_asset_upsert, fake_custody_pay
 
 BTC, ETH, USDT = str(exchanges_demo.BTC), str(exchanges_demo.ETH), str(exchanges_demo.USDT)
 SCENARIOS = (

@@ -39,8 +39,7 @@ from strategy.tick import strategy_tick
 from strategy.tracking import venue_account_sync
 from tests.contract.table import ROUTES, SOCKET_CLIENT_EVENTS, SOCKET_SERVER_EVENTS, Route
 from tests.exchanges.factories import ExchangeFactory, VenueAccountFactory
-from tests.orders.conftest import BTC, USDT, demo, lifecycle_settings, play_beat  # noqa: F401
-from tests.orders.test_lifecycle_flow import pay
+from tests.support.order_flow import BTC, USDT, pay, play_beat
 
 pytestmark = pytest.mark.django_db
 # The steering repo's shared/ sits beside the checkout (CI) or beside its parent (worktrees).

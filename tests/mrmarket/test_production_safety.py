@@ -154,3 +154,25 @@ def test_malformed_wallet_and_mixin_keys_are_refused() -> None:
         secrets_policy.key_formats_check({**values, "MIXIN_SPEND_PRIVATE_KEY": "nothex!"}, [])
     with pytest.raises(WeakSecret, match=r"FIELD_ENCRYPTION_OLD_KEYS\[1\]"):
         secrets_policy.key_formats_check(values, ["33" * 32, "short"])
+
+
+def test_production_never_installs_a_stand_in_nor_keeps_the_fake_custody_tables(
+    tmp_path: Path,
+) -> None:
+    # given a fresh production database, migrated (orders 0001 still creates the old tables)
+    migrated = _manage(["migrate", "-v0"], STRONG, tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    # then no stand-in app is installed and orders 0007 dropped the fake custody's tables
+    shown = _manage(
+        [
+            "shell",
+            "-c",
+            "from django.conf import settings; from django.db import connection; "
+            "print(sorted(a for a in settings.INSTALLED_APPS if a.startswith('standins'))); "
+            "print(sorted(t for t in connection.introspection.table_names() if 'fake' in t))",
+        ],
+        STRONG,
+        tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip().splitlines()[-2:] == ["[]", "[]"]

@@ -1,98 +1,41 @@
-"""Fixtures for the order lifecycle: the demo venue, a paying user, and a driver that plays
-beat (snapshot intake, the fake chain, the sweeper's steps) until the order settles."""
+"""Fixtures of the orders tests' Mixin Safe emulator (sends and withdrawals; the client tests
+keep their own, without a spend key). The order lifecycle's fixtures are the
+`tests.support.order_flow` plugin."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
+from collections.abc import Iterator
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from exchanges import demo as exchanges_demo
-from exchanges.models import MarketMakingPair
-from orders.custody.fake import fake_custody_asset_upsert
-from orders.custody.fake_chain import fake_chain_relay
-from orders.models import MarketMakingOrder
-from orders.services import intake, lifecycle, transfers
-from orders.services.intents import order_intent_create
-
-BTC = str(exchanges_demo.BTC)
-USDT = str(exchanges_demo.USDT)
+from standins.mixin.emulator import MixinSafeEmulator
+from tests.support.mixin_safe import BOT, BTC, SESSION, SPEND_SEED
 
 
-@pytest.fixture
-def lifecycle_settings(settings):  # type: ignore[no-untyped-def]
-    settings.CUSTODY_BACKEND = "fake"
-    settings.CUSTODY_FAKE_CONFIRM_SECONDS = 0
-    settings.ORDER_STEP_POLL_SECONDS = 0
-    settings.CUSTODY_TRANSFER_RETRY_BASE_SECONDS = 0
-    settings.ORDER_JOIN_CAMPAIGNS = False
-    settings.CUSTODY_SNAPSHOT_OVERLAP_SECONDS = 60
-    return settings
+@pytest.fixture(scope="module")
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
 
 
-@pytest.fixture
-def demo(db, lifecycle_settings) -> MarketMakingPair:  # type: ignore[no-untyped-def]
-    """The demo paper venue with its pairs; BTC/USDT is returned. Custody fees: 0.00001 BTC
-    and 1 USDT per withdrawal, so fee handling is exercised."""
-    exchanges_demo.seed()
-    fake_custody_asset_upsert(
-        asset_id=BTC,
-        symbol="BTC",
-        chain_id=BTC,
-        precision=8,
-        price_usd=Decimal(95000),
-        withdrawal_fee=Decimal("0.00001"),
+@pytest.fixture(scope="module")
+def _server(key: Ed25519PrivateKey) -> Iterator[MixinSafeEmulator]:
+    spend_public = (
+        Ed25519PrivateKey.from_private_bytes(SPEND_SEED)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
     )
-    fake_custody_asset_upsert(
-        asset_id=USDT,
-        symbol="USDT",
-        chain_id=str(exchanges_demo.ETH),
-        precision=8,
-        price_usd=Decimal(1),
-        withdrawal_fee=Decimal(1),
+    emu = MixinSafeEmulator(
+        user_id=BOT, session_id=SESSION, public_key=key.public_key(), spend_public_key=spend_public
     )
-    return MarketMakingPair.objects.get(pk=exchanges_demo.pair_id("BTC/USDT"))
+    emu.start()
+    yield emu
+    emu.stop()
 
 
 @pytest.fixture
-def new_order(demo, user) -> Callable[..., MarketMakingOrder]:  # type: ignore[no-untyped-def]
-    def make(**kwargs: object) -> MarketMakingOrder:
-        return order_intent_create(user=kwargs.pop("user", user), pair_id=demo.pk, **kwargs)  # type: ignore[arg-type]
-
-    return make
-
-
-def play_beat(
-    order: MarketMakingOrder, *, rounds: int = 30, until: set[str] | None = None
-) -> MarketMakingOrder:
-    """Run intake, the fake chain, the transfer driver and the order's due step until it
-    stops moving."""
-    seen = []
-    for _ in range(rounds):
-        for pk in intake.custody_snapshots_poll():
-            intake.payment_snapshot_process(snapshot_pk=pk)
-        fake_chain_relay()
-        drive_transfers()
-        lifecycle.order_step(order_id=order.pk)
-        order.refresh_from_db()
-        seen.append(order.state)
-        if until and order.state in until:
-            break
-        if len(seen) >= 4 and len(set(seen[-4:])) == 1 and order.next_step_at is None:
-            break
-    return order
-
-
-def drive_transfers() -> int:
-    """What the sweeper does for transfers: advance every one that is due, once."""
-    advanced = 0
-    for pk, _token in transfers.transfers_queue_due():
-        advanced += transfers.transfer_advance(transfer_id=pk, token=_token_of(_token)) is not None
-    return advanced
-
-
-def _token_of(value: str):  # type: ignore[no-untyped-def]
-    from datetime import datetime
-
-    return datetime.fromisoformat(value)
+def emulator(_server: MixinSafeEmulator) -> MixinSafeEmulator:
+    _server.reset()
+    _server.add_asset(asset_id=BTC, symbol="BTC", chain_id=BTC)
+    return _server

@@ -8,8 +8,7 @@ import pytest
 
 from mrmarket.models import AuditEvent
 from orders.models import MarketMakingOrder
-from tests.orders.conftest import BTC, USDT, play_beat
-from tests.orders.test_lifecycle_flow import pay
+from tests.support.order_flow import BTC, USDT, pay, play_beat
 
 pytestmark = pytest.mark.django_db
 MM = "/user-orders/market-making"

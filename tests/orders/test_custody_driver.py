@@ -22,15 +22,14 @@ from orders.custody.base import (
     Snapshot,
     SnapshotPage,
 )
-from orders.custody.fake import FakeCustody, fake_custody_pay
-from orders.custody.fake_models import FakeCustodyTransaction
 from orders.enums import SnapshotStatus
 from orders.models import CustodyTransfer, IntakeCursor, MarketMakingOrder, PaymentSnapshot
 from orders.services import intake, lifecycle, transfers
 from orders.services.controls import order_exit
+from standins.custody.gateway import FakeCustody, fake_custody_pay
+from standins.custody.models import FakeCustodyTransaction
 from tests.factories import UserFactory
-from tests.orders.conftest import BTC, USDT, drive_transfers, play_beat
-from tests.orders.test_lifecycle_flow import pay
+from tests.support.order_flow import BTC, USDT, drive_transfers, pay, play_beat
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,8 @@ from orders.custody.base import (
     TransactionStatus,
     request_id_for,
 )
-from orders.custody.fake import (
+from orders.memo import memo_decode_hex, memo_encode_market_making_create
+from standins.custody.gateway import (
     FakeCustody,
     fake_custody_asset_upsert,
     fake_custody_deposit_receive,
@@ -33,8 +34,7 @@ from orders.custody.fake import (
     fake_custody_pay,
     fake_custody_settle_due,
 )
-from orders.custody.fake_models import FakeCustodySnapshot, FakeCustodyTransaction
-from orders.memo import memo_decode_hex, memo_encode_market_making_create
+from standins.custody.models import FakeCustodySnapshot, FakeCustodyTransaction
 
 USDT = "4d8c508b-91c5-375b-92b0-ee702ed2dac5"
 ETH = "43d61dcd-e413-450d-80b8-101d5e903357"

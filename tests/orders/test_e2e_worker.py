@@ -11,9 +11,9 @@ from django.core.management import call_command
 
 from ledger.selectors import ledger_verify_report, order_balances
 from mrmarket.celery import app
-from orders.custody.fake import FakeCustody
 from orders.models import CustodyTransfer, MarketMakingOrder
-from tests.orders.conftest import BTC, USDT
+from standins.custody.gateway import FakeCustody
+from tests.support.order_flow import BTC, USDT
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -8,27 +8,15 @@ import pytest
 
 from ledger import codes
 from ledger.selectors import account_balance, ledger_verify_report, order_balances
-from orders.custody.fake import FakeCustody, fake_custody_pay
 from orders.enums import SnapshotStatus, TransferPurpose, TransferStatus
 from orders.memo import memo_encode_market_making_create
 from orders.models import CustodyTransfer, OrderEvent, PaymentSnapshot
 from orders.services import intake
+from standins.custody.gateway import FakeCustody
 from tests.factories import UserFactory
-from tests.orders.conftest import BTC, USDT, play_beat
+from tests.support.order_flow import BTC, USDT, pay, play_beat
 
 pytestmark = pytest.mark.django_db
-
-
-def pay(order, asset: str, amount: str, *, payer=None, memo: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    fake_custody_pay(
-        user_id=str(payer or order.user_id),
-        asset_id=asset,
-        amount=Decimal(amount),
-        memo_text=memo if memo is not None else order.memo,
-    )
-    for pk in intake.custody_snapshots_poll():
-        intake.payment_snapshot_process(snapshot_pk=pk)
-    order.refresh_from_db()
 
 
 def assert_ledger_clean() -> None:

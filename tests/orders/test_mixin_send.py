@@ -4,12 +4,10 @@ the ghost keys and every input's signature against the one-time keys it derived.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from orders.custody.base import (
     CustodyInvalidRequest,
@@ -19,58 +17,9 @@ from orders.custody.base import (
     RequestIdConflict,
     TransactionStatus,
 )
-from orders.custody.mixin.auth import MixinSession
-from orders.custody.mixin.client import MixinSafeCustody
 from orders.custody.mixin.kernel import decode_transaction
 from standins.mixin.emulator import MixinSafeEmulator
-
-BOT = str(uuid.uuid4())
-SESSION = str(uuid.uuid4())
-USER = str(uuid.uuid4())
-BTC = "c6d0c728-2624-429b-8e0d-d9d19b6592fa"
-SPEND_SEED = bytes(range(32))
-
-
-@pytest.fixture(scope="module")
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture(scope="module")
-def _server(key: Ed25519PrivateKey) -> Iterator[MixinSafeEmulator]:
-    spend_public = (
-        Ed25519PrivateKey.from_private_bytes(SPEND_SEED)
-        .public_key()
-        .public_bytes(Encoding.Raw, PublicFormat.Raw)
-    )
-    emu = MixinSafeEmulator(
-        user_id=BOT, session_id=SESSION, public_key=key.public_key(), spend_public_key=spend_public
-    )
-    emu.start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def emulator(_server: MixinSafeEmulator) -> MixinSafeEmulator:
-    _server.reset()
-    _server.add_asset(asset_id=BTC, symbol="BTC", chain_id=BTC)
-    return _server
-
-
-def _client(
-    emulator: MixinSafeEmulator, key: Ed25519PrivateKey, spend: str | None = None
-) -> MixinSafeCustody:
-    session = MixinSession(user_id=BOT, session_id=SESSION, private_key=key)
-    return MixinSafeCustody(
-        base_url=emulator.base_url,
-        session=session,
-        spend_private_key=SPEND_SEED.hex() if spend is None else spend,
-    )
-
-
-def _paths(emulator: MixinSafeEmulator, method: str, path: str) -> int:
-    return sum(1 for r in emulator.requests if r.method == method and r.path == path)
+from tests.support.mixin_safe import BTC, USER, mixin_client, requests_to
 
 
 def test_transfer_spends_oldest_outputs_and_returns_change(
@@ -79,7 +28,7 @@ def test_transfer_spends_oldest_outputs_and_returns_change(
     emulator.add_output(asset=BTC, amount="0.3")
     emulator.add_output(asset=BTC, amount="0.5")
     emulator.add_output(asset=BTC, amount="9")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     tx = client.transfer(
         request_id=rid, asset_id=BTC, amount=Decimal("0.7"), opponent_id=USER, memo="refund"
@@ -107,7 +56,7 @@ def test_exact_amount_has_no_change_output(
 ) -> None:
     emulator.add_output(asset=BTC, amount="1")
     rid = str(uuid.uuid4())
-    _client(emulator, key).transfer(
+    mixin_client(emulator, key).transfer(
         request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER
     )
     raw = decode_transaction(bytes.fromhex(emulator.requests_by_id[rid]["raw_transaction"]))
@@ -118,13 +67,13 @@ def test_same_request_id_twice_pays_once(
     emulator: MixinSafeEmulator, key: Ed25519PrivateKey
 ) -> None:
     emulator.add_output(asset=BTC, amount="2")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     first = client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
     second = client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
     assert first == second
     assert client.wallet_balance(asset_id=BTC) == Decimal("1")
-    assert _paths(emulator, "POST", "/safe/transactions") == 1
+    assert requests_to(emulator, "POST", "/safe/transactions") == 1
     with pytest.raises(RequestIdConflict):
         client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("0.5"), opponent_id=USER)
 
@@ -133,7 +82,7 @@ def test_crash_after_request_before_submit_resumes_the_same_transaction(
     emulator: MixinSafeEmulator, key: Ed25519PrivateKey
 ) -> None:
     emulator.add_output(asset=BTC, amount="2")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     # The submit fails retryably (as if the worker died after requesting).
     emulator.fail_submits = 1
@@ -144,7 +93,7 @@ def test_crash_after_request_before_submit_resumes_the_same_transaction(
     tx = client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
     assert tx.status is TransactionStatus.CONFIRMED
     assert emulator.requests_by_id[rid]["raw_transaction"] == requested
-    assert _paths(emulator, "POST", "/safe/transaction/requests") == 1
+    assert requests_to(emulator, "POST", "/safe/transaction/requests") == 1
     assert client.wallet_balance(asset_id=BTC) == Decimal("1")
 
 
@@ -153,10 +102,10 @@ def test_insufficient_outputs_send_nothing(
 ) -> None:
     emulator.add_output(asset=BTC, amount="0.5")
     with pytest.raises(InsufficientBalance):
-        _client(emulator, key).transfer(
+        mixin_client(emulator, key).transfer(
             request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
         )
-    assert _paths(emulator, "POST", "/safe/keys") == 0
+    assert requests_to(emulator, "POST", "/safe/keys") == 0
 
 
 def test_wrong_spend_key_is_refused_before_anything_is_submitted(
@@ -164,10 +113,10 @@ def test_wrong_spend_key_is_refused_before_anything_is_submitted(
 ) -> None:
     emulator.add_output(asset=BTC, amount="1")
     with pytest.raises(Exception, match="cannot sign"):
-        _client(emulator, key, spend="11" * 32).transfer(
+        mixin_client(emulator, key, spend="11" * 32).transfer(
             request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
         )
-    assert _paths(emulator, "POST", "/safe/transactions") == 0
+    assert requests_to(emulator, "POST", "/safe/transactions") == 0
 
 
 def test_emulator_refuses_a_bad_signature(
@@ -177,7 +126,7 @@ def test_emulator_refuses_a_bad_signature(
     emulator.add_output(asset=BTC, amount="1")
     emulator.tamper_submit = True
     with pytest.raises(CustodyInvalidRequest):
-        _client(emulator, key).transfer(
+        mixin_client(emulator, key).transfer(
             request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
         )
     assert emulator.outputs[0].state == "unspent"
@@ -188,7 +137,7 @@ def test_without_spend_key_withdraw_stays_unsupported(
 ) -> None:
     emulator.add_output(asset=BTC, amount="1")
     with pytest.raises(CustodySendUnsupported):
-        _client(emulator, key, spend="").withdraw(
+        mixin_client(emulator, key, spend="").withdraw(
             request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), destination="bc1q"
         )
 
@@ -198,7 +147,7 @@ def test_without_spend_key_transfer_stays_unsupported(
 ) -> None:
     emulator.add_output(asset=BTC, amount="1")
     with pytest.raises(CustodySendUnsupported):
-        _client(emulator, key, spend="").transfer(
+        mixin_client(emulator, key, spend="").transfer(
             request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), opponent_id=USER
         )
 
@@ -211,7 +160,7 @@ def test_a_refund_resumed_after_a_crash_is_sent_exactly_once_whatever_amount_mea
     # and a Mixin whose request `amount` may count the change back to us
     emulator.request_amount_includes_change = amount_includes_change
     emulator.add_output(asset=BTC, amount="2")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     emulator.fail_submits = 1
     with pytest.raises(CustodyUnavailable):
@@ -226,14 +175,14 @@ def test_a_refund_resumed_after_a_crash_is_sent_exactly_once_whatever_amount_mea
     )
     # then the stored transaction is finished, once: no second request, one payment
     assert tx.status is TransactionStatus.CONFIRMED and tx.amount == Decimal("0.5")
-    assert _paths(emulator, "POST", "/safe/transaction/requests") == 1
+    assert requests_to(emulator, "POST", "/safe/transaction/requests") == 1
     assert client.wallet_balance(asset_id=BTC) == Decimal("1.5")
     # and a third call reports it without sending anything
     again = client.transfer(
         request_id=rid, asset_id=BTC, amount=Decimal("0.5"), opponent_id=USER, memo="r"
     )
     assert again.amount == Decimal("0.5") and again.status is TransactionStatus.CONFIRMED
-    assert _paths(emulator, "POST", "/safe/transactions") == 2  # the failed one + the resume
+    assert requests_to(emulator, "POST", "/safe/transactions") == 2  # the failed one + the resume
     assert client.wallet_balance(asset_id=BTC) == Decimal("1.5")
 
 
@@ -242,7 +191,7 @@ def test_a_resumed_request_for_another_amount_or_memo_is_a_conflict(
 ) -> None:
     emulator.request_amount_includes_change = True
     emulator.add_output(asset=BTC, amount="2")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     emulator.fail_submits = 1
     with pytest.raises(CustodyUnavailable):
@@ -252,7 +201,7 @@ def test_a_resumed_request_for_another_amount_or_memo_is_a_conflict(
             client.transfer(
                 request_id=rid, asset_id=BTC, amount=amount, opponent_id=USER, memo=memo
             )
-    assert _paths(emulator, "POST", "/safe/transactions") == 1  # only the failed one
+    assert requests_to(emulator, "POST", "/safe/transactions") == 1  # only the failed one
 
 
 def test_signing_a_resumed_request_does_not_need_the_outputs_listed(
@@ -260,24 +209,24 @@ def test_signing_a_resumed_request_does_not_need_the_outputs_listed(
 ) -> None:
     # given a request whose inputs the outputs listing no longer shows (lag, paging)
     spent = emulator.add_output(asset=BTC, amount="1")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     emulator.fail_submits = 1
     with pytest.raises(CustodyUnavailable):
         client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
     emulator.unlisted_outputs.add(spent.output_id)
-    outputs_listed = _paths(emulator, "GET", "/safe/outputs")
+    outputs_listed = requests_to(emulator, "GET", "/safe/outputs")
     # when the send is resumed, it signs at key index 0 as both SDKs do, and completes
     tx = client.transfer(request_id=rid, asset_id=BTC, amount=Decimal("1"), opponent_id=USER)
     assert tx.status is TransactionStatus.CONFIRMED
-    assert _paths(emulator, "GET", "/safe/outputs") == outputs_listed  # no listing at all
+    assert requests_to(emulator, "GET", "/safe/outputs") == outputs_listed  # no listing at all
 
 
 def test_a_memo_over_256_bytes_is_refused_before_anything_is_requested(
     emulator: MixinSafeEmulator, key: Ed25519PrivateKey
 ) -> None:
     emulator.add_output(asset=BTC, amount="1")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     with pytest.raises(CustodyInvalidRequest, match="256"):
         client.transfer(
             request_id=str(uuid.uuid4()),
@@ -301,7 +250,7 @@ def test_the_emulator_lists_outputs_with_the_kernel_asset_hash(
     emulator: MixinSafeEmulator, key: Ed25519PrivateKey
 ) -> None:
     emulator.add_output(asset=BTC, amount="1")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     assert client.wallet_balance(asset_id=BTC) == Decimal(1)
     response = next(r for r in emulator.requests if r.path == "/safe/outputs")
     assert response.query["asset"] == BTC

@@ -24,13 +24,7 @@ from orders.custody.mixin.kernel import (
     transaction_hash,
 )
 from standins.mixin.emulator import MixinSafeEmulator
-from tests.orders import test_mixin_send as send
-from tests.orders.test_mixin_send import BTC, _client, _paths
-
-# The send tests' emulator and session key fixtures, shared.
-_server = send._server
-emulator = send.emulator
-key = send.key
+from tests.support.mixin_safe import BTC, mixin_client, requests_to
 
 ETH = "43d61dcd-e413-450d-80b8-101d5e903357"
 USDT = "4d8c508b-91c5-375b-92b0-ee702ed2dac5"
@@ -55,7 +49,7 @@ def test_withdraw_with_fee_in_the_asset_is_one_transaction_with_change(
     emulator.fees[BTC] = [{"type": "withdrawal_fee", "asset_id": BTC, "amount": "0.0001"}]
     emulator.add_output(asset=BTC, amount="0.3")
     emulator.add_output(asset=BTC, amount="0.5")
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     tx = client.withdraw(
         request_id=rid, asset_id=BTC, amount=Decimal("0.6"), destination="bc1qdest", tag=""
@@ -90,7 +84,7 @@ def test_withdraw_with_fee_in_another_asset_sends_a_referencing_fee_transaction(
     emulator: MixinSafeEmulator, key: Ed25519PrivateKey
 ) -> None:
     _usdt(emulator)
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     tx = client.withdraw(
         request_id=rid, asset_id=USDT, amount=Decimal("40"), destination=ADDRESS, tag="memo-7"
@@ -108,22 +102,22 @@ def test_withdraw_with_fee_in_another_asset_sends_a_referencing_fee_transaction(
     assert client.wallet_balance(asset_id=USDT) == Decimal("60")
     assert client.wallet_balance(asset_id=ETH) == Decimal("0.008")
     # One request call and one submit call carried both transactions.
-    assert _paths(emulator, "POST", "/safe/transaction/requests") == 1
-    assert _paths(emulator, "POST", "/safe/transactions") == 1
+    assert requests_to(emulator, "POST", "/safe/transaction/requests") == 1
+    assert requests_to(emulator, "POST", "/safe/transactions") == 1
 
 
 def test_same_request_id_twice_withdraws_once(
     emulator: MixinSafeEmulator, key: Ed25519PrivateKey
 ) -> None:
     _usdt(emulator)
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     args = {"request_id": rid, "asset_id": USDT, "amount": Decimal("40"), "destination": ADDRESS}
     first = client.withdraw(**args)  # type: ignore[arg-type]
     second = client.withdraw(**args)  # type: ignore[arg-type]
     assert first == second
     assert len(emulator.withdrawals) == 1 and len(emulator.fee_payments) == 1
-    assert _paths(emulator, "POST", "/safe/transactions") == 1
+    assert requests_to(emulator, "POST", "/safe/transactions") == 1
     assert client.wallet_balance(asset_id=ETH) == Decimal("0.008")
     with pytest.raises(RequestIdConflict):
         client.withdraw(**{**args, "destination": "0x2222222222222222222222222222222222222222"})  # type: ignore[arg-type]
@@ -142,7 +136,7 @@ def test_crash_between_request_and_submit_resumes_both_transactions(
     else:
         _usdt(emulator)
         asset, amount, destination = USDT, Decimal("40"), ADDRESS
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     rid = str(uuid.uuid4())
     emulator.fail_submits = 1
     with pytest.raises(CustodyUnavailable):
@@ -155,7 +149,7 @@ def test_crash_between_request_and_submit_resumes_both_transactions(
     tx = client.withdraw(request_id=rid, asset_id=asset, amount=amount, destination=destination)
     assert tx.status is TransactionStatus.CONFIRMED
     assert {r: row["raw_transaction"] for r, row in emulator.requests_by_id.items()} == requested
-    assert _paths(emulator, "POST", "/safe/transaction/requests") == 1
+    assert requests_to(emulator, "POST", "/safe/transaction/requests") == 1
     assert len(emulator.withdrawals) == 1 and len(emulator.fee_payments) == 1
     assert all(row["state"] == "spent" for row in emulator.requests_by_id.values())
 
@@ -165,11 +159,11 @@ def test_short_fee_asset_refuses_before_posting_anything(
 ) -> None:
     _usdt(emulator, eth="0.001")
     with pytest.raises(InsufficientBalance):
-        _client(emulator, key).withdraw(
+        mixin_client(emulator, key).withdraw(
             request_id=str(uuid.uuid4()), asset_id=USDT, amount=Decimal("40"), destination=ADDRESS
         )
-    assert _paths(emulator, "POST", "/safe/keys") == 0
-    assert _paths(emulator, "POST", "/safe/transaction/requests") == 0
+    assert requests_to(emulator, "POST", "/safe/keys") == 0
+    assert requests_to(emulator, "POST", "/safe/transaction/requests") == 0
     assert emulator.requests_by_id == {}
 
 
@@ -179,10 +173,10 @@ def test_short_asset_with_fee_on_top_refuses(
     emulator.fees[BTC] = [{"type": "withdrawal_fee", "asset_id": BTC, "amount": "0.0001"}]
     emulator.add_output(asset=BTC, amount="1")
     with pytest.raises(InsufficientBalance):
-        _client(emulator, key).withdraw(
+        mixin_client(emulator, key).withdraw(
             request_id=str(uuid.uuid4()), asset_id=BTC, amount=Decimal("1"), destination="bc1q"
         )
-    assert _paths(emulator, "POST", "/safe/keys") == 0
+    assert requests_to(emulator, "POST", "/safe/keys") == 0
 
 
 def test_emulator_refuses_a_withdrawal_without_its_fee(
@@ -192,7 +186,7 @@ def test_emulator_refuses_a_withdrawal_without_its_fee(
     from orders.custody.base import CustodyInvalidRequest
 
     _usdt(emulator)
-    client = _client(emulator, key)
+    client = mixin_client(emulator, key)
     emulator.fees[USDT] = [{"type": "withdrawal_fee", "asset_id": USDT, "amount": "1"}]
     # The client pays 1 USDT in the asset; the emulator then lists ETH instead.
     original = client.withdrawal_fee

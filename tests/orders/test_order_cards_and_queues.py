@@ -11,8 +11,7 @@ from django.utils import timezone
 from orders import queues
 from orders.services import controls
 from orders.valuation import FillTotals, order_amount, order_profit
-from tests.orders.conftest import BTC, USDT, play_beat
-from tests.orders.test_lifecycle_flow import pay
+from tests.support.order_flow import BTC, USDT, pay, play_beat
 
 pytestmark = pytest.mark.django_db
 MM = "/user-orders/market-making"

@@ -15,8 +15,7 @@ from django.db import transaction
 from orders.models import MarketMakingOrder, PaymentState
 from orders.services import controls, payments
 from orders.services.transitions import order_transition
-from tests.orders.conftest import BTC, USDT, play_beat
-from tests.orders.test_lifecycle_flow import pay
+from tests.support.order_flow import BTC, USDT, pay, play_beat
 
 pytestmark = pytest.mark.django_db
 PS = "/user-orders/payment-state/market-making"

@@ -12,13 +12,12 @@ from django.utils import timezone
 
 from exchanges.paper.models import PaperBalance
 from mrmarket.models import AuditEvent
-from orders.custody.fake_models import FakeCustodyBalance
 from orders.models import CustodyTransfer
 from orders.services import lifecycle
 from orders.services.reconcile import custody_reconcile, persistent_drift_venues
+from standins.custody.models import FakeCustodyBalance
 from strategy.models import KillSwitch
-from tests.orders.conftest import BTC, USDT, play_beat
-from tests.orders.test_lifecycle_flow import pay
+from tests.support.order_flow import BTC, USDT, pay, play_beat
 
 pytestmark = pytest.mark.django_db
 

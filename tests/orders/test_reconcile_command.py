@@ -16,8 +16,7 @@ from exchanges.paper.models import PaperBalance
 from mrmarket.models import AuditEvent
 from orders.models import ReconciliationRun
 from strategy.models import KillSwitch
-from tests.orders.conftest import BTC, USDT, play_beat
-from tests.orders.test_lifecycle_flow import pay
+from tests.support.order_flow import BTC, USDT, pay, play_beat
 
 pytestmark = pytest.mark.django_db
 

@@ -14,11 +14,11 @@ from django.utils import timezone
 from mrmarket.celery import app as celery_app
 from mrmarket.exceptions import DomainError
 from orders import tasks
-from orders.custody.fake import fake_custody_pay
 from orders.models import MarketMakingOrder, OrderEvent, PaymentSnapshot
 from orders.services import controls, lifecycle
-from tests.orders.conftest import BTC, USDT
-from tests.orders.test_lifecycle_flow import pay
+from standins.custody.gateway import fake_custody_pay
+from standins.custody.tasks import fake_chain_relay_task
+from tests.support.order_flow import BTC, USDT, pay
 
 
 @pytest.fixture
@@ -129,8 +129,8 @@ def test_fake_chain_relay_task_twice_delivers_once(new_order) -> None:
     pay(order, USDT, "100")
     lifecycle.order_step(order_id=order.pk)  # withdrawals persisted
     lifecycle.order_step(order_id=order.pk)  # sent and confirmed by the fake custody
-    tasks.fake_chain_relay_task()
-    tasks.fake_chain_relay_task()
+    fake_chain_relay_task()
+    fake_chain_relay_task()
     assert PaperDeposit.objects.count() == 2
 
 

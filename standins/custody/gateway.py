@@ -1,6 +1,6 @@
 """The fake custody: the custody gateway protocol over our own database, for the demo and tests.
 
-State lives in tables (`fake_models.py`) so the web, worker and beat processes and
+State lives in tables (`models.py`, this app's own migrations) so the web, worker and beat processes and
 `manage.py demo_pay` all see one wallet. Payments arrive through `fake_custody_pay` as
 snapshots with the memo stored hex-of-UTF-8, like Mixin. Sends are idempotent by request id:
 the transaction row is inserted first under a unique constraint (a racing duplicate waits on
@@ -43,14 +43,14 @@ from orders.custody.base import (
     format_timestamp,
     parse_timestamp,
 )
-from orders.custody.fake_models import (
+from orders.memo import memo_to_hex
+from standins.custody.models import (
     HASH_MAX_LENGTH,
     FakeCustodyAsset,
     FakeCustodyBalance,
     FakeCustodySnapshot,
     FakeCustodyTransaction,
 )
-from orders.memo import memo_to_hex
 
 log = structlog.get_logger(__name__)
 

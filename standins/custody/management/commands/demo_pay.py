@@ -14,9 +14,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from exchanges.models import Asset
-from orders.custody.fake import fake_custody_pay
 from orders.models import MarketMakingOrder
 from orders.services.intake import custody_snapshots_poll, payment_snapshot_process
+from standins.custody.gateway import fake_custody_pay
 
 _STEP = Decimal("1e-8")
 

@@ -15,8 +15,11 @@ import structlog
 from django.conf import settings
 
 from exchanges.enums import ExchangeKind
+from exchanges.paper.services import paper_deposit_credit
 from orders.enums import TransferPurpose, TransferStatus
 from orders.models import CustodyTransfer
+from orders.services.moves import venue_gateway_for, venue_route
+from standins.custody.gateway import fake_custody_deposit_receive
 
 log = structlog.get_logger(__name__)
 
@@ -25,10 +28,6 @@ def fake_chain_relay() -> int:
     """Deliver every confirmed move between fake custody and a paper venue; returns how many."""
     if settings.CUSTODY_BACKEND != "fake":
         return 0
-    from exchanges.paper.services import paper_deposit_credit
-    from orders.custody.fake import fake_custody_deposit_receive
-    from orders.services.moves import venue_gateway_for, venue_route
-
     delivered = 0
     confirmed = CustodyTransfer.objects.filter(
         status=TransferStatus.CONFIRMED,

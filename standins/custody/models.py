@@ -1,4 +1,7 @@
-"""Database state of the fake custody, so web, worker, beat and manage.py share one wallet."""
+"""Database state of the fake custody, so web, worker, beat and manage.py share one wallet.
+
+The tables were the orders app's (its migrations 0001/0002); `orders` 0007 hands them to this
+app (`fake_custody` 0001), see docs/decisions/0910-fake-custody-app.md."""
 
 from __future__ import annotations
 
@@ -126,11 +129,3 @@ class FakeCustodyTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.request_id} {self.status}"
-
-
-__all__ = [
-    "FakeCustodyAsset",
-    "FakeCustodyBalance",
-    "FakeCustodySnapshot",
-    "FakeCustodyTransaction",
-]
