@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 from exchanges import secrets, selectors, services
 from exchanges import serializers as s
 from exchanges.exceptions import PairNotFound, VenueAccountNotFound
+from mrmarket.api_bases import PublicApi
 from mrmarket.exceptions import ValidationFailed
 from mrmarket.permissions import IsAdminJwt
 from mrmarket.serializers import ErrorSerializer, OkOutputSerializer
@@ -51,11 +51,6 @@ _TICKERS_SCHEMA = {
         },
     },
 }
-
-
-class PublicApi(APIView):
-    authentication_classes: list[type] = []
-    permission_classes = [permissions.AllowAny]
 
 
 class AdminApi(APIView):

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
 
-from exchanges.exceptions import AlreadyExists, ExchangeNotFound, PairNotFound
+from exchanges.exceptions import AlreadyExists, PairNotFound
 from exchanges.models import (
     ArbitragePair,
     Exchange,
@@ -28,9 +28,9 @@ from exchanges.models import (
 from exchanges.services.catalog import (
     PAIR_IMMUTABLE,
     PAIR_UPDATABLE,
-    _asset_details,
-    asset_register,
-    symbol_split,
+    exchange_require,
+    pair_assets_register,
+    pair_symbols,
 )
 from exchanges.services.saving import actor_of as _actor
 from exchanges.services.saving import changes_apply as _apply
@@ -74,40 +74,6 @@ def _check_immutable(row: models.Model, data: Mapping[str, Any], keys: tuple[str
     for key in keys:
         if key in data and data[key] not in (None, "") and str(data[key]) != str(getattr(row, key)):
             raise ValidationFailed(f"{key} cannot change; remove the row and add a new one.")
-
-
-def _exchange(exchange_id: str) -> Exchange:
-    exchange = Exchange.objects.filter(exchange_id=exchange_id).first()
-    if exchange is None:
-        raise ExchangeNotFound(f"exchange {exchange_id!r} does not exist.")
-    return exchange
-
-
-def _symbols(data: Mapping[str, Any]) -> tuple[str, str]:
-    base_symbol, quote_symbol = symbol_split(data["symbol"])
-    for key, expected in (("base_symbol", base_symbol), ("quote_symbol", quote_symbol)):
-        if data.get(key) not in (None, "", expected):
-            raise ValidationFailed(f"{key} {data[key]!r} does not match symbol {data['symbol']!r}.")
-    return base_symbol, quote_symbol
-
-
-def _assets(data: Mapping[str, Any], actor: User | None, request: HttpRequest | None) -> tuple:  # type: ignore[type-arg]
-    base_symbol, quote_symbol = _symbols(data)
-    base = asset_register(
-        asset_id=data["base_asset_id"],
-        symbol=base_symbol,
-        details=_asset_details("base", data),
-        actor=actor,
-        request=request,
-    )
-    quote = asset_register(
-        asset_id=data["quote_asset_id"],
-        symbol=quote_symbol,
-        details=_asset_details("quote", data),
-        actor=actor,
-        request=request,
-    )
-    return base, quote
 
 
 def _get(model: type[models.Model], pk: Any, what: str) -> Any:
@@ -166,16 +132,16 @@ def simply_grow_token_update(
 def arbitrage_pair_add(
     *, data: Mapping[str, Any], actor: User | None, request: HttpRequest | None = None
 ) -> ArbitragePair:
-    base_exchange = _exchange(data["base_exchange_id"])
-    target_exchange = _exchange(data["target_exchange_id"])
+    base_exchange = exchange_require(data["base_exchange_id"])
+    target_exchange = exchange_require(data["target_exchange_id"])
     with transaction.atomic():
         if data.get("id") is not None:
             existing = ArbitragePair.objects.filter(pk=data["id"]).first()
             if existing is not None:
                 _check_immutable(existing, data, ARBITRAGE_IMMUTABLE)
                 return existing
-        base, quote = _assets(data, actor, request)
-        base_symbol, quote_symbol = _symbols(data)
+        base, quote = pair_assets_register(data=data, actor=actor, request=request)
+        base_symbol, quote_symbol = pair_symbols(data)
         pair = ArbitragePair(
             symbol=data["symbol"],
             base_symbol=base_symbol,
@@ -216,15 +182,15 @@ def arbitrage_pair_update(
 def spot_pair_add(
     *, data: Mapping[str, Any], actor: User | None, request: HttpRequest | None = None
 ) -> SpotPair:
-    exchange = _exchange(data["exchange_id"])
+    exchange = exchange_require(data["exchange_id"])
     with transaction.atomic():
         if data.get("id") is not None:
             existing = SpotPair.objects.filter(pk=data["id"]).first()
             if existing is not None:
                 _check_immutable(existing, data, PAIR_IMMUTABLE)
                 return existing
-        base, quote = _assets(data, actor, request)
-        base_symbol, quote_symbol = _symbols(data)
+        base, quote = pair_assets_register(data=data, actor=actor, request=request)
+        base_symbol, quote_symbol = pair_symbols(data)
         pair = SpotPair(
             exchange=exchange,
             symbol=data["symbol"],

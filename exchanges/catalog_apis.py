@@ -14,8 +14,9 @@ from rest_framework.response import Response
 
 from exchanges import catalog, catalog_selectors, selectors
 from exchanges import catalog_serializers as s
-from exchanges.apis import _ADMIN_ERRORS, _VENUE_ERRORS, AdminApi, PublicApi, _present
+from exchanges.apis import _ADMIN_ERRORS, _VENUE_ERRORS, AdminApi, _present
 from exchanges.serializers import SpotPairOutputSerializer
+from mrmarket.api_bases import PublicApi
 from mrmarket.serializers import OkOutputSerializer
 
 _TAGS = ["admin"]

@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from exchanges.apis import PublicApi
 from exchanges.coingecko import coingecko_client
+from mrmarket.api_bases import PublicApi
 from mrmarket.serializers import ErrorSerializer
 
 _ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, 503: ErrorSerializer}

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,13 +13,9 @@ from rest_framework.views import APIView
 from mrmarket import health as health_selectors
 from mrmarket import serializers as s
 from mrmarket import services, throttles
+from mrmarket.api_bases import PublicApi
 from mrmarket.models import AuthToken
 from mrmarket.permissions import IsUser
-
-
-class PublicApi(APIView):
-    authentication_classes: list[type] = []
-    permission_classes = [permissions.AllowAny]
 
 
 class RootApi(PublicApi):

@@ -219,6 +219,38 @@ _TRACKED_STATUS = {
 }
 
 
+def tracked_order_record(
+    *, intent: OrderIntent, order: VenueOrder, now: datetime
+) -> TrackedOrder | None:
+    """The one writer of a tracked-order row: a place intent's order as the venue reported
+    it (the executor after sending, the tracker adopting an order a dead worker sent).
+    Unique per (venue, account, client order id): None when that row exists already."""
+    status = tracked_status(order.status)
+    assert intent.session_id is not None  # places always belong to a session
+    try:
+        with transaction.atomic():
+            return TrackedOrder.objects.create(
+                session_id=intent.session_id,
+                intent=intent,
+                exchange_id=intent.exchange_id,
+                account_index=intent.account_index,
+                symbol=intent.symbol,
+                client_order_id=intent.client_order_id,
+                venue_order_id=order.id,
+                side=intent.side,
+                level=intent.level,
+                hanging=intent.hanging,
+                price=order.price,
+                amount=order.amount,
+                venue_filled=order.filled,
+                status=status,
+                created_at=order.created_at or now,
+                closed_at=None if status == TrackedStatus.OPEN else now,
+            )
+    except IntegrityError:
+        return None
+
+
 def tracked_status(status: OrderStatus) -> str:
     return _TRACKED_STATUS[status]
 
@@ -226,33 +258,12 @@ def tracked_status(status: OrderStatus) -> str:
 def _record_placed(intent: OrderIntent, order: VenueOrder, *, how: str) -> str:
     """The venue has the order: track it and close the intent, in one transaction. If the
     session stopped placing meanwhile, cancel it at once."""
-    status = tracked_status(order.status)
     cancel_ids: list[int] = []
     assert intent.session_id is not None  # places always belong to a session
     with transaction.atomic():
         now = venues.now()
-        try:
-            with transaction.atomic():
-                TrackedOrder.objects.create(
-                    session_id=intent.session_id,
-                    intent=intent,
-                    exchange_id=intent.exchange_id,
-                    account_index=intent.account_index,
-                    symbol=intent.symbol,
-                    client_order_id=intent.client_order_id,
-                    venue_order_id=order.id,
-                    side=intent.side,
-                    level=intent.level,
-                    hanging=intent.hanging,
-                    price=order.price,
-                    amount=order.amount,
-                    venue_filled=order.filled,
-                    status=status,
-                    created_at=order.created_at or now,
-                    closed_at=None if status == TrackedStatus.OPEN else now,
-                )
-        except IntegrityError:
-            pass  # the tracker recorded it first (reconciliation): same order, nothing to add
+        # None: the tracker recorded it first (reconciliation): same order, nothing to add.
+        tracked_order_record(intent=intent, order=order, now=now)
         _finish(intent, IntentStatus.SENT, venue_order_id=order.id)
         session = StrategySession.objects.select_for_update().filter(pk=intent.session_id).first()
         if session is not None and session.state != SessionState.RUNNING:

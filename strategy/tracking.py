@@ -41,7 +41,11 @@ from mrmarket.exceptions import DomainError
 from strategy import venues
 from strategy.dispatch import account_sync_taken, intents_enqueue
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState, TrackedStatus
-from strategy.executor import tracked_not_found, tracked_status, tracked_update
+from strategy.executor import (
+    tracked_not_found,
+    tracked_order_record,
+    tracked_update,
+)
 from strategy.live import balances_cache_key, balances_closed_cache_key, closed_order_count
 from strategy.models import Fill, OrderIntent, StrategySession, TrackedOrder, TradeCursor
 from strategy.quoting.diff import orders_to_hang
@@ -356,30 +360,9 @@ def _adopt(
         order = gw.fetch_order(symbol=symbol, client_order_id=cid)
     except OrderNotFound:
         return None
-    status = tracked_status(order.status)
-    now = venues.now()
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                tracked = TrackedOrder.objects.create(
-                    session_id=intent.session_id,
-                    intent=intent,
-                    exchange_id=exchange_id,
-                    account_index=account_index,
-                    symbol=symbol,
-                    client_order_id=cid,
-                    venue_order_id=order.id,
-                    side=intent.side,
-                    level=intent.level,
-                    hanging=intent.hanging,
-                    price=order.price,
-                    amount=order.amount,
-                    venue_filled=order.filled,
-                    status=status,
-                    created_at=order.created_at or now,
-                    closed_at=None if status == TrackedStatus.OPEN else now,
-                )
-        except IntegrityError:
+        tracked = tracked_order_record(intent=intent, order=order, now=venues.now())
+        if tracked is None:
             return TrackedOrder.objects.filter(
                 exchange_id=exchange_id, account_index=account_index, client_order_id=cid
             ).first()

@@ -242,6 +242,46 @@ def _asset_details(prefix: str, data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def exchange_require(exchange_id: str) -> Exchange:
+    """The exchange a pair row names; 404 when there is none."""
+    exchange = Exchange.objects.filter(exchange_id=exchange_id).first()
+    if exchange is None:
+        raise ExchangeNotFound(f"exchange {exchange_id!r} does not exist.")
+    return exchange
+
+
+def pair_symbols(data: Mapping[str, Any]) -> tuple[str, str]:
+    """A pair body's (base, quote) symbols from its `symbol`; `base_symbol`/`quote_symbol`,
+    when given, must agree with it."""
+    base_symbol, quote_symbol = symbol_split(data["symbol"])
+    for key, expected in (("base_symbol", base_symbol), ("quote_symbol", quote_symbol)):
+        if data.get(key) not in (None, "", expected):
+            raise ValidationFailed(f"{key} {data[key]!r} does not match symbol {data['symbol']!r}.")
+    return base_symbol, quote_symbol
+
+
+def pair_assets_register(
+    *, data: Mapping[str, Any], actor: User | None, request: HttpRequest | None
+) -> tuple[Asset, Asset]:
+    """Register (or find) a pair body's base and quote assets in the asset registry."""
+    base_symbol, quote_symbol = pair_symbols(data)
+    base = asset_register(
+        asset_id=data["base_asset_id"],
+        symbol=base_symbol,
+        details=_asset_details("base", data),
+        actor=actor,
+        request=request,
+    )
+    quote = asset_register(
+        asset_id=data["quote_asset_id"],
+        symbol=quote_symbol,
+        details=_asset_details("quote", data),
+        actor=actor,
+        request=request,
+    )
+    return base, quote
+
+
 def market_making_pair_create(
     *,
     data: Mapping[str, Any],
@@ -253,14 +293,9 @@ def market_making_pair_create(
     Idempotent by `id` when the caller supplies one: the same id with the same pair answers the
     existing row, with a different pair a 409.
     """
-    exchange = Exchange.objects.filter(exchange_id=data["exchange_id"]).first()
-    if exchange is None:
-        raise ExchangeNotFound(f"exchange {data['exchange_id']!r} does not exist.")
+    exchange = exchange_require(data["exchange_id"])
     symbol = data["symbol"]
-    base_symbol, quote_symbol = symbol_split(symbol)
-    for key, expected in (("base_symbol", base_symbol), ("quote_symbol", quote_symbol)):
-        if data.get(key) not in (None, "", expected):
-            raise ValidationFailed(f"{key} {data[key]!r} does not match symbol {symbol!r}.")
+    base_symbol, quote_symbol = pair_symbols(data)
     pair_id = data.get("id")
     with transaction.atomic():
         if pair_id is not None:
@@ -275,20 +310,7 @@ def market_making_pair_create(
                 if not same:
                     raise AlreadyExists(f"pair {pair_id} already exists with other content.")
                 return existing
-        base = asset_register(
-            asset_id=data["base_asset_id"],
-            symbol=base_symbol,
-            details=_asset_details("base", data),
-            actor=actor,
-            request=request,
-        )
-        quote = asset_register(
-            asset_id=data["quote_asset_id"],
-            symbol=quote_symbol,
-            details=_asset_details("quote", data),
-            actor=actor,
-            request=request,
-        )
+        base, quote = pair_assets_register(data=data, actor=actor, request=request)
         pair = MarketMakingPair(
             exchange=exchange,
             symbol=symbol,

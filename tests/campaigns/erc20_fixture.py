@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_typing import HexStr
+from web3 import EthereumTesterProvider, Web3
+
 TRANSFER_TOPIC = 0xDDF252AD1BE2C89B69C2B068FC378DAA952BA7F163C4A11628F55A4DF523B3EF
 
 _OPCODES = {
@@ -162,3 +165,29 @@ ABI = [
         ],
     },
 ]
+
+
+SUPPLY = 10**6 * 10**18
+
+
+class Chain:
+    """An in-memory chain with the token deployed by the escrow; named accounts."""
+
+    def __init__(self) -> None:
+        self.w3 = Web3(EthereumTesterProvider())
+        accounts: list[str] = list(self.w3.eth.accounts)
+        self.escrow, self.wallet, self.stranger, self.other_escrow = accounts[:4]
+        self.token = self.deploy(self.escrow)
+
+    def deploy(self, owner: str):  # type: ignore[no-untyped-def]
+        tx = self.w3.eth.send_transaction(
+            {"from": owner, "data": HexStr("0x" + INITCODE_HEX + SUPPLY.to_bytes(32, "big").hex())}
+        )
+        address = self.w3.eth.get_transaction_receipt(tx)["contractAddress"]
+        return self.w3.eth.contract(address=address, abi=ABI)
+
+    def pay(self, token, sender: str, to: str, amount: int) -> None:  # type: ignore[no-untyped-def]
+        token.functions.transfer(to, amount).transact({"from": sender})
+
+    def mine(self, blocks: int) -> None:
+        self.w3.testing.mine(blocks)  # type: ignore[attr-defined]

@@ -28,8 +28,8 @@ from ledger import codes
 from ledger.models import JournalEntry
 from ledger.selectors import account_balance, user_balances
 from mrmarket.models import AuditEvent, User
+from tests.campaigns.erc20_fixture import Chain
 from tests.campaigns.factories import campaign_make, order_make, payout_make
-from tests.campaigns.test_payouts import Chain
 from tests.exchanges.factories import AssetFactory
 from tests.factories import UserFactory
 

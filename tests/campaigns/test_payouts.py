@@ -5,40 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from eth_typing import HexStr
-from web3 import EthereumTesterProvider, Web3
 
 from campaigns.exceptions import HufiUnavailable
 from campaigns.models import ChainScanCursor, Payout
 from campaigns.services import campaign_payouts_scan
 from campaigns.tasks import campaign_payouts_scan_task
-from tests.campaigns.erc20_fixture import ABI, INITCODE_HEX, build_initcode
+from tests.campaigns.erc20_fixture import INITCODE_HEX, SUPPLY, Chain, build_initcode
 from tests.campaigns.factories import campaign_make
 
 pytestmark = pytest.mark.django_db
-
-SUPPLY = 10**6 * 10**18
-
-
-class Chain:
-    def __init__(self) -> None:
-        self.w3 = Web3(EthereumTesterProvider())
-        accounts: list[str] = list(self.w3.eth.accounts)
-        self.escrow, self.wallet, self.stranger, self.other_escrow = accounts[:4]
-        self.token = self.deploy(self.escrow)
-
-    def deploy(self, owner: str):  # type: ignore[no-untyped-def]
-        tx = self.w3.eth.send_transaction(
-            {"from": owner, "data": HexStr("0x" + INITCODE_HEX + SUPPLY.to_bytes(32, "big").hex())}
-        )
-        address = self.w3.eth.get_transaction_receipt(tx)["contractAddress"]
-        return self.w3.eth.contract(address=address, abi=ABI)
-
-    def pay(self, token, sender: str, to: str, amount: int) -> None:  # type: ignore[no-untyped-def]
-        token.functions.transfer(to, amount).transact({"from": sender})
-
-    def mine(self, blocks: int) -> None:
-        self.w3.testing.mine(blocks)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

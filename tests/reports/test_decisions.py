@@ -4,28 +4,18 @@ records are pruned."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from reports.bundle import bundle_build
 from strategy.decisions import decision_records_prune
 from strategy.models import DecisionRecord, MarketSnapshotRecord, ParamsRecord
+from tests.support.replay import replay_json
 
 pytestmark = pytest.mark.django_db
-
-
-def _replay(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    code = 0
-    try:
-        call_command("replay", "--json", *args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, json.loads(capsys.readouterr().out)
 
 
 def test_recorded_decisions_replay_to_the_same_quotes(
@@ -37,7 +27,7 @@ def test_recorded_decisions_replay_to_the_same_quotes(
     # one shared snapshot per (venue, pair, slot) and one params row however many decisions
     assert ParamsRecord.objects.count() == 1
     assert MarketSnapshotRecord.objects.count() <= records.count()
-    code, out = _replay(capsys, "--decisions", "--order", str(run.order.pk))
+    code, out = replay_json(capsys, "--decisions", "--order", str(run.order.pk))
     assert (code, out["checked"], out["differences"]) == (0, records.count(), [])
 
     # a tampered answer is found
@@ -45,7 +35,7 @@ def test_recorded_decisions_replay_to_the_same_quotes(
     assert first is not None and first.quotes
     first.quotes[0][2] = "1"
     first.save(update_fields=["quotes"])
-    code, out = _replay(capsys, "--decisions", "--order", str(run.order.pk))
+    code, out = replay_json(capsys, "--decisions", "--order", str(run.order.pk))
     assert code == 1
     assert [d["field"].split("@")[0] for d in out["differences"]] == [f"decision[{first.pk}]"]
 

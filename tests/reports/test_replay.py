@@ -3,7 +3,6 @@ tracked order is reported by field, and the command exits 1."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -15,17 +14,9 @@ from ledger.models import Account
 from orders.models import MarketMakingOrder, OrderEvent
 from reports.replay import orders_to_replay, replay_order
 from strategy.models import Fill, TrackedOrder
+from tests.support.replay import replay_json
 
 pytestmark = pytest.mark.django_db
-
-
-def _replay_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    code = 0
-    try:
-        call_command("replay", "--json", *args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, json.loads(capsys.readouterr().out)
 
 
 def test_a_clean_run_replays_with_no_difference(
@@ -33,7 +24,7 @@ def test_a_clean_run_replays_with_no_difference(
 ) -> None:
     run = paper_run(until_traded=True)
     assert Fill.objects.filter(order=run.order).exists()
-    code, out = _replay_json(capsys)
+    code, out = replay_json(capsys)
     assert (code, out["checked"], out["differences"]) == (0, 1, [])
 
 
@@ -45,7 +36,7 @@ def test_a_corrupted_balance_is_reported(
         code=codes.order_account(run.order.pk), asset=str(run.market.pair.quote_asset_id)
     )
     Account.objects.filter(pk=account.pk).update(credits_posted=account.credits_posted + 1)
-    code, out = _replay_json(capsys, "--order", str(run.order.pk))
+    code, out = replay_json(capsys, "--order", str(run.order.pk))
     assert code == 1
     assert [d["field"] for d in out["differences"]] == [
         f"balance[{run.market.pair.quote_asset_id}].credits_posted"
@@ -78,7 +69,7 @@ def test_a_corrupted_fill_is_reported(paper_run: Any, capsys: pytest.CaptureFixt
     fill = Fill.objects.filter(order=run.order).exclude(ledger_key="").first()
     assert fill is not None
     Fill.objects.filter(pk=fill.pk).update(amount=fill.amount + Decimal("0.001"))
-    code, out = _replay_json(capsys, "--order", str(run.order.pk))
+    code, out = replay_json(capsys, "--order", str(run.order.pk))
     assert code == 1
     fields = {d["field"] for d in out["differences"]}
     assert (
