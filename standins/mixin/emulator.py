@@ -48,6 +48,7 @@ from orders.custody.base import format_timestamp, parse_timestamp
 from orders.custody.mixin.auth import verify_token
 from orders.custody.mixin.client import deposit_entry_message, members_hash
 from standins.mixin.common import (
+    MIXIN_ERRORS,
     EmulatedOutput,
     _Fault,
     _random_point,
@@ -101,6 +102,8 @@ class MixinSafeEmulator(SafeSendsMixin, LoopbackServer):
         self.entry_key = Ed25519PrivateKey.generate()
         self.entry_public_key = self.entry_key.public_key()
         self.tag_chains: set[str] = set()  # chains with one shared address and a per-wallet tag
+        # chain -> how many more deposit-entry calls answer 10104 "address generating".
+        self.generating_chains: dict[str, int] = {}
         self.secondary_entry_chains: set[str] = set()  # also list a non-primary entry, first
         self.entry_overrides: dict[str, Any] = {}  # applied after signing (tampering tests)
         self.add_route("GET", "/safe/snapshots", self._guard(self._snapshots))
@@ -125,6 +128,7 @@ class MixinSafeEmulator(SafeSendsMixin, LoopbackServer):
             self.outputs.clear()
             self._faults.clear()
             self.tag_chains.clear()
+            self.generating_chains.clear()
             self.secondary_entry_chains.clear()
             self.entry_overrides.clear()
             self.requests.clear()
@@ -234,13 +238,31 @@ class MixinSafeEmulator(SafeSendsMixin, LoopbackServer):
                 if fault.delay:
                     time.sleep(fault.delay)
                 if fault.code is not None:
-                    return mixin_error(fault.code, fault.description or "injected")
+                    return mixin_error(fault.code, fault.description or None)
+                if fault.status in MIXIN_ERRORS:  # 500, or a 429 from the front proxy
+                    return LoopbackResponse(
+                        fault.status,
+                        {
+                            "error": {
+                                "status": fault.status,
+                                "code": fault.status,
+                                "description": MIXIN_ERRORS[fault.status][1],
+                            }
+                        },
+                    )
+                # Not Mixin's API (a proxy or load balancer in front): no envelope.
                 return LoopbackResponse(fault.status, {"error": "injected"})
             if not self._authorized(request):
-                return mixin_error(401, "Unauthorized, maybe invalid token.")
+                return mixin_error(401)
             return handler(request)
 
         return run
+
+    def dispatch(self, request: LoopbackRequest) -> LoopbackResponse:
+        response = super().dispatch(request)
+        if response.status == 404 and "path" in (response.body or {}):
+            return mixin_error(404)  # an unknown endpoint: Mixin's 404 on HTTP 202
+        return response
 
     def _take_fault(self) -> _Fault | None:
         with self.lock:
@@ -371,6 +393,11 @@ class MixinSafeEmulator(SafeSendsMixin, LoopbackServer):
             or chain_id not in chains
         ):
             return mixin_error(10002, "The request data has invalid field.")
+        with self.lock:
+            if self.generating_chains.get(chain_id, 0) > 0:
+                # Mixin makes a chain's address on first request: 10104 until it exists.
+                self.generating_chains[chain_id] -= 1
+                return mixin_error(10104)
         group = sorted(members)
         seed = hashlib.sha256(f"{chain_id}|{','.join(group)}|{threshold}".encode()).hexdigest()
         if chain_id in self.tag_chains:

@@ -123,6 +123,10 @@ class SafeSendsMixin:
                 return LoopbackResponse(200, {"data": found})
             if any(k is not None for k in known):
                 return mixin_error(10002, "The request data has invalid field.")
+            # An input a stored, unsubmitted request of another id already spends is locked
+            # (bot-api-go-client's monitor retries "inputs locked by"): 10105, retryable.
+            if any(self._locked_elsewhere(tx, rid) for rid, _, tx in items):
+                return mixin_error(10105)
             # All or nothing: every transaction of the batch is checked before any is stored.
             problem = next((p for _, _, tx in items if (p := self._check_request(tx))), "")
             problem = problem or self._check_fees([tx for _, _, tx in items])
@@ -197,6 +201,17 @@ class SafeSendsMixin:
                 return "withdrawal fee is not paid by a referencing fee transaction"
         return ""
 
+    def _locked_elsewhere(self, tx: Any, request_id: str) -> bool:
+        """Whether an input of `tx` is an input of another request not yet submitted."""
+        wanted = {(i.hash.hex(), i.index) for i in tx.inputs}
+        for rid, row in self.requests_by_id.items():
+            if rid == request_id or row["state"] != "unspent":
+                continue
+            other = decode_transaction(bytes.fromhex(row["raw_transaction"]))
+            if wanted & {(i.hash.hex(), i.index) for i in other.inputs}:
+                return True
+        return False
+
     def _check_request(self, tx: Any) -> str:
         """Why Mixin would refuse this unsigned transaction ('' if it would not)."""
         spent = [self._find_output(i.hash.hex(), i.index) for i in tx.inputs]
@@ -221,7 +236,7 @@ class SafeSendsMixin:
         with self.lock:
             if self.fail_submits:
                 self.fail_submits -= 1
-                return LoopbackResponse(500, {"error": "injected"})
+                return mixin_error(500)
         items = self._batch(request, signed=True)
         if items is None:
             return mixin_error(10002, "The request data has invalid field.")

@@ -31,17 +31,33 @@ from orders.custody.mixin.auth import MixinSession
 
 log = structlog.get_logger(__name__)
 
-# Mixin error codes (developers.mixin.one "Error codes"; bot-api-go-client error.go).
-_RETRYABLE_CODES = {500: CustodyUnavailable, 7000: CustodyUnavailable, 429: CustodyRateLimited}
+# Mixin error codes (developers.mixin.one "Error Codes", developers-docs/docs/api/
+# error-codes.md; bot-api-go-client error.go). Retryable: the same call may succeed later
+# (server errors, rate limits, an address still being made, inputs a concurrent request
+# holds — bot-api-go-client's monitor retries "inputs locked by"). Final: the same call
+# would fail again the same way.
+_RETRYABLE_CODES: dict[int, type[CustodyError]] = {
+    429: CustodyRateLimited,  # too many requests
+    500: CustodyUnavailable,  # internal server error
+    7000: CustodyUnavailable,  # blaze server error
+    7001: CustodyUnavailable,  # the blaze operation timed out
+    10104: CustodyUnavailable,  # address generating
+    10105: CustodyUnavailable,  # locked by another transaction
+}
 _FINAL_CODES: dict[int, type[CustodyError]] = {
+    400: CustodyInvalidRequest,  # the request body can't be parsed
     401: CustodyAuthFailed,  # unauthorized, maybe invalid token
     403: CustodyAuthFailed,  # forbidden
     404: CustodyNotFound,
     10002: CustodyInvalidRequest,  # the request data has an invalid field
     20117: InsufficientBalance,
     20120: CustodyInvalidRequest,  # transfer amount too small
+    20124: CustodyInvalidRequest,  # insufficient fee
     20127: CustodyInvalidRequest,  # withdrawal amount too small
     20131: CustodyInvalidRequest,  # withdrawal memo format incorrect
+    20134: CustodyInvalidRequest,  # withdrawal amount too large
+    20135: CustodyInvalidRequest,  # withdrawal fee too small
+    20150: CustodyInvalidRequest,  # receivers contain duplicate or invalid data
     30102: CustodyInvalidRequest,  # invalid withdrawal address
 }
 
@@ -99,12 +115,18 @@ class MixinHttp:
         if status == 429:
             raise CustodyRateLimited("mixin answered HTTP 429", code=429)
         if status >= 500:
-            raise CustodyUnavailable(f"mixin answered HTTP {status}", code=status)
+            # Retryable whatever the body says; Mixin's own 500s carry its code (500, 7000,
+            # 7001), a proxy's carry none.
+            code = _envelope_code(response) or status
+            log.warning("mixin_api_error", method=method, path=path, status=status, code=code)
+            raise CustodyUnavailable(f"mixin answered HTTP {status} (code {code})", code=code)
         try:
             body = response.json()
         except ValueError as exc:
             raise CustodyUnavailable(f"mixin answered HTTP {status} without JSON") from exc
         error = body.get("error") if isinstance(body, dict) else None
+        if error and not isinstance(error, dict):
+            raise CustodyRejected(f"mixin answered HTTP {status} with a malformed error")
         if error:
             code = int(error.get("code") or 0)
             log.warning("mixin_api_error", method=method, path=path, code=code)
@@ -112,3 +134,14 @@ class MixinHttp:
         if status >= 400 or not isinstance(body, dict) or "data" not in body:
             raise CustodyRejected(f"mixin answered HTTP {status} without data", code=status)
         return body["data"]
+
+
+def _envelope_code(response: httpx.Response) -> int | None:
+    """The `error.code` of Mixin's envelope, if the body is one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, int) else None
