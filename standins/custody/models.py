@@ -1,6 +1,6 @@
 """Database state of the fake custody, so web, worker, beat and manage.py share one wallet.
 
-The tables were the orders app's (its migrations 0001/0002); `orders` 0007 hands them to this
+The tables were the orders app's (its migrations 0001/0002); `orders` 0008 hands them to this
 app (`fake_custody` 0001), see docs/decisions/0910-fake-custody-app.md."""
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ def test_production_never_installs_a_stand_in_nor_keeps_the_fake_custody_tables(
     # given a fresh production database, migrated (orders 0001 still creates the old tables)
     migrated = _manage(["migrate", "-v0"], STRONG, tmp_path)
     assert migrated.returncode == 0, migrated.stderr
-    # then no stand-in app is installed and orders 0007 dropped the fake custody's tables
+    # then no stand-in app is installed and orders 0008 dropped the fake custody's tables
     shown = _manage(
         [
             "shell",

@@ -29,13 +29,13 @@ from exchanges.enums import ExchangeKind
 from exchanges.models import AssetNetwork, MarketMakingPair
 from ledger import codes
 from ledger.selectors import account_balance, ledger_verify_report, order_balances
-from orders.custody.fake import FakeCustody, fake_custody_deposit_receive
 from orders.enums import TransferPurpose, TransferStatus
 from orders.models import CustodyTransfer, MarketMakingOrder, OrderEvent
 from orders.services import intake, lifecycle, transfers
 from orders.services.controls import order_exit
 from orders.services.intents import order_intent_create
 from orders.services.reconcile import custody_reconcile
+from standins.custody.gateway import FakeCustody, fake_custody_deposit_receive
 from standins.venues.bybit import BybitEmulator
 from standins.venues.okx import OkxEmulator
 from strategy.executor import order_intent_execute
@@ -44,8 +44,7 @@ from strategy.models import Fill, TrackedOrder
 from strategy.runner import sessions_run
 from strategy.tick import strategy_tick
 from strategy.tracking import venue_account_sync
-from tests.orders.conftest import BTC, USDT, drive_transfers
-from tests.orders.test_lifecycle_flow import pay
+from tests.support.order_flow import BTC, USDT, drive_transfers, pay
 
 pytestmark = pytest.mark.django_db
 

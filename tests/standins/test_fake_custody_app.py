@@ -1,5 +1,5 @@
 """The fake custody is its own app: its tables move out of `orders` without losing a row
-(orders 0007 + fake_custody 0001), and a database without the app keeps none of them."""
+(orders 0008 + fake_custody 0001), and a database without the app keeps none of them."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from orders.custody import custody_gateway
 from standins.custody.gateway import FakeCustody
 from standins.custody.models import FakeCustodyAsset, FakeCustodyBalance
 
-HAND_OVER = importlib.import_module("orders.migrations.0007_fake_custody_moves_out")
-BEFORE = ("orders", "0006_merge_0005_custody_driver_0005_payment_state")
+HAND_OVER = importlib.import_module("orders.migrations.0008_fake_custody_moves_out")
+BEFORE = ("orders", "0007_venue_wallet_moves")
 OLD = "orders_fakecustodybalance"
 NEW = "fake_custody_fakecustodybalance"
 
@@ -36,7 +36,7 @@ def _migrate(targets: list[tuple[str, str | None]]) -> Any:
 
 @pytest.fixture
 def back_before_the_move(transactional_db: None) -> Iterator[Any]:
-    """The schema as it was before the move (orders 0006, no fake_custody); the leaf after."""
+    """The schema as it was before the move (orders 0007, no fake_custody); the leaf after."""
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     apps = _migrate([BEFORE, ("fake_custody", None)])
     try:
@@ -94,11 +94,11 @@ def test_without_the_app_empty_tables_are_dropped_and_rows_stop_the_migration(
     row = old.get_model("orders", "FakeCustodyBalance").objects.create(asset_id="a1", balance=5)
     # when migrating, then it refuses to drop money-shaped rows, and changes nothing
     with pytest.raises(RuntimeError, match="has rows but the fake custody app"):
-        _migrate([("orders", "0007_fake_custody_moves_out")])
+        _migrate([("orders", "0008_fake_custody_moves_out")])
     assert OLD in _tables() and NEW not in _tables()
     # given the table emptied, when migrating, then the old tables are gone and none is made
     row.delete()
-    _migrate([("orders", "0007_fake_custody_moves_out")])
+    _migrate([("orders", "0008_fake_custody_moves_out")])
     assert _tables() == set()
     # and installing the app later creates its tables fresh (fake_custody 0001)
     monkeypatch.undo()

@@ -1,6 +1,6 @@
 """The fake custody's tables, now this app's (decision 0910).
 
-`orders` 0007 renamed the orders app's tables to this app's names where this app is
+`orders` 0008 renamed the orders app's tables to this app's names where this app is
 installed, so they are adopted as they are (rows kept); a database that never had them (the
 app installed later) gets them created here.
 """
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("orders", "0007_fake_custody_moves_out"),
+        ("orders", "0008_fake_custody_moves_out"),
     ]
 
     operations = [

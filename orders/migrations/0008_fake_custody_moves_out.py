@@ -55,7 +55,7 @@ def take_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0006_merge_0005_custody_driver_0005_payment_state"),
+        ("orders", "0007_venue_wallet_moves"),
     ]
 
     operations = [
