@@ -44,6 +44,7 @@ from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState
 from strategy.executor import (
     tracked_not_found,
     tracked_order_record,
+    tracked_status,
     tracked_update,
 )
 from strategy.live import balances_cache_key, balances_closed_cache_key, closed_order_count
