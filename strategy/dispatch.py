@@ -82,6 +82,8 @@ def intents_redrive(*, intent_ids: list[int]) -> list[int]:
 def oldest_waiting_sent_at() -> float | None:
     """When the oldest message still waiting in the execute messages' queue was sent (epoch
     seconds), None when nothing waits (or the broker cannot say)."""
+    # deferred: mrmarket.health loads models (AppRegistryNotReady at import), and this
+    # module imports before Django's apps are ready; no cycle.
     from mrmarket.health import broker_status
 
     queue = broker_status()["queues"].get(
