@@ -198,7 +198,7 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = (
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "mrmarket.cache.PooledRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mrmarket"),
         }

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from strategy.marketdata import MarketSnapshot, reference_mid, snapshot_decode, snapshot_encode
@@ -34,10 +34,14 @@ from strategy.quoting.types import DesiredQuote
 # someone deletes rows by hand: `params_cache_clear()` is for that (and for tests, whose
 # rolled-back transactions take rows the set still names).
 _KNOWN_PARAMS: set[str] = set()
+# Snapshot rows of recent slots known to be stored, per process: (venue, pair, slot) -> id.
+_KNOWN_SNAPS: dict[tuple[str, str, int], int] = {}
+_KNOWN_SNAPS_MAX = 512
 
 
 def params_cache_clear() -> None:
     _KNOWN_PARAMS.clear()
+    _KNOWN_SNAPS.clear()
 
 
 def params_hash(raw: dict[str, Any]) -> str:
@@ -77,6 +81,95 @@ def decision_inputs(
     }
 
 
+class DecisionBatch:
+    """The decision records of a batch's runs, inserted in one statement (`flush`); the
+    shared snapshot of each (venue, pair, slot) is looked up or stored once per batch."""
+
+    def __init__(self) -> None:
+        self.rows: list[DecisionRecord] = []
+        self._snaps: dict[tuple[str, str, int], int] = {}
+        self._params: set[str] = set()
+
+    def add(self, **kwargs: Any) -> None:
+        self.rows.append(self.record(**kwargs))
+
+    def record(
+        self,
+        *,
+        session_id: int,
+        run_at: datetime,
+        slot: int,
+        snapshot: MarketSnapshot,
+        params: dict[str, Any],
+        inputs: dict[str, Any],
+        quotes: list[DesiredQuote],
+        digest: str | None = None,
+    ) -> DecisionRecord:
+        """The record, not queued yet (`rows.append` it once the run has decided)."""
+        key = (snapshot.exchange_id, snapshot.symbol, slot)
+        snap_id = self._snaps.get(key) or _KNOWN_SNAPS.get(key)
+        if snap_id is None:
+            snap, _ = MarketSnapshotRecord.objects.get_or_create(
+                exchange_id=snapshot.exchange_id,
+                symbol=snapshot.symbol,
+                slot=slot,
+                defaults={"payload": snapshot_encode(snapshot), "created_at": run_at},
+            )
+            snap_id = self._snaps[key] = snap.pk
+            transaction.on_commit(lambda: _snap_known(key, snap.pk))
+        digest = digest or params_hash(params)
+        if digest not in _KNOWN_PARAMS and digest not in self._params:
+            self._params.add(digest)
+            ParamsRecord.objects.get_or_create(hash=digest, defaults={"params": params})
+            # Remembered only once the row is committed: a rolled-back run must not leave a
+            # hash this process believes stored.
+            transaction.on_commit(lambda: _KNOWN_PARAMS.add(digest))
+        return DecisionRecord(
+            session_id=session_id,
+            run_at=run_at,
+            snapshot_id=snap_id,
+            params_hash=digest,
+            mid=reference_mid(snapshot),
+            inputs=inputs,
+            quotes=quote_rows(quotes),
+        )
+
+    def flush(self) -> None:
+        """One INSERT for the batch's records (PostgreSQL: a plain multi-row VALUES, no
+        per-field ORM preparation)."""
+        rows, self.rows = self.rows, []
+        if not rows:
+            return
+        if connection.vendor != "postgresql":
+            DecisionRecord.objects.bulk_create(rows)
+            return
+        table = connection.ops.quote_name(DecisionRecord._meta.db_table)
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)"] * len(rows))
+        params: list[Any] = []
+        for r in rows:
+            params += [
+                r.session_id,
+                r.run_at,
+                r.snapshot_id,
+                r.params_hash,
+                r.mid,
+                json.dumps(r.inputs),
+                json.dumps(r.quotes),
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (session_id, run_at, snapshot_id, params_hash, mid, "  # noqa: S608
+                f"inputs, quotes) VALUES {values}",
+                params,
+            )
+
+
+def _snap_known(key: tuple[str, str, int], pk: int) -> None:
+    if len(_KNOWN_SNAPS) >= _KNOWN_SNAPS_MAX:
+        _KNOWN_SNAPS.clear()
+    _KNOWN_SNAPS[key] = pk
+
+
 def decision_record(
     *,
     session_id: int,
@@ -87,27 +180,18 @@ def decision_record(
     inputs: dict[str, Any],
     quotes: list[DesiredQuote],
 ) -> DecisionRecord:
-    snap, _ = MarketSnapshotRecord.objects.get_or_create(
-        exchange_id=snapshot.exchange_id,
-        symbol=snapshot.symbol,
-        slot=slot,
-        defaults={"payload": snapshot_encode(snapshot), "created_at": run_at},
-    )
-    digest = params_hash(params)
-    if digest not in _KNOWN_PARAMS:
-        ParamsRecord.objects.get_or_create(hash=digest, defaults={"params": params})
-        # Remembered only once the row is committed: a rolled-back run must not leave a
-        # hash this process believes stored.
-        transaction.on_commit(lambda: _KNOWN_PARAMS.add(digest))
-    return DecisionRecord.objects.create(
+    """One decision written at once (a batch uses `DecisionBatch`)."""
+    record = DecisionBatch().record(
         session_id=session_id,
         run_at=run_at,
-        snapshot=snap,
-        params_hash=digest,
-        mid=reference_mid(snapshot),
+        slot=slot,
+        snapshot=snapshot,
+        params=params,
         inputs=inputs,
-        quotes=quote_rows(quotes),
+        quotes=quotes,
     )
+    record.save()
+    return record
 
 
 def _d(value: str | None) -> Decimal | None:

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from exchanges.venues.base import OrderSide
 from strategy import venues
@@ -77,41 +79,38 @@ class CancelRow:
     reason: str
 
 
-def cancel_intents_bulk(rows: Sequence[CancelRow], *, now: datetime) -> list[int]:
+def cancel_intents_bulk(rows: Sequence[CancelRow], *, now: datetime) -> dict[str, int]:
     """Cancel intents for many orders in one insert; an order that already has an active
-    cancel keeps it (the partial unique constraint: conflicts are skipped). Returns the ids
-    of the active cancels of these orders (new, or a peer's), to enqueue on commit."""
+    cancel keeps it (the partial unique constraint: conflicts are skipped). Returns the
+    active cancel of each order (new, or a peer's) by client id, to enqueue on commit."""
     if not rows:
-        return []
+        return {}
     status = _new_status()
-    OrderIntent.objects.bulk_create(
-        [
-            OrderIntent(
-                session_id=r.session_id,
-                kind=IntentKind.CANCEL,
-                exchange_id=r.exchange_id,
-                account_index=r.account_index,
-                symbol=r.symbol,
-                client_order_id=r.client_order_id,
-                side=r.side,
-                reason=r.reason,
-                status=status,
-                next_attempt_at=now,
-            )
-            for r in rows
-        ],
-        ignore_conflicts=True,
-    )
-    if status == IntentStatus.DRY_RUN:
-        return []
-    return list(
-        OrderIntent.objects.filter(
+    objs = [
+        OrderIntent(
+            session_id=r.session_id,
             kind=IntentKind.CANCEL,
-            status__in=INTENT_ACTIVE,
-            exchange_id__in={r.exchange_id for r in rows},
-            client_order_id__in=[r.client_order_id for r in rows],
-        ).values_list("pk", flat=True)
-    )
+            exchange_id=r.exchange_id,
+            account_index=r.account_index,
+            symbol=r.symbol,
+            client_order_id=r.client_order_id,
+            side=r.side,
+            reason=r.reason,
+            status=status,
+            next_attempt_at=now,
+        )
+        for r in rows
+    ]
+    if status == IntentStatus.DRY_RUN:  # recorded only: no active cancel to conflict with
+        return {i.client_order_id: i.pk for i in OrderIntent.objects.bulk_create(objs)}
+    OrderIntent.objects.bulk_create(objs, ignore_conflicts=True)
+    found = OrderIntent.objects.filter(
+        kind=IntentKind.CANCEL,
+        status__in=INTENT_ACTIVE,
+        exchange_id__in={r.exchange_id for r in rows},
+        client_order_id__in=[r.client_order_id for r in rows],
+    ).values_list("client_order_id", "pk")
+    return dict(found)
 
 
 def place_withdraw(intent: OrderIntent, *, why: str) -> bool:
@@ -150,46 +149,111 @@ def session_cancel_all(*, session: StrategySession, reason: str) -> list[int]:
     return ids
 
 
-def places_write(
+@dataclass(frozen=True, slots=True)
+class PlaceRow:
+    """One place intent to insert (`places_insert`): a plain row, no model instance."""
+
+    session_id: int
+    exchange_id: str
+    account_index: int
+    symbol: str
+    client_order_id: str
+    side: str
+    level: int
+    hanging: bool
+    price: Decimal
+    amount: Decimal
+    generation: int
+    status: str
+    next_attempt_at: datetime
+
+
+def place_rows(
     session: StrategySession, quotes: Sequence[DesiredQuote], *, generation: int, now: datetime
-) -> list[OrderIntent]:
-    """The place intents of one generation of the session's quotes, in one insert."""
-    created = OrderIntent.objects.bulk_create(
-        [
-            OrderIntent(
-                session=session,
-                kind=IntentKind.PLACE,
-                exchange_id=session.exchange_id,
-                account_index=session.account_index,
-                symbol=session.symbol,
-                client_order_id=client_order_id(
-                    session_id=session.pk,
-                    generation=generation,
-                    side=q.side,
-                    level=q.level,
-                    kind="h" if q.hanging else "q",
-                ),
+) -> list[PlaceRow]:
+    """The place intents of one generation of the session's quotes, not written yet."""
+    status = _new_status()
+    return [
+        PlaceRow(
+            session_id=session.pk,
+            exchange_id=session.exchange_id,
+            account_index=session.account_index,
+            symbol=session.symbol,
+            client_order_id=client_order_id(
+                session_id=session.pk,
+                generation=generation,
                 side=q.side,
                 level=q.level,
-                hanging=q.hanging,
-                price=q.price,
-                amount=q.amount,
-                generation=generation,
-                status=_new_status(),
-                next_attempt_at=now,
-            )
-            for q in quotes
-        ]
-    )
-    if created and not all(i.pk for i in created):  # backends without RETURNING
+                kind="h" if q.hanging else "q",
+            ),
+            side=OrderSide(q.side).value,
+            level=q.level,
+            hanging=q.hanging,
+            price=q.price,
+            amount=q.amount,
+            generation=generation,
+            status=status,
+            next_attempt_at=now,
+        )
+        for q in quotes
+    ]
+
+
+# (column, PostgreSQL array type) of a place row, in `PlaceRow` order.
+_PLACE_COLUMNS = (
+    ("session_id", "bigint"),
+    ("exchange_id", "varchar"),
+    ("account_index", "smallint"),
+    ("symbol", "varchar"),
+    ("client_order_id", "varchar"),
+    ("side", "varchar"),
+    ("level", "smallint"),
+    ("hanging", "boolean"),
+    ("price", "numeric"),
+    ("amount", "numeric"),
+    ("generation", "bigint"),
+    ("status", "varchar"),
+    ("next_attempt_at", "timestamptz"),
+)
+
+
+def places_insert(rows: Sequence[PlaceRow]) -> list[int]:
+    """Insert place intents in one statement; their ids, in order. On PostgreSQL one
+    `INSERT ... SELECT FROM unnest(<one array per column>)`: no model instances and no
+    per-field preparation (the largest part of a run's CPU in the tick profile)."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        created = OrderIntent.objects.bulk_create(
+            [OrderIntent(kind=IntentKind.PLACE, **_fields(r)) for r in rows]
+        )
+        if all(i.pk for i in created):
+            return [i.pk for i in created]
         by_cid = dict(
             OrderIntent.objects.filter(
-                session=session, generation=generation, kind=IntentKind.PLACE
+                kind=IntentKind.PLACE, client_order_id__in=[r.client_order_id for r in rows]
             ).values_list("client_order_id", "pk")
         )
-        for intent in created:
-            intent.pk = by_cid[intent.client_order_id]
-    return created
+        return [by_cid[r.client_order_id] for r in rows]
+    columns = [name for name, _ in _PLACE_COLUMNS]
+    arrays = [[getattr(r, name) for r in rows] for name in columns]
+    unnest = ", ".join(f"%s::{kind}[]" for _, kind in _PLACE_COLUMNS)
+    named = ", ".join(columns)
+    at = timezone.now()  # as auto_now_add / auto_now would stamp them
+    table = connection.ops.quote_name(OrderIntent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}, kind, reason, attempts, "  # noqa: S608
+            "last_error, venue_order_id, created_at, updated_at) "
+            f"SELECT {named}, %s, '', 0, '', '', %s, %s FROM unnest({unnest}) "
+            f"WITH ORDINALITY AS v({named}, ord) ORDER BY ord RETURNING id",
+            [IntentKind.PLACE.value, at, at, *arrays],
+        )
+        return [r[0] for r in cursor.fetchall()]
+
+
+def _fields(row: PlaceRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name, _ in _PLACE_COLUMNS}
 
 
 def leg_place_create(

@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from exchanges.venues.base import OrderSide
 from strategy import risk
 from strategy.enums import INTENT_ACTIVE, IntentKind, TrackedStatus
+from strategy.memo import memoized
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
 from strategy.quoting.stp import RestingOrder
 from strategy.selectors import Commitments, commitments_of, tracked_for_budget
@@ -120,9 +121,13 @@ def resting_many(pairs: list[Pair]) -> dict[Pair, list[RestingOrder]]:
 
 def venue_balances_cached(*, exchange_id: str, account_index: int) -> dict[str, Decimal] | None:
     """Free balances per currency the tracker last saw on a venue account (budgets of
-    sessions without an order)."""
-    raw = cache.get(balances_cache_key(exchange_id, account_index))
-    return None if raw is None else {k: Decimal(v) for k, v in raw.items()}
+    sessions without an order); read once per batch (`strategy.memo`)."""
+
+    def read() -> dict[str, Decimal] | None:
+        raw = cache.get(balances_cache_key(exchange_id, account_index))
+        return None if raw is None else {k: Decimal(v) for k, v in raw.items()}
+
+    return memoized(("balances", exchange_id, account_index), read)
 
 
 @dataclass

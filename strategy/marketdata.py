@@ -26,6 +26,7 @@ from django.core.cache import cache
 
 from exchanges.venues.base import BookLevel, MarketInfo, OrderBook, VenueError
 from strategy import venues
+from strategy.memo import memoized
 
 log = structlog.get_logger(__name__)
 
@@ -208,7 +209,16 @@ def snapshot_get(
     """The slot's cached snapshot of (venue, symbol); never fetches. When the slot's
     refresh has not landed yet, the latest snapshot stands in if it is younger than
     STRATEGY_MARKET_DATA_MAX_AGE_MS; None (the run skips) when the slot's fetch failed or
-    nothing fresh enough is cached."""
+    nothing fresh enough is cached. Read once per batch (`strategy.memo`)."""
+    return memoized(
+        ("snapshot", exchange_id, symbol, tick, with_last),
+        lambda: _snapshot_get(exchange_id, symbol, tick, with_last),
+    )
+
+
+def _snapshot_get(
+    exchange_id: str, symbol: str, tick: int, with_last: bool
+) -> MarketSnapshot | None:
     key = _key(exchange_id, symbol, tick) + (":l" if with_last else "")
     local = _LOCAL.get(key)
     if local is not None:

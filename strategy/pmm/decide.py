@@ -4,6 +4,7 @@ No writes here (`strategy.pmm.write` turns the decision into rows)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -95,14 +96,58 @@ def session_budget(
     return free.get(market.base, ZERO) + own.base, free.get(market.quote, ZERO) + own.quote
 
 
+def decision_fingerprint(
+    session: StrategySession,
+    prepared: Prepared,
+    view: LiveView,
+    budget: tuple[Decimal, Decimal],
+    *,
+    params_digest: str,
+) -> str:
+    """Everything a decision is made from but the clock: parameters, the book and last
+    price, the oracle's price, the budget, the last complete fill, the live orders and the
+    intents in flight. Equal fingerprints and nothing due by age: the same decision."""
+    snap = prepared.snap
+    material = repr(
+        (
+            params_digest,
+            snap.exchange_id,
+            snap.symbol,
+            snap.book.bids,
+            snap.book.asks,
+            snap.last_price,
+            prepared.reference,
+            budget,
+            session.last_fill_at,
+            sorted(
+                (o.client_order_id, o.price, o.amount, o.filled, o.hanging) for o in view.tracked
+            ),
+            sorted((i.client_order_id, i.price, i.amount) for i in view.places),
+            sorted(view.cancelling),
+        )
+    )
+    return hashlib.sha1(material.encode(), usedforsecurity=False).hexdigest()
+
+
+def age_due(view: LiveView, params: PureMarketMakingParams, now: datetime) -> bool:
+    """Some live order of the session is past `maxOrderAge` at `now`."""
+    max_age = timedelta(milliseconds=params.max_order_age_ms)
+    return any(now - o.created_at > max_age for o in view.tracked)
+
+
 def pmm_plan(
-    session: StrategySession, prepared: Prepared, view: LiveView, *, now: datetime
+    session: StrategySession,
+    prepared: Prepared,
+    view: LiveView,
+    *,
+    now: datetime,
+    budget: tuple[Decimal, Decimal] | None = None,
 ) -> Plan:
     """Desired quotes (`build_quotes`) against the live orders (`diff_quotes`)."""
     params, snap = prepared.params, prepared.snap
     market = snap.market
     live = live_orders(view)
-    total_base, total_quote = session_budget(session, view, market)
+    total_base, total_quote = budget or session_budget(session, view, market)
     hanging = (
         view.commitments(maker_fee=market.maker_fee, hanging_only=True)
         if params.hanging_orders_enabled

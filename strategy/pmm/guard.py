@@ -233,7 +233,7 @@ def _write(cancels: list[CancelRow], requote: list[int], *, now: datetime) -> li
     pairs: list[Pair] = [(r.exchange_id, r.symbol) for r in cancels]
     with transaction.atomic():
         pair_locks_take(pairs)
-        ids = cancel_intents_bulk(cancels, now=now)
+        ids = list(cancel_intents_bulk(cancels, now=now).values())
         if requote:
             StrategySession.objects.filter(pk__in=requote, state=SessionState.RUNNING).filter(
                 Q(lease_until__isnull=True) | Q(lease_until__lt=now)

@@ -14,19 +14,20 @@ from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from mrmarket.exceptions import ValidationFailed
 from strategy import marketdata, venues
 from strategy.enums import SessionState
 from strategy.intents import enqueue_on_commit, session_cancel_all
 from strategy.live import PairContext
+from strategy.memo import batch_memo
 from strategy.models import StrategySession
 from strategy.params import PriceSourceType
 from strategy.params.market import validate_for_market
 from strategy.pmm.decide import Prepared
 from strategy.pmm.parse import pmm_params
-from strategy.pmm.write import pmm_decide_and_write
+from strategy.pmm.write import BatchWrites, pmm_decide_and_write
 from strategy.quoting.pure_mm import in_filled_order_delay
 from strategy.saturation import shed_count
 from strategy.sessions.lease import (
@@ -41,6 +42,7 @@ from strategy.sessions.lease import (
 )
 from strategy.sessions.locks import pair_lock, pair_locks_take
 from strategy.sessions.outcome import RunOutcome
+from strategy.sessions.rows import releases_batched
 
 log = structlog.get_logger(__name__)
 
@@ -144,17 +146,26 @@ def pmm_batch_run(sessions: list[StrategySession]) -> dict[int, RunOutcome]:
     """Pure market-making sessions of a batch in one transaction: their rows locked at once
     (SKIP LOCKED, lease token checked per row), the lock of every (venue, pair) involved
     taken in key order (no deadlock between batches sharing pairs), kill switches, resting
-    orders and live views read once; each session's writes in a savepoint so one failure
-    loses only its own run. Places written by an earlier session of the batch join its
-    pair's resting list, so self-trade prevention still sees every order."""
+    orders and live views read once; every session decides, then the batch's cancels,
+    places, decision records and session rows are written in one statement each. A session
+    whose decision fails adds nothing (its lease runs out and it is claimed again). Places
+    decided by an earlier session of the batch join its pair's resting list, so
+    self-trade prevention still sees every order. Sessions that do not run (shed, delayed,
+    no market data) give their leases back in one statement too."""
+    with batch_memo():
+        return _batch_run(sessions)
+
+
+def _batch_run(sessions: list[StrategySession]) -> dict[int, RunOutcome]:
     outcomes: dict[int, RunOutcome] = {}
     ready: list[tuple[StrategySession, Prepared]] = []
-    for session in sessions:
-        admitted = _admit_and_prepare(session, venues.now())
-        if isinstance(admitted, RunOutcome):
-            outcomes[session.pk] = admitted
-            continue
-        ready.append((session, admitted[0]))
+    with releases_batched():
+        for session in sessions:
+            admitted = _admit_and_prepare(session, venues.now())
+            if isinstance(admitted, RunOutcome):
+                outcomes[session.pk] = admitted
+                continue
+            ready.append((session, admitted[0]))
     shed_count(sum(o.reason == "shed" for o in outcomes.values()), at=venues.now())
     if not ready:
         return outcomes
@@ -173,17 +184,21 @@ def pmm_batch_run(sessions: list[StrategySession]) -> dict[int, RunOutcome]:
             return outcomes
         pairs = pair_locks_take((row.exchange_id, row.symbol) for row, _ in held)
         contexts = PairContext.load_many(pairs, [row for row, _ in held])
+        writes = BatchWrites()
+        writes.previous_load([row.pk for row, _ in held])
         for row, prepared in held:
             ctx = contexts[(row.exchange_id, row.symbol)]
             # Lateness from the moment this session's own run starts (not the batch's).
             now = venues.now()
             try:
-                with transaction.atomic():  # savepoint: a failure loses only this run
-                    outcomes[row.pk] = pmm_decide_and_write(
-                        row, prepared, ctx, now=now, lateness=lateness_ms(row, now)
-                    )
+                outcomes[row.pk] = pmm_decide_and_write(
+                    row, prepared, ctx, now=now, lateness=lateness_ms(row, now), writes=writes
+                )
+            except DatabaseError:
+                raise  # the transaction is broken: the runner retries one session at a time
             except Exception:
                 log.exception("strategy_session_run_crashed", session_id=row.pk)
                 ctx.rollback(row.pk)
                 outcomes[row.pk] = RunOutcome(session_id=row.pk, ran=False, reason="crashed")
+        writes.flush(now=venues.now())
     return outcomes

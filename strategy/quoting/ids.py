@@ -19,6 +19,7 @@ ours that no session owns.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ def configured_prefix() -> str:
     return str(prefix)
 
 
+@functools.lru_cache(maxsize=64)
 def _check_prefix(prefix: str) -> None:
     if not _PREFIX_RE.match(prefix):
         raise ValueError(
@@ -61,6 +63,8 @@ def _check_prefix(prefix: str) -> None:
 
 
 def _base36(number: int, width: int) -> str:
+    """The `width` lowest base-36 digits of `number`."""
+    number %= 36**width  # the same digits, from a small int instead of a 256-bit one
     chars = []
     for _ in range(width):
         number, digit = divmod(number, 36)

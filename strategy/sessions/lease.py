@@ -14,6 +14,7 @@ from mrmarket.exceptions import ValidationFailed
 from strategy.enums import SessionState
 from strategy.models import StrategySession
 from strategy.sessions.outcome import RunOutcome
+from strategy.sessions.rows import Release, release
 
 # A session whose parameters no longer validate is looked at again after this long.
 INVALID_PARAMS_RETRY = timedelta(seconds=60)
@@ -83,22 +84,24 @@ def lease_lock(session: StrategySession, now: datetime) -> StrategySession | Non
 def lease_lock_many(
     sessions: Iterable[StrategySession], now: datetime
 ) -> dict[int, StrategySession]:
-    """`lease_lock` of many sessions in one query: the rows whose lease is still ours."""
+    """`lease_lock` of many sessions in one query: those whose row still carries the lease
+    they were read with (and runs). Only the lease holder writes the row's run fields, so
+    the session as read before the lock stays valid; no model is built here."""
     claimed = {s.pk: s for s in sessions}
-    rows = StrategySession.objects.select_for_update(skip_locked=True).filter(
-        pk__in=list(claimed), lease_until__gt=now
+    rows = (
+        StrategySession.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=list(claimed), lease_until__gt=now, state=SessionState.RUNNING)
+        .values_list("pk", "lease_token")
     )
-    return {row.pk: row for row in rows if lease_still_ours(row, claimed[row.pk])}
+    return {pk: claimed[pk] for pk, token in rows if token == claimed[pk].lease_token}
 
 
 def lease_release(
     session: StrategySession, *, next_run_at: datetime | None, error: str = ""
 ) -> None:
-    """Give the lease back; `next_run_at` None keeps the session due (next tick retries)."""
-    fields: dict[str, object] = {"lease_until": None, "lease_token": "", "last_error": error[:500]}
-    if next_run_at is not None:
-        fields["next_run_at"] = next_run_at
-    StrategySession.objects.filter(pk=session.pk, lease_token=session.lease_token).update(**fields)
+    """Give the lease back; `next_run_at` None keeps the session due (next tick retries).
+    Inside `rows.releases_batched()` the batch's releases are written in one statement."""
+    release(Release(session.pk, session.lease_token, next_run_at, error))
 
 
 def next_due(*, due: datetime, now: datetime, refresh: timedelta) -> datetime:

@@ -133,7 +133,9 @@ def test_a_session_late_at_every_slot_still_runs_every_other_slot(
     # every run starts 3 s after its session was due (the cap is 2 s): the workers are behind
     outcomes = [_slot(market, session, late_seconds=3) for _ in range(6)]
     # a session that never ran runs however late; then every other slot is shed, never two
-    assert outcomes == ["ran", "shed", "ran", "shed", "ran", "shed"]
+    # (the third run finds nothing moved since the second decided to keep every order, so
+    # it is skipped early: still a run, "unchanged")
+    assert outcomes == ["ran", "shed", "ran", "shed", "unchanged", "shed"]
     session.refresh_from_db()
     assert session.run_count == 3
     assert OrderIntent.objects.filter(session=session, kind="place").exists()

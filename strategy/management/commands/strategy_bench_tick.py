@@ -50,10 +50,10 @@ from exchanges.enums import ExchangeKind
 from exchanges.models import Exchange
 from exchanges.paper.services import paper_market_ensure
 from mrmarket.services import operator_ensure
-from strategy.enums import SessionKind, SessionState
+from strategy.enums import SessionKind, SessionState, TrackedStatus
 from strategy.live import balances_cache_key
 from strategy.marketdata import market_data_refresh
-from strategy.models import StrategySession
+from strategy.models import StrategySession, TrackedOrder
 from strategy.params import PureMarketMakingParams
 from strategy.pmm.guard import sessions_guard
 from strategy.runner import sessions_run
@@ -79,7 +79,7 @@ def _database_create_if_missing() -> None:
             conn.execute(pg_sql.SQL("CREATE DATABASE {}").format(pg_sql.Identifier(db["NAME"])))
 
 
-def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
+def _setup(sessions: int, pairs: int, refresh_ms: int, resting: bool = False) -> None:
 
     Exchange.objects.get_or_create(
         exchange_id=VENUE, defaults={"name": "Bench paper", "kind": ExchangeKind.PAPER}
@@ -97,6 +97,9 @@ def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
         )
     StrategySession.objects.filter(exchange_id=VENUE).exclude(state=SessionState.STOPPED).update(
         state=SessionState.STOPPED
+    )
+    TrackedOrder.objects.filter(exchange_id=VENUE, status=TrackedStatus.OPEN).update(
+        status=TrackedStatus.CANCELED
     )
     operator = operator_ensure()
     run = uuid.uuid4().hex[:8]
@@ -130,9 +133,39 @@ def _setup(sessions: int, pairs: int, refresh_ms: int) -> None:
             )
         )
     StrategySession.objects.bulk_create(rows, batch_size=500)
+    if resting:
+        _resting_orders(rows, symbols)
     # Sessions without an order budget from the account's free balance (the tracker's cache).
     big = {"USDT": "100000000", **{s.split("/")[0]: "1000000" for s in symbols}}
     cache.set(balances_cache_key(VENUE, 0), big, timeout=3600)
+
+
+def _resting_orders(sessions: list[StrategySession], symbols: list[str]) -> None:
+    """--resting: two open orders a side per session, 1 % and 2 % from the pair's price, so
+    the per-tick checks have 4 orders a session to check (dry run: they never change)."""
+    now = timezone.now()
+    orders = []
+    for session in sessions:
+        price = Decimal(100 + symbols.index(session.symbol))
+        for side, sign in (("buy", -1), ("sell", 1)):
+            for level in (0, 1):
+                cid = f"bench{session.pk}{side[0]}{level}"
+                orders.append(
+                    TrackedOrder(
+                        session=session,
+                        exchange_id=VENUE,
+                        symbol=session.symbol,
+                        client_order_id=cid,
+                        side=side,
+                        level=level,
+                        price=(price * (1 + sign * Decimal("0.01") * (level + 1))).quantize(
+                            Decimal("0.01")
+                        ),
+                        amount=Decimal("0.1"),
+                        created_at=now,
+                    )
+                )
+    TrackedOrder.objects.bulk_create(orders, batch_size=2000)
 
 
 def _backend_cpu_seconds(pid: int) -> float:
@@ -224,6 +257,11 @@ class Command(BaseCommand):
             "--prepare", action="store_true", help="create and migrate the database"
         )
         parser.add_argument(
+            "--resting",
+            action="store_true",
+            help="give every session 4 open orders, so the per-tick checks have work",
+        )
+        parser.add_argument(
             "--profile",
             default="",
             help="cProfile the workers' session runs; write PATH.<pid> and print the top",
@@ -246,7 +284,7 @@ class Command(BaseCommand):
         settings.STRATEGY_DRY_RUN = True
         if o["tick_ms"]:
             settings.STRATEGY_TICK_MS = o["tick_ms"]  # before the fork: workers share it
-        _setup(o["sessions"], o["pairs"], o["refresh_ms"])
+        _setup(o["sessions"], o["pairs"], o["refresh_ms"], o["resting"])
         connections.close_all()
 
         ctx = mp.get_context("fork")

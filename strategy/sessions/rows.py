@@ -1,0 +1,139 @@
+"""Session rows written in bulk: the leases a batch gives back and the rows its runs
+finish, one UPDATE each per batch instead of one per session (issue 20).
+
+On PostgreSQL a single `UPDATE ... FROM (VALUES ...)`; elsewhere (the embedded SQLite
+mode, a handful of sessions) one ORM update per row, with the same conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from strategy.models import StrategySession
+
+
+@dataclass(frozen=True)
+class Release:
+    """Give a lease back (only if `token` still holds it); `next_run_at` None keeps the
+    session due."""
+
+    pk: int
+    token: str
+    next_run_at: datetime | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Finish:
+    """A run that decided: lease cleared, next due time, counters and notes."""
+
+    pk: int
+    next_run_at: datetime
+    last_run_at: datetime
+    run_count: int
+    generation: int
+    deferred_places: bool
+    last_error: str
+
+
+_PENDING: ContextVar[list[Release] | None] = ContextVar("strategy_releases", default=None)
+
+
+def release(item: Release) -> None:
+    """Give a lease back now, or at the end of the enclosing `releases_batched()`."""
+    pending = _PENDING.get()
+    if pending is not None:
+        pending.append(item)
+    else:
+        releases_write([item])
+
+
+@contextmanager
+def releases_batched() -> Iterator[None]:
+    """Releases made inside are written in one statement when the block ends."""
+    pending: list[Release] = []
+    token = _PENDING.set(pending)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
+        releases_write(pending)
+
+
+def _table() -> str:
+    return connection.ops.quote_name(StrategySession._meta.db_table)
+
+
+def releases_write(items: Sequence[Release]) -> None:
+    if not items:
+        return
+    if connection.vendor != "postgresql":
+        for r in items:
+            fields: dict[str, object] = {
+                "lease_until": None,
+                "lease_token": "",
+                "last_error": r.error[:500],
+            }
+            if r.next_run_at is not None:
+                fields["next_run_at"] = r.next_run_at
+            StrategySession.objects.filter(pk=r.pk, lease_token=r.token).update(**fields)
+        return
+    values = ", ".join(["(%s::bigint, %s::varchar, %s::timestamptz, %s::text)"] * len(items))
+    params: list[Any] = []
+    for r in items:
+        params += [r.pk, r.token, r.next_run_at, r.error[:500]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table()} AS s SET lease_until = NULL, lease_token = '', "  # noqa: S608
+            "last_error = v.err, next_run_at = COALESCE(v.due, s.next_run_at) "
+            f"FROM (VALUES {values}) AS v(id, token, due, err) "
+            "WHERE s.id = v.id AND s.lease_token = v.token",
+            params,
+        )
+
+
+def finishes_write(items: Sequence[Finish]) -> None:
+    """Inside the run's transaction (the rows are locked by it)."""
+    if not items:
+        return
+    if connection.vendor != "postgresql":
+        for f in items:
+            StrategySession.objects.filter(pk=f.pk).update(
+                lease_until=None,
+                lease_token="",
+                next_run_at=f.next_run_at,
+                last_run_at=f.last_run_at,
+                run_count=f.run_count,
+                generation=f.generation,
+                deferred_places=f.deferred_places,
+                last_error=f.last_error[:500],
+            )
+        return
+    row = "(%s::bigint, %s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint, %s::boolean, %s::text)"
+    params: list[Any] = []
+    for f in items:
+        params += [
+            f.pk,
+            f.next_run_at,
+            f.last_run_at,
+            f.run_count,
+            f.generation,
+            f.deferred_places,
+            f.last_error[:500],
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table()} AS s SET lease_until = NULL, lease_token = '', "  # noqa: S608
+            "next_run_at = v.due, last_run_at = v.ran, run_count = v.runs, "
+            "generation = v.gen, deferred_places = v.deferred, last_error = v.err "
+            f"FROM (VALUES {', '.join([row] * len(items))}) "
+            "AS v(id, due, ran, runs, gen, deferred, err) WHERE s.id = v.id",
+            params,
+        )
