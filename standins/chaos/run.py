@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m standins.chaos")
     parser.add_argument("--orders", type=int, default=60)
     parser.add_argument("--users", type=int, default=6)
-    parser.add_argument("--seconds", type=int, default=150, help="chaos phase length")
+    parser.add_argument(
+        "--seconds", type=int, default=150, help="chaos after every order is placed and paid"
+    )
     parser.add_argument("--settle", type=int, default=300, help="bound on settling, seconds")
     parser.add_argument("--fault-rate", type=float, default=0.15)
     parser.add_argument("--dup-rate", type=float, default=0.2)
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         stop = threading.Event()
         killer = threading.Thread(target=_kill_loop, args=(fleet, stop), daemon=True)
         killer.start()
-        world.drive(orders=args.orders, until=time.monotonic() + args.seconds)
+        world.drive(orders=args.orders, seconds=args.seconds)
         stop.set()
         killer.join()
         plan.set(rate=0, dup=0)

@@ -212,13 +212,15 @@ class World:
         with self.lock:
             self.api_errors["controls_raced"] = self.api_errors.get("controls_raced", 0) + 2
 
-    def drive(self, *, orders: int, until: float) -> None:
-        """Place and pay every order (a few at a time), racing controls meanwhile, until the
-        chaos phase ends (at least until every order is placed and paid)."""
+    def drive(self, *, orders: int, seconds: float) -> None:
+        """Place and pay every order (a few at a time), then race controls for `seconds`
+        more: the paid orders reach the venue and quote (and fill) under the chaos, however
+        long placing and paying took on a busy machine."""
         with ThreadPoolExecutor(max_workers=4) as pool:
             for placed in pool.map(self.place, range(orders)):
                 if placed is not None:
                     pool.submit(self.pay, placed)
+        until = time.monotonic() + seconds
         while time.monotonic() < until:
             self.race_controls()
             time.sleep(random.uniform(0.5, 2))  # noqa: S311
