@@ -18,6 +18,8 @@ FUNCTION_IMPORTS_ALLOWED = {
     ("strategy/apps.py", "ready"),
     # The pure quoting core imports without Django; it reads its one setting when asked.
     ("strategy/quoting/ids.py", "configured_prefix"),
+    # mrmarket.health loads models; strategy.dispatch is imported before the apps are ready.
+    ("strategy/dispatch.py", "oldest_waiting_sent_at"),
 }
 
 
