@@ -4,11 +4,13 @@ with seconds and UTC."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 import pytest
 from django.contrib import admin
 from django.test import Client
 
+from exchanges.models import Asset
 from ledger.models import Account
 from orders.models import PaymentSnapshot
 from tests.exchanges.factories import AssetFactory
@@ -38,7 +40,7 @@ def test_every_changelist_column_of_a_decimal_or_an_asset_id_is_humanized() -> N
 def test_a_snapshot_changelist_shows_the_symbol_the_amount_and_seconds_in_utc(
     admin_client: Client,
 ) -> None:
-    btc = AssetFactory(symbol="BTC")
+    btc = cast(Asset, AssetFactory(symbol="BTC"))
     PaymentSnapshot.objects.create(
         snapshot_id="s-1",
         asset_id=str(btc.pk),
@@ -55,7 +57,7 @@ def test_a_snapshot_changelist_shows_the_symbol_the_amount_and_seconds_in_utc(
 
 
 def test_a_ledger_account_changelist_shows_the_symbol(admin_client: Client) -> None:
-    eth = AssetFactory(symbol="ETH")
+    eth = cast(Asset, AssetFactory(symbol="ETH"))
     Account.objects.create(code="custody:mixin", asset=str(eth.pk), kind="asset")
     page = admin_client.get("/console/ledger/account/").content.decode()
     assert ">ETH<" in page

@@ -42,7 +42,8 @@ def test_uptime_of_a_paper_run_matches_a_count_by_hand(paper_run: Any) -> None:
         seconds = Decimal((until - at).total_seconds())
         observed += seconds
         middle = at + (until - at) / 2
-        bids, asks = [], []
+        bids: list[Decimal] = []
+        asks: list[Decimal] = []
         for t in orders:
             if not (t.created_at <= middle and (t.closed_at is None or middle < t.closed_at)):
                 continue
