@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.formatting import age, amount, asset_symbol, utc
+from console.precision import steps_attach
 from mrmarket.enums import AuditOutcome
 from mrmarket.health import system_status
 from mrmarket.models import AuditEvent
@@ -248,6 +249,9 @@ def order_cockpit(*, order: MarketMakingOrder, now: datetime | None = None) -> d
     data["last_decision"] = (
         DecisionRecord.objects.filter(session=session).order_by("-run_at").first()
     )
+    # Prices and amounts to each market's steps (an arbitrage session spans two venues):
+    # one lookup for the page.
+    steps_attach([session, *open_orders, *data["fills"], *data["intents"]])
     facts = order_facts(
         order_id=order.pk, start=max(now - timedelta(days=1), order.created_at), end=now
     )

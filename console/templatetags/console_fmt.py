@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django import template
 
 from console import formatting
+from console.precision import steps_of
 
 register = template.Library()
 
@@ -18,6 +20,19 @@ def symbol(asset_id: str) -> str:
 @register.filter
 def amount(value: Decimal | str | None, places: int = 8) -> str:
     return formatting.amount(value, int(places))
+
+
+@register.filter
+def price_of(value: Decimal | str | None, row: Any) -> str:
+    """`{{ o.price|price_of:o }}`: to the tick of the row's market (steps looked up for the
+    page by `console.precision.steps_attach`), else at most 8 decimals."""
+    return formatting.stepped(value, steps_of(row).price)
+
+
+@register.filter
+def amount_of(value: Decimal | str | None, row: Any) -> str:
+    """`{{ o.amount|amount_of:o }}`: to the lot of the row's market, else at most 8 decimals."""
+    return formatting.stepped(value, steps_of(row).amount)
 
 
 @register.filter

@@ -208,3 +208,24 @@ def test_operator_api_halts_and_controls_with_an_admin_jwt_only(
         ).status_code
         == 400
     )
+
+
+def test_the_order_page_shows_prices_and_amounts_to_the_paper_markets_tick_and_lot(
+    paper_run: Any, console: Client
+) -> None:
+    # given: a run on a paper market with a tick of 0.01 and a lot of 0.001
+    run = paper_run(ticks=3)
+    assert TrackedOrder.objects.filter(session__order=run.order, status="open").exists()
+    # when
+    page = console.get(f"/console/cockpit/order/{run.order.pk}/").content.decode()
+    # then: every open order's price has 2 decimals and its amounts 3, as on the venue
+    table = page.split('id="open-orders"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(
+        r'<td class="num">([^<]*)</td><td class="num">([^<]*)</td><td class="num">([^<]*)</td>',
+        table,
+    )
+    assert rows
+    for price, amount, filled in rows:
+        assert re.fullmatch(r"\d+\.\d{2}", price), price
+        assert re.fullmatch(r"\d+\.\d{3}", amount), amount
+        assert re.fullmatch(r"\d+\.\d{3}", filled), filled
