@@ -7,7 +7,7 @@ never render a value; the stored ciphertexts are not even shown.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -27,12 +27,14 @@ from exchanges.models import (
     VenueAccount,
 )
 
+_M = TypeVar("_M", bound=models.Model)
+
 
 def _user(request: HttpRequest) -> Any:
     return request.user
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(admin.ModelAdmin[_M]):
     """Saves and deletes through `services.registry_object_*` unless a subclass routes them elsewhere."""
 
     # Icon URLs typed without a scheme are https (Django 6's default; silences its warning).
@@ -52,7 +54,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Exchange)
-class ExchangeAdmin(ServiceAdmin):
+class ExchangeAdmin(ServiceAdmin[Exchange]):
     list_display = ("exchange_id", "name", "kind", "ccxt_id", "enable", "updated_at")
     list_filter = ("kind", "enable")
     search_fields = ("exchange_id", "name")
@@ -138,7 +140,7 @@ class _SealedSecretField(forms.CharField):
             raise forms.ValidationError(exc.message, code=exc.code) from None
 
 
-class VenueAccountForm(forms.ModelForm):
+class VenueAccountForm(forms.ModelForm[VenueAccount]):
     """The API secret and passphrase are accepted only sealed (DESIGN §7: a raw secret never
     crosses the wire): the form opens them and hands the service the plaintext. Blank on edit
     keeps the stored value; nothing is ever rendered back."""
@@ -190,7 +192,7 @@ class VenueAccountForm(forms.ModelForm):
 
 
 @admin.register(VenueAccount)
-class VenueAccountAdmin(admin.ModelAdmin):
+class VenueAccountAdmin(admin.ModelAdmin[VenueAccount]):
     form = VenueAccountForm
     list_display = ("account_ref", "name", "masked_key", "read_only", "enabled", "updated_at")
     list_filter = ("exchange", "enabled", "read_only")
@@ -239,7 +241,7 @@ class VenueAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Asset)
-class AssetAdmin(ServiceAdmin):
+class AssetAdmin(ServiceAdmin[Asset]):
     list_display = ("symbol", "name", "asset_id", "chain_id", "price_usd", "updated_at")
     search_fields = ("symbol", "name", "asset_id")
 
@@ -249,7 +251,7 @@ class AssetAdmin(ServiceAdmin):
 
 
 @admin.register(AssetNetwork)
-class AssetNetworkAdmin(ServiceAdmin):
+class AssetNetworkAdmin(ServiceAdmin[AssetNetwork]):
     list_display = (
         "asset",
         "exchange",
@@ -265,7 +267,7 @@ class AssetNetworkAdmin(ServiceAdmin):
 
 
 @admin.register(MarketMakingPair)
-class MarketMakingPairAdmin(ServiceAdmin):
+class MarketMakingPairAdmin(ServiceAdmin[MarketMakingPair]):
     list_display = ("symbol", "exchange", "id", "custom_fee_rate", "enable", "updated_at")
     list_filter = ("exchange", "enable")
     search_fields = ("symbol", "id")
@@ -310,7 +312,7 @@ class MarketMakingPairAdmin(ServiceAdmin):
 
 
 @admin.register(SpotPair)
-class SpotPairAdmin(ServiceAdmin):
+class SpotPairAdmin(ServiceAdmin[SpotPair]):
     list_display = ("symbol", "exchange", "id", "enable", "updated_at")
     list_filter = ("exchange", "enable")
     search_fields = ("symbol", "id")
@@ -318,7 +320,7 @@ class SpotPairAdmin(ServiceAdmin):
 
 
 @admin.register(FeeSettings)
-class FeeSettingsAdmin(admin.ModelAdmin):
+class FeeSettingsAdmin(admin.ModelAdmin[FeeSettings]):
     list_display = (
         "__str__",
         "spot_fee",

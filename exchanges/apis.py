@@ -177,7 +177,7 @@ class ExchangeKeysApi(AdminApi):
             api_passphrase_sealed=v.get("api_passphrase") or "",
             index=v.get("exchange_index"),
             read_only=v["read_only"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         return Response(s.ExchangeKeyOutputSerializer(account).data, status=201)
@@ -191,7 +191,7 @@ class ExchangeKeyRemoveApi(AdminApi):
             raise VenueAccountNotFound(f"key {key_id} does not exist.")
         services.venue_account_remove(
             account=account,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         return Response(OkOutputSerializer({"ok": True}).data)
@@ -222,7 +222,7 @@ class FeeGlobalApi(AdminApi):
         data.is_valid(raise_exception=True)
         fees = services.fee_settings_update(
             changes=data.validated_data,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         return Response(s.FeeSettingsOutputSerializer(fees).data)
@@ -248,7 +248,7 @@ class MarketMakingPairAddApi(AdminApi):
         data.is_valid(raise_exception=True)
         pair = services.market_making_pair_create(
             data=_present(data),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         pair = selectors.market_making_pair_get(pair_id=pair.pk)
@@ -268,7 +268,7 @@ class MarketMakingPairUpdateApi(AdminApi):
         services.market_making_pair_update(
             pair=pair,
             data=_present(data),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         pair = selectors.market_making_pair_get(pair_id=pair_id)
@@ -284,7 +284,7 @@ class MarketMakingPairRemoveApi(AdminApi):
             raise PairNotFound(f"market-making pair {pair_id} does not exist.") from None
         services.market_making_pair_remove(
             pair=pair,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         return Response(OkOutputSerializer({"ok": True}).data)
@@ -304,7 +304,7 @@ class ExchangeAddApi(AdminApi):
         data.is_valid(raise_exception=True)
         exchange = services.exchange_create(
             **data.validated_data,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         return Response(s.ExchangeAdminOutputSerializer(exchange).data, status=201)
@@ -326,7 +326,7 @@ class ExchangeUpdateApi(AdminApi):
         exchange = services.exchange_update(
             exchange=exchange,
             changes=changes,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         return Response(s.ExchangeAdminOutputSerializer(exchange).data)
@@ -338,7 +338,7 @@ class ExchangeRemoveApi(AdminApi):
         exchange = selectors.exchange_get(exchange_id=exchange_id)
         services.exchange_remove(
             exchange=exchange,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request._request,
         )
         return Response(OkOutputSerializer({"ok": True}).data)

@@ -59,7 +59,14 @@ class CatalogRowNotFound(NotFound):
     code = "not_found"
 
 
-def _audit(action: str, label: str, pk: Any, payload: dict[str, Any], actor: Any, request: Any):  # type: ignore[no-untyped-def]
+def _audit(
+    action: str,
+    label: str,
+    pk: Any,
+    payload: dict[str, Any],
+    actor: User | None,
+    request: HttpRequest | None,
+) -> None:
     audit_record(
         action=action,
         actor=_actor(actor),

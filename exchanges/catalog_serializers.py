@@ -29,7 +29,7 @@ __all__ = ["ArbitragePairOutputSerializer", "SimplyGrowTokenOutputSerializer"]
 # ---------------------------------------------------------------------------- simply grow
 
 
-class SimplyGrowTokenAddInputSerializer(serializers.Serializer):
+class SimplyGrowTokenAddInputSerializer(serializers.Serializer[Any]):
     asset_id = serializers.UUIDField()
     name = serializers.CharField(max_length=100)
     symbol = serializers.CharField(max_length=20)
@@ -38,7 +38,7 @@ class SimplyGrowTokenAddInputSerializer(serializers.Serializer):
     enable = serializers.BooleanField(required=False)
 
 
-class SimplyGrowTokenUpdateInputSerializer(serializers.Serializer):
+class SimplyGrowTokenUpdateInputSerializer(serializers.Serializer[Any]):
     asset_id = serializers.UUIDField(required=False)
     name = serializers.CharField(required=False, max_length=100)
     symbol = serializers.CharField(required=False, max_length=20)
@@ -50,7 +50,7 @@ class SimplyGrowTokenUpdateInputSerializer(serializers.Serializer):
 # ---------------------------------------------------------------------------- arbitrage
 
 
-class ArbitragePairAddInputSerializer(serializers.Serializer):
+class ArbitragePairAddInputSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
     symbol = serializers.RegexField(r"^[A-Za-z0-9._-]{1,20}/[A-Za-z0-9._-]{1,20}$", max_length=41)
     base_symbol = serializers.CharField(required=False, allow_blank=True, max_length=20)
@@ -67,7 +67,7 @@ class ArbitragePairAddInputSerializer(serializers.Serializer):
 
 
 class ArbitragePairUpdateInputSerializer(ArbitragePairAddInputSerializer):
-    symbol = serializers.CharField(required=False, max_length=41)  # type: ignore[assignment]
+    symbol = serializers.CharField(required=False, max_length=41)  # type: ignore[assignment]  # optional on update: a CharField over the add's RegexField
     base_asset_id = serializers.UUIDField(required=False)
     quote_asset_id = serializers.UUIDField(required=False)
     base_exchange_id = serializers.CharField(required=False, max_length=32)
@@ -90,8 +90,8 @@ class SpotPairAddInputSerializer(_PairAssetFieldsMixin):
 
 
 class SpotPairUpdateInputSerializer(SpotPairAddInputSerializer):
-    exchange_id = serializers.CharField(required=False, max_length=32)  # type: ignore[assignment]
-    symbol = serializers.CharField(required=False, max_length=41)  # type: ignore[assignment]
+    exchange_id = serializers.CharField(required=False, max_length=32)
+    symbol = serializers.CharField(required=False, max_length=41)  # type: ignore[assignment]  # optional on update: a CharField over the add's RegexField
     base_asset_id = serializers.UUIDField(required=False)
     quote_asset_id = serializers.UUIDField(required=False)
 
@@ -102,7 +102,7 @@ SpotPairAdminOutputSerializer = SpotPairOutputSerializer
 # ---------------------------------------------------------------------------- admin reads
 
 
-class FeeOverrideOutputSerializer(serializers.Serializer):
+class FeeOverrideOutputSerializer(serializers.Serializer[Any]):
     type = serializers.ChoiceField(choices=["spot", "market_making"])
     id = serializers.UUIDField()
     symbol = serializers.CharField()
@@ -110,7 +110,7 @@ class FeeOverrideOutputSerializer(serializers.Serializer):
     custom_fee_rate = DecimalStringField()
 
 
-class RemoveAllOutputSerializer(serializers.Serializer):
+class RemoveAllOutputSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     removed = serializers.IntegerField()
 
@@ -122,7 +122,7 @@ class RemoveAllOutputSerializer(serializers.Serializer):
         "description": "ccxt's answer: true, false, 'emulated', or null (unknown)",
     }
 )
-class _CapabilityField(serializers.Field):
+class _CapabilityField(serializers.Field[Any, Any, Any, Any]):  # ccxt's raw answer
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
@@ -131,14 +131,14 @@ class _CapabilityField(serializers.Field):
         return value
 
 
-class ExchangeCapabilitiesOutputSerializer(serializers.Serializer):
+class ExchangeCapabilitiesOutputSerializer(serializers.Serializer[Any]):
     """ccxt `has` for the capabilities the service uses (catalog_selectors.HAS_KEYS)."""
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {key: _CapabilityField() for key in HAS_KEYS}
 
 
-class ExchangeDescriptionOutputSerializer(serializers.Serializer):
+class ExchangeDescriptionOutputSerializer(serializers.Serializer[Any]):
     """The subset of ccxt's `describe()` the admin page shows, for a configured exchange."""
 
     exchange_id = serializers.CharField()
@@ -156,7 +156,7 @@ class ExchangeDescriptionOutputSerializer(serializers.Serializer):
     requiredCredentials = serializers.DictField(child=serializers.BooleanField())
 
 
-class ExchangeMarketOutputSerializer(serializers.Serializer):
+class ExchangeMarketOutputSerializer(serializers.Serializer[Any]):
     symbol = serializers.CharField()
     base = serializers.CharField()
     quote = serializers.CharField()
@@ -175,12 +175,12 @@ class ExchangeSupportedOutputSerializer(ExchangeAdminOutputSerializer):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class _Str(serializers.Field):
+class _Str(serializers.Field[Decimal, Any, str | None, Any]):
     def to_representation(self, value: Decimal) -> str | None:
         return decimal_str(value)
 
 
-class TickerPairOutputSerializer(serializers.Serializer):
+class TickerPairOutputSerializer(serializers.Serializer[Any]):
     """One row of `/market/tickers/pairs`: the pair's venue and symbol, then ccxt's ticker."""
 
     exchange = serializers.CharField()

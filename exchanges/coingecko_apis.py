@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -53,17 +54,17 @@ _COIN = {
 _SLUG = r"^[a-z0-9][a-z0-9-]{0,99}$"
 
 
-class CoinGeckoPageQuerySerializer(serializers.Serializer):
+class CoinGeckoPageQuerySerializer(serializers.Serializer[Any]):
     page = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=1)
     per_page = serializers.IntegerField(required=False, min_value=1, max_value=250, default=100)
 
 
-class CoinGeckoChartQuerySerializer(serializers.Serializer):
+class CoinGeckoChartQuerySerializer(serializers.Serializer[Any]):
     vs_currency = serializers.RegexField(r"^[a-z]{2,10}$", required=False, default="usd")
     days = serializers.RegexField(r"^([0-9]{1,4}|max)$", required=False, default="1")
 
 
-class CoinGeckoRangeQuerySerializer(serializers.Serializer):
+class CoinGeckoRangeQuerySerializer(serializers.Serializer[Any]):
     vs_currency = serializers.RegexField(r"^[a-z]{2,10}$", required=False, default="usd")
     # `from` is a Python keyword: the field is declared below under the wire name.
     to = serializers.IntegerField(min_value=0)

@@ -315,4 +315,5 @@ class FeeSettings(models.Model):
         return "Global fee settings"
 
 
-from exchanges.catalog_models import ArbitragePair, SimplyGrowToken  # noqa: E402,F401  (catalogs)
+from exchanges.catalog_models import ArbitragePair as ArbitragePair  # noqa: E402  (catalogs)
+from exchanges.catalog_models import SimplyGrowToken as SimplyGrowToken  # noqa: E402

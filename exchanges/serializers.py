@@ -26,7 +26,7 @@ MASK = "********"
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class DecimalStringField(serializers.Field):
+class DecimalStringField(serializers.Field[Decimal, Any, str | None, Any]):
     """Renders a Decimal as a plain decimal string (null stays null)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -65,14 +65,14 @@ class FeeRateField(OptionalDecimalField):
 # ---------------------------------------------------------------------------- public
 
 
-class ExchangeOutputSerializer(serializers.Serializer):
+class ExchangeOutputSerializer(serializers.Serializer[Any]):
     exchange_id = serializers.CharField()
     name = serializers.CharField()
     icon_url = serializers.CharField()
     enable = serializers.BooleanField()
 
 
-class PairOutputSerializer(serializers.Serializer):
+class PairOutputSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     symbol = serializers.CharField()
     base_symbol = serializers.CharField()
@@ -116,7 +116,7 @@ class SpotPairOutputSerializer(PairOutputSerializer):
     price_significant_figures = serializers.IntegerField()
 
 
-class SimplyGrowTokenOutputSerializer(serializers.Serializer):
+class SimplyGrowTokenOutputSerializer(serializers.Serializer[Any]):
     asset_id = serializers.UUIDField()
     name = serializers.CharField()
     symbol = serializers.CharField()
@@ -125,7 +125,7 @@ class SimplyGrowTokenOutputSerializer(serializers.Serializer):
     enable = serializers.BooleanField()
 
 
-class ArbitragePairOutputSerializer(serializers.Serializer):
+class ArbitragePairOutputSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     symbol = serializers.CharField()
     base_symbol = serializers.CharField()
@@ -151,35 +151,35 @@ class ArbitragePairOutputSerializer(serializers.Serializer):
         return decimal_str(price)
 
 
-class GrowSimplyGrowSerializer(serializers.Serializer):
+class GrowSimplyGrowSerializer(serializers.Serializer[Any]):
     tokens = SimplyGrowTokenOutputSerializer(many=True)
 
 
-class GrowArbitrageSerializer(serializers.Serializer):
+class GrowArbitrageSerializer(serializers.Serializer[Any]):
     pairs = ArbitragePairOutputSerializer(many=True)
 
 
-class GrowMarketMakingSerializer(serializers.Serializer):
+class GrowMarketMakingSerializer(serializers.Serializer[Any]):
     pairs = MarketMakingPairOutputSerializer(many=True)
     exchanges = ExchangeOutputSerializer(many=True)
 
 
-class GrowInfoOutputSerializer(serializers.Serializer):
+class GrowInfoOutputSerializer(serializers.Serializer[Any]):
     exchanges = ExchangeOutputSerializer(many=True)
     simply_grow = GrowSimplyGrowSerializer()
     arbitrage = GrowArbitrageSerializer()
     market_making = GrowMarketMakingSerializer()
 
 
-class SpotInfoOutputSerializer(serializers.Serializer):
+class SpotInfoOutputSerializer(serializers.Serializer[Any]):
     trading_pairs = SpotPairOutputSerializer(many=True)
 
 
-class MarketExchangeQuerySerializer(serializers.Serializer):
+class MarketExchangeQuerySerializer(serializers.Serializer[Any]):
     exchange = serializers.CharField(max_length=32)
 
 
-class MarketTickersQuerySerializer(serializers.Serializer):
+class MarketTickersQuerySerializer(serializers.Serializer[Any]):
     exchange = serializers.CharField(max_length=32)
     symbols = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -190,7 +190,7 @@ class MarketTickersQuerySerializer(serializers.Serializer):
         return symbols
 
 
-class MarketOhlcvQuerySerializer(serializers.Serializer):
+class MarketOhlcvQuerySerializer(serializers.Serializer[Any]):
     exchange = serializers.CharField(max_length=32)
     symbol = serializers.CharField(max_length=41)
     timeframe = serializers.ChoiceField(choices=TIMEFRAMES, default="1m")
@@ -203,7 +203,7 @@ class MarketOhlcvQuerySerializer(serializers.Serializer):
 # ---------------------------------------------------------------------------- admin: keys
 
 
-class KeyPairOutputSerializer(serializers.Serializer):
+class KeyPairOutputSerializer(serializers.Serializer[Any]):
     publicKey = serializers.CharField(
         help_text="libsodium Box (X25519) public key, standard base64"
     )
@@ -211,7 +211,7 @@ class KeyPairOutputSerializer(serializers.Serializer):
     algorithm = serializers.CharField()
 
 
-class ExchangeKeyOutputSerializer(serializers.Serializer):
+class ExchangeKeyOutputSerializer(serializers.Serializer[Any]):
     key_id = serializers.IntegerField(source="pk")
     exchange = serializers.CharField(source="exchange_id")
     exchange_index = serializers.IntegerField(source="index")
@@ -234,7 +234,7 @@ class ExchangeKeyOutputSerializer(serializers.Serializer):
         return MASK if account.api_passphrase_encrypted else ""
 
 
-class ExchangeKeyCreateInputSerializer(serializers.Serializer):
+class ExchangeKeyCreateInputSerializer(serializers.Serializer[Any]):
     exchange = serializers.CharField(max_length=32)
     exchange_index = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=255
@@ -252,20 +252,20 @@ class ExchangeKeyCreateInputSerializer(serializers.Serializer):
         max_length=4096,
         help_text="optional (OKX, KuCoin, ...): sealed like api_secret",
     )
-    read_only = serializers.BooleanField(required=False, default=False)  # type: ignore[assignment]
+    read_only = serializers.BooleanField(required=False, default=False)  # type: ignore[assignment]  # a field, not Field.read_only
 
 
 # ---------------------------------------------------------------------------- admin: fees
 
 
-class FeeSettingsOutputSerializer(serializers.Serializer):
+class FeeSettingsOutputSerializer(serializers.Serializer[Any]):
     spot_fee = DecimalStringField()
     market_making_fee = DecimalStringField()
     enable_spot_fee = serializers.BooleanField()
     enable_market_making_fee = serializers.BooleanField()
 
 
-class FeeSettingsUpdateInputSerializer(serializers.Serializer):
+class FeeSettingsUpdateInputSerializer(serializers.Serializer[Any]):
     spot_fee = FeeRateField(allow_null=False)
     market_making_fee = FeeRateField(allow_null=False)
     enable_spot_fee = serializers.BooleanField(required=False)
@@ -281,7 +281,7 @@ class FeeSettingsUpdateInputSerializer(serializers.Serializer):
 # ---------------------------------------------------------------------------- admin: pairs
 
 
-class _PairAssetFieldsMixin(serializers.Serializer):
+class _PairAssetFieldsMixin(serializers.Serializer[Any]):
     base_icon_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
     base_chain_id = serializers.UUIDField(required=False, allow_null=True)
     base_chain_icon_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
@@ -337,7 +337,7 @@ class ExchangeAdminOutputSerializer(ExchangeOutputSerializer):
     markets_cache_seconds = serializers.IntegerField()
 
 
-class _ExchangeFieldsMixin(serializers.Serializer):
+class _ExchangeFieldsMixin(serializers.Serializer[Any]):
     icon_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
     enable = serializers.BooleanField(required=False)
     kind = serializers.ChoiceField(choices=ExchangeKind.choices, required=False)

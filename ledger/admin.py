@@ -5,6 +5,8 @@ Nothing here writes: money moves only through ledger.services (STYLE §10).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -27,16 +29,18 @@ class OwnerKindFilter(admin.SimpleListFilter):
         "rewards": "rewards:",
     }
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         return [(key, key) for key in self._PREFIXES]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> QuerySet[Account]:
         prefix = self._PREFIXES.get(self.value() or "")
         return queryset.filter(code__startswith=prefix) if prefix else queryset
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(ReadOnlyAdmin[Account]):
     list_display = (
         "id",
         "code",
@@ -55,7 +59,7 @@ class AccountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AccountBalance)
-class AccountBalanceAdmin(ReadOnlyAdmin):
+class AccountBalanceAdmin(ReadOnlyAdmin[AccountBalance]):
     list_display = (
         "code",
         "asset",
@@ -73,7 +77,7 @@ class AccountBalanceAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(admin.TabularInline[Posting, JournalEntry]):
     model = Posting
     fields = ("account", "account_asset", "debit", "credit")
     readonly_fields = ("account", "account_asset", "debit", "credit")
@@ -100,11 +104,15 @@ class EntryAssetFilter(admin.SimpleListFilter):
     title = "asset"
     parameter_name = "asset"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         assets = Account.objects.order_by("asset").values_list("asset", flat=True).distinct()[:200]
         return [(a, a) for a in assets]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[JournalEntry]
+    ) -> QuerySet[JournalEntry]:
         if not self.value():
             return queryset
         return queryset.filter(
@@ -113,7 +121,7 @@ class EntryAssetFilter(admin.SimpleListFilter):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdmin):
+class JournalEntryAdmin(ReadOnlyAdmin[JournalEntry]):
     list_display = (
         "id",
         "created_at",

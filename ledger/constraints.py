@@ -16,7 +16,8 @@ from django.db import models
 class ExactCheckConstraint(models.CheckConstraint):
     @staticmethod
     def _exact(schema_editor: Any) -> bool:
-        return schema_editor.connection.vendor != "sqlite"
+        vendor: str = schema_editor.connection.vendor
+        return vendor != "sqlite"
 
     def constraint_sql(self, model: Any, schema_editor: Any) -> Any:
         return super().constraint_sql(model, schema_editor) if self._exact(schema_editor) else None

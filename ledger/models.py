@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from ledger.constraints import ExactCheckConstraint
@@ -41,7 +42,7 @@ def money_context() -> AbstractContextManager[decimal.Context]:
     return decimal.localcontext(MONEY_CONTEXT)
 
 
-def _amount_field() -> models.DecimalField:
+def _amount_field() -> models.DecimalField[Decimal | float | str | Combinable, Decimal]:
     # 38 digits, 18 of them decimals: exact for 18-decimal tokens up to 10^20 units.
     return models.DecimalField(max_digits=38, decimal_places=18, default=ZERO)
 

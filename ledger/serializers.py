@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ledger.selectors import MAX_ENTRY_LIMIT
 
 
-class LedgerEntryListInputSerializer(serializers.Serializer):
+class LedgerEntryListInputSerializer(serializers.Serializer[Any]):
     userId = serializers.UUIDField(required=False)
     assetId = serializers.UUIDField(required=False)
     orderId = serializers.UUIDField(required=False)
@@ -17,7 +19,7 @@ class LedgerEntryListInputSerializer(serializers.Serializer):
     )
 
 
-class LedgerPostingOutputSerializer(serializers.Serializer):
+class LedgerPostingOutputSerializer(serializers.Serializer[Any]):
     account = serializers.CharField()
     accountKind = serializers.CharField()
     assetId = serializers.CharField()
@@ -25,7 +27,7 @@ class LedgerPostingOutputSerializer(serializers.Serializer):
     credit = serializers.CharField(help_text="Decimal string.")
 
 
-class LedgerEntryOutputSerializer(serializers.Serializer):
+class LedgerEntryOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     idempotencyKey = serializers.CharField()
     kind = serializers.CharField()
@@ -38,6 +40,6 @@ class LedgerEntryOutputSerializer(serializers.Serializer):
     postings = LedgerPostingOutputSerializer(many=True)
 
 
-class LedgerEntryListOutputSerializer(serializers.Serializer):
+class LedgerEntryListOutputSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     entries = LedgerEntryOutputSerializer(many=True)

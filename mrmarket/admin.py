@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from mrmarket.login_policy import TooManyAttempts, login_failed, login_guard, login_succeeded
 from mrmarket.models import AuditEvent, AuthToken, Heartbeat, User
 from mrmarket.services import token_revoke
 
+_M = TypeVar("_M", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     """Audit and ledger screens are read-only: no add, change or delete."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -30,7 +32,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     list_display = (
         "username",
         "full_name",
@@ -48,7 +50,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(AuthToken)
-class AuthTokenAdmin(ReadOnlyAdmin):
+class AuthTokenAdmin(ReadOnlyAdmin[AuthToken]):
     list_display = (
         "id",
         "user",
@@ -67,7 +69,7 @@ class AuthTokenAdmin(ReadOnlyAdmin):
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
         for token in queryset:
-            token_revoke(token=token, actor=request.user, reason="revoked in console")  # type: ignore[arg-type]
+            token_revoke(token=token, actor=request.user, reason="revoked in console")  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         messages.success(request, f"Revoked {queryset.count()} token(s).")
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
@@ -75,7 +77,7 @@ class AuthTokenAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
     list_display = (
         "created_at",
         "action",
@@ -91,7 +93,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Heartbeat)
-class HeartbeatAdmin(ReadOnlyAdmin):
+class HeartbeatAdmin(ReadOnlyAdmin[Heartbeat]):
     list_display = ("name", "last_beat_at", "count")
 
 

@@ -108,8 +108,7 @@ def oldest_waiting_age(names: list[str], *, now_ns: int | None = None) -> float 
 class Channel(filesystem.Channel):
     """Filesystem channel whose consumers can only ever see whole messages."""
 
-    # kombu's stubs name the argument `message` in the base class, `payload` in filesystem.
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]  # kombu's stubs name it `message` in the base, `payload` in filesystem
         name = message_name(queue)
         try:
             write_atomically(

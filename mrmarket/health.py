@@ -132,7 +132,8 @@ def database_ok() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
+            row: tuple[Any, ...] | None = cursor.fetchone()
+            return row == (1,)
     except Exception:
         return False
 
@@ -202,7 +203,8 @@ def _published_at(raw: bytes | str | None) -> float | None:
 def _broker(ctx: Context) -> dict[str, Any]:
     if "broker" not in ctx.cache:
         ctx.cache["broker"] = broker_status()
-    return ctx.cache["broker"]
+    status: dict[str, Any] = ctx.cache["broker"]
+    return status
 
 
 @health_check("broker", needs_database=False)

@@ -33,7 +33,7 @@ from mrmarket.services import heartbeat_beat
 log = structlog.get_logger(__name__)
 
 
-class ExpiringModelEntry(ModelEntry):
+class ExpiringModelEntry(ModelEntry):  # type: ignore[misc]  # django-celery-beat ships no type hints
     """A schedule entry that keeps `options.expires` (seconds) from CELERY_BEAT_SCHEDULE.
 
     django-celery-beat stores only `expire_seconds` and silently drops Celery's own
@@ -41,16 +41,17 @@ class ExpiringModelEntry(ModelEntry):
     had missed, one after the other, and fell further behind."""
 
     @classmethod
-    def _unpack_options(  # type: ignore[override]
+    def _unpack_options(
         cls, expires: float | None = None, expire_seconds: float | None = None, **options: Any
     ) -> dict[str, Any]:
         seconds = expire_seconds if expire_seconds is not None else expires
-        return super()._unpack_options(
+        unpacked: dict[str, Any] = super()._unpack_options(
             expire_seconds=None if seconds is None else max(int(round(seconds)), 1), **options
         )
+        return unpacked
 
 
-class Scheduler(DatabaseScheduler):
+class Scheduler(DatabaseScheduler):  # type: ignore[misc]  # django-celery-beat ships no type hints
     """The database scheduler, plus beat's own heartbeat from its scheduling loop."""
 
     Entry = ExpiringModelEntry
@@ -63,7 +64,7 @@ class Scheduler(DatabaseScheduler):
         if self._last_heartbeat is None or now - self._last_heartbeat >= period:
             self._last_heartbeat = now
             _write(BEAT, {"pid": os.getpid()})
-        delay = super().tick(*args, **kwargs)
+        delay: float = super().tick(*args, **kwargs)
         # Sleep no longer than the next heartbeat is due.
         return min(delay, max(self._last_heartbeat + period - self.clock(), 0.0))
 

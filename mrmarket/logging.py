@@ -113,7 +113,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         trace_id = clean_trace_id(request.headers.get("X-Request-Id"))
-        request.trace_id = trace_id  # type: ignore[attr-defined]
+        request.trace_id = trace_id  # type: ignore[attr-defined]  # our own attribute on HttpRequest
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(trace_id=trace_id, path=request.path)
         try:

@@ -1,7 +1,9 @@
+from typing import Any
+
 from rest_framework import serializers
 
 
-class RootOutputSerializer(serializers.Serializer):
+class RootOutputSerializer(serializers.Serializer[Any]):
     mixin_app_id = serializers.CharField()
     app_hash = serializers.CharField()
     recording_oracle_url = serializers.CharField()
@@ -9,18 +11,18 @@ class RootOutputSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField()
 
 
-class ExchangeHealthSerializer(serializers.Serializer):
+class ExchangeHealthSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     status = serializers.CharField()
 
 
-class HealthOutputSerializer(serializers.Serializer):
+class HealthOutputSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     timestamp = serializers.DateTimeField()
     exchanges = ExchangeHealthSerializer(many=True)
 
 
-class TickSaturationSerializer(serializers.Serializer):
+class TickSaturationSerializer(serializers.Serializer[Any]):
     saturated = serializers.BooleanField()
     inFlight = serializers.IntegerField()
     oldestWaitMs = serializers.IntegerField()
@@ -28,7 +30,7 @@ class TickSaturationSerializer(serializers.Serializer):
     maxLatenessMs = serializers.IntegerField()
 
 
-class TickStatusSerializer(serializers.Serializer):
+class TickStatusSerializer(serializers.Serializer[Any]):
     running = serializers.BooleanField()
     tickSizeMs = serializers.IntegerField()
     lastTickAtMs = serializers.IntegerField(allow_null=True)
@@ -38,13 +40,13 @@ class TickStatusSerializer(serializers.Serializer):
     saturation = TickSaturationSerializer()
 
 
-class StatusIssueSerializer(serializers.Serializer):
+class StatusIssueSerializer(serializers.Serializer[Any]):
     component = serializers.CharField(help_text="the part that is down")
     message = serializers.CharField()
     since = serializers.DateTimeField(allow_null=True, help_text="when the part went down")
 
 
-class QueueCountsSerializer(serializers.Serializer):
+class QueueCountsSerializer(serializers.Serializer[Any]):
     waiting = serializers.IntegerField()
     active = serializers.IntegerField()
     completed = serializers.IntegerField()
@@ -52,14 +54,14 @@ class QueueCountsSerializer(serializers.Serializer):
     delayed = serializers.IntegerField()
 
 
-class BrokerQueueSerializer(serializers.Serializer):
+class BrokerQueueSerializer(serializers.Serializer[Any]):
     waiting = serializers.IntegerField(allow_null=True)
     oldestAgeSeconds = serializers.FloatField(
         allow_null=True, help_text="age of the oldest waiting message (null: none waiting)"
     )
 
 
-class StatusQueuesSerializer(serializers.Serializer):
+class StatusQueuesSerializer(serializers.Serializer[Any]):
     """The Celery broker's queue depth, and the pipeline's work queues (orders.queues)."""
 
     celery = BrokerQueueSerializer(required=False)
@@ -67,25 +69,25 @@ class StatusQueuesSerializer(serializers.Serializer):
     marketMaking = QueueCountsSerializer(required=False)
 
 
-class DatabaseStatusSerializer(serializers.Serializer):
+class DatabaseStatusSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     vendor = serializers.CharField(help_text="postgresql or sqlite")
 
 
-class BrokerStatusSerializer(serializers.Serializer):
+class BrokerStatusSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     transport = serializers.CharField(help_text="filesystem, redis, ...")
     error = serializers.CharField(required=False, help_text="why it is unreachable")
 
 
-class BeatStatusSerializer(serializers.Serializer):
+class BeatStatusSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     lastBeatAt = serializers.DateTimeField(allow_null=True)
     count = serializers.IntegerField()
     periodSeconds = serializers.IntegerField()
 
 
-class WorkerStatusSerializer(serializers.Serializer):
+class WorkerStatusSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     ok = serializers.BooleanField()
     state = serializers.ChoiceField(choices=["alive", "stopped", "silent"])
@@ -95,20 +97,20 @@ class WorkerStatusSerializer(serializers.Serializer):
     active = serializers.IntegerField(allow_null=True)
 
 
-class WorkersStatusSerializer(serializers.Serializer):
+class WorkersStatusSerializer(serializers.Serializer[Any]):
     alive = serializers.IntegerField()
     periodSeconds = serializers.IntegerField()
     list = WorkerStatusSerializer(many=True)
 
 
-class ProcessExitSerializer(serializers.Serializer):
+class ProcessExitSerializer(serializers.Serializer[Any]):
     code = serializers.IntegerField(allow_null=True, help_text="exit code (null: killed)")
     signal = serializers.CharField(allow_null=True, help_text="signal name, e.g. SIGKILL")
     at = serializers.FloatField(help_text="epoch seconds")
     uptime = serializers.FloatField(help_text="seconds it ran")
 
 
-class ProcessStatusSerializer(serializers.Serializer):
+class ProcessStatusSerializer(serializers.Serializer[Any]):
     state = serializers.CharField(help_text="running, backoff, ...")
     pid = serializers.IntegerField(allow_null=True)
     starts = serializers.IntegerField()
@@ -117,19 +119,19 @@ class ProcessStatusSerializer(serializers.Serializer):
     since = serializers.DateTimeField(allow_null=True)
 
 
-class CustodyStatusSerializer(serializers.Serializer):
+class CustodyStatusSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     lastSuccessAt = serializers.DateTimeField(allow_null=True)
     error = serializers.CharField(allow_null=True)
 
 
-class MarketDataStatusSerializer(serializers.Serializer):
+class MarketDataStatusSerializer(serializers.Serializer[Any]):
     markets = serializers.IntegerField(help_text="(venue, pair) markets of running sessions")
     stale = serializers.ListField(child=serializers.CharField())
     limitSeconds = serializers.IntegerField()
 
 
-class SystemStatusOutputSerializer(serializers.Serializer):
+class SystemStatusOutputSerializer(serializers.Serializer[Any]):
     """Every registered part (mrmarket.health's registry) by its own evidence. A part an app
     registers later appears under its name; these are the parts the service has today."""
 
@@ -154,7 +156,7 @@ class SystemStatusOutputSerializer(serializers.Serializer):
     issues = StatusIssueSerializer(many=True)
 
 
-class AdminLoginInputSerializer(serializers.Serializer):
+class AdminLoginInputSerializer(serializers.Serializer[Any]):
     password = serializers.RegexField(
         r"^[0-9a-fA-F]{64}$",
         help_text="sha256 hex of the admin password",
@@ -162,29 +164,29 @@ class AdminLoginInputSerializer(serializers.Serializer):
     )
 
 
-class AdminLoginOutputSerializer(serializers.Serializer):
+class AdminLoginOutputSerializer(serializers.Serializer[Any]):
     access_token = serializers.CharField()
 
 
-class OAuthInputSerializer(serializers.Serializer):
+class OAuthInputSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=512)
 
 
-class OAuthOutputSerializer(serializers.Serializer):
+class OAuthOutputSerializer(serializers.Serializer[Any]):
     token = serializers.CharField()
 
 
-class OkOutputSerializer(serializers.Serializer):
+class OkOutputSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     statusCode = serializers.IntegerField()
     message = serializers.CharField()
     error = serializers.CharField()
 
 
-class MeOutputSerializer(serializers.Serializer):
+class MeOutputSerializer(serializers.Serializer[Any]):
     userId = serializers.UUIDField(source="pk")
     identityNumber = serializers.CharField(source="identity_number")
     fullName = serializers.CharField(source="full_name")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import structlog
@@ -37,7 +38,7 @@ def token_digest(raw: str) -> str:
 
 
 def user_token_issue(
-    *, user: User, label: str = "", ttl: object | None = None
+    *, user: User, label: str = "", ttl: timedelta | None = None
 ) -> tuple[str, AuthToken]:
     """A new bearer token for `user`. Only its digest is stored; the raw token is returned once."""
     raw = USER_TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -46,7 +47,7 @@ def user_token_issue(
         kind=TokenKind.USER,
         digest=token_digest(raw),
         label=label[:100],
-        expires_at=timezone.now() + (ttl or settings.USER_TOKEN_TTL),  # type: ignore[operator]
+        expires_at=timezone.now() + (ttl or settings.USER_TOKEN_TTL),
     )
     return raw, token
 
@@ -183,7 +184,9 @@ def oauth_login(*, code: str, request: HttpRequest | None = None) -> str:
     return raw
 
 
-def heartbeat_beat(*, name: str, at: datetime | None = None, payload: dict | None = None) -> None:
+def heartbeat_beat(
+    *, name: str, at: datetime | None = None, payload: dict[str, Any] | None = None
+) -> None:
     """Record that periodic process `name` is alive; one row per name, counted."""
     from django.db.models import F
 

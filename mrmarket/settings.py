@@ -12,10 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from mrmarket import secrets_policy
 from mrmarket.env import dev_secret, env_bool, env_decimal, env_int, env_list, env_str
+
+# Makes Django's generic classes subscriptable at runtime (`admin.ModelAdmin[Order]` as a base
+# class), as mypy strict asks for (docs/architecture.md, "Types"). No other effect.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Where the embedded mode keeps its database, broker folders, cache and generated secrets.

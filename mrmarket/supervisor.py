@@ -68,7 +68,8 @@ def procfile_read(path: Path) -> list[ProcessSpec]:
 
 def backoff_delay(consecutive_crashes: int) -> float:
     """Seconds before restart number `consecutive_crashes` (1, 2, ...) of a crash loop."""
-    return min(INITIAL_BACKOFF * 2 ** max(consecutive_crashes - 1, 0), MAX_BACKOFF)
+    delay: float = INITIAL_BACKOFF * 2 ** max(consecutive_crashes - 1, 0)
+    return min(delay, MAX_BACKOFF)
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec

@@ -5,9 +5,10 @@ Balances change only through matching and the deposit/withdraw services, never b
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 
 from exchanges.paper.models import (
@@ -20,8 +21,10 @@ from exchanges.paper.models import (
     PaperWithdrawal,
 )
 
+_M = TypeVar("_M", bound=Model)
 
-class _ReadOnly(admin.ModelAdmin):
+
+class _ReadOnly(admin.ModelAdmin[_M]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -33,7 +36,7 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(PaperMarket)
-class PaperMarketAdmin(_ReadOnly):
+class PaperMarketAdmin(_ReadOnly[PaperMarket]):
     list_display = (
         "venue",
         "symbol",
@@ -48,14 +51,14 @@ class PaperMarketAdmin(_ReadOnly):
 
 
 @admin.register(PaperBalance)
-class PaperBalanceAdmin(_ReadOnly):
+class PaperBalanceAdmin(_ReadOnly[PaperBalance]):
     list_display = ("venue", "account", "asset", "free", "used", "updated_at")
     list_filter = ("venue", "asset")
     search_fields = ("account",)
 
 
 @admin.register(PaperOrder)
-class PaperOrderAdmin(_ReadOnly):
+class PaperOrderAdmin(_ReadOnly[PaperOrder]):
     list_display = (
         "order_id",
         "venue",
@@ -72,7 +75,7 @@ class PaperOrderAdmin(_ReadOnly):
 
 
 @admin.register(PaperTrade)
-class PaperTradeAdmin(_ReadOnly):
+class PaperTradeAdmin(_ReadOnly[PaperTrade]):
     list_display = (
         "trade_id",
         "venue",
@@ -90,18 +93,18 @@ class PaperTradeAdmin(_ReadOnly):
 
 
 @admin.register(PaperCandle)
-class PaperCandleAdmin(_ReadOnly):
+class PaperCandleAdmin(_ReadOnly[PaperCandle]):
     list_display = ("market", "open_time_ms", "open", "high", "low", "close", "volume")
 
 
 @admin.register(PaperDeposit)
-class PaperDepositAdmin(_ReadOnly):
+class PaperDepositAdmin(_ReadOnly[PaperDeposit]):
     list_display = ("venue", "account", "asset", "amount", "txid", "created_at")
     search_fields = ("txid", "account")
 
 
 @admin.register(PaperWithdrawal)
-class PaperWithdrawalAdmin(_ReadOnly):
+class PaperWithdrawalAdmin(_ReadOnly[PaperWithdrawal]):
     list_display = (
         "venue",
         "account",

@@ -10,9 +10,10 @@ from typing import Any
 
 from django.db import models
 from django.db.models import CheckConstraint, F, Q, UniqueConstraint
+from django.db.models.expressions import Combinable
 
 
-def _amount(**kw: Any) -> models.DecimalField:
+def _amount(**kw: Any) -> models.DecimalField[Decimal | float | str | Combinable, Decimal]:
     """Amounts and prices: 38 digits, 18 decimals (covers 18-decimal tokens)."""
     return models.DecimalField(max_digits=38, decimal_places=18, **kw)
 

@@ -43,8 +43,15 @@ class VenueTimeout(RetryableVenueError):
 class RateLimited(RetryableVenueError):
     """HTTP 429/418 or the venue's own rate-limit code; wait `retry_after` seconds."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        venue: str = "",
+        code: str | int | None = None,
+    ) -> None:
+        super().__init__(message, venue=venue, code=code)
         self.retry_after = retry_after
 
 

@@ -302,10 +302,11 @@ class MatchingEngine:
         book = self.books[symbol]
         now = self._clock_ms()
         trades: list[EngineTrade] = []
-        for side_orders, crosses in (
+        sides: tuple[tuple[list[EngineOrder], Callable[[Decimal], bool]], ...] = (
             (book.bids, lambda p: p >= price),
             (book.asks, lambda p: p <= price),
-        ):
+        )
+        for side_orders, crosses in sides:
             left = amount
             while side_orders and crosses(side_orders[0].price) and (left is None or left > 0):
                 maker = side_orders[0]

@@ -59,7 +59,8 @@ class MixinOAuthClient:
             )
         if response.status_code >= 400 or not isinstance(body.get("data"), dict):
             raise MixinOAuthError(f"mixin answered HTTP {response.status_code}")
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
     def exchange_code(self, code: str) -> str:
         try:

@@ -40,11 +40,14 @@ def _rows(response: Any) -> list[Mapping[str, Any]]:
         return response
     if not isinstance(response, Mapping):
         return []
-    if isinstance(response.get("data"), list):
-        return response["data"]
+    data = response.get("data")
+    if isinstance(data, list):
+        return data
     result = response.get("result")
-    if isinstance(result, Mapping) and isinstance(result.get("list"), list):
-        return result["list"]
+    if isinstance(result, Mapping):
+        rows = result.get("list")
+        if isinstance(rows, list):
+            return rows
     return []
 
 
