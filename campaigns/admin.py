@@ -36,7 +36,7 @@ from mrmarket.enums import AuditOutcome
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(admin.ModelAdmin[Campaign]):
     list_display = (
         "chain_id",
         "address",
@@ -75,7 +75,7 @@ class CampaignAdmin(admin.ModelAdmin):
             audit_record(
                 action="campaign_sync",
                 outcome=AuditOutcome.REJECTED,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
                 reason=exc.message,
                 request=request,
             )
@@ -83,7 +83,7 @@ class CampaignAdmin(admin.ModelAdmin):
             return
         audit_record(
             action="campaign_sync",
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             reason="sync now (console)",
             payload={"seen": result.seen, "created": result.created, "ended": result.ended},
             request=request,
@@ -101,7 +101,7 @@ class CampaignAdmin(admin.ModelAdmin):
             audit_record(
                 action="campaign_join",
                 outcome=AuditOutcome.OK if result.ok else AuditOutcome.REJECTED,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
                 target_type="campaign",
                 target_id=campaign.key,
                 reason=result.error or "join now (console)",
@@ -115,7 +115,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignJoin)
-class CampaignJoinAdmin(ReadOnlyAdmin):
+class CampaignJoinAdmin(ReadOnlyAdmin[CampaignJoin]):
     list_display = (
         "campaign",
         "wallet_address",
@@ -144,7 +144,7 @@ def orders_join_now(request: HttpRequest, orders: list[OrderFacts]) -> None:
         audit_record(
             action="order_campaigns_join",
             outcome=AuditOutcome.OK if ok else AuditOutcome.REJECTED,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             target_type="order",
             target_id=str(order.order_id),
             reason="join now (console)",
@@ -160,7 +160,7 @@ def orders_join_now(request: HttpRequest, orders: list[OrderFacts]) -> None:
 
 
 @admin.register(Participation)
-class ParticipationAdmin(ReadOnlyAdmin):
+class ParticipationAdmin(ReadOnlyAdmin[Participation]):
     list_display = (
         "campaign",
         "order",
@@ -190,7 +190,7 @@ class ParticipationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(ReadOnlyAdmin[Payout]):
     list_display = (
         "block_time",
         "campaign",
@@ -213,7 +213,7 @@ class PayoutAdmin(ReadOnlyAdmin):
     @admin.action(description="Allocate selected payouts now", permissions=["operate"])
     def allocate_now(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         for payout in queryset.order_by("block_number", "log_index"):
-            result = payout_allocate(payout_id=payout.pk, actor=request.user)  # type: ignore[arg-type]
+            result = payout_allocate(payout_id=payout.pk, actor=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             level = messages.SUCCESS if not result.note else messages.WARNING
             messages.add_message(
                 request, level, f"{payout.key}: {result.status} {result.note}".strip()
@@ -221,7 +221,7 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(ReadOnlyAdmin):
+class AllocationAdmin(ReadOnlyAdmin[Allocation]):
     list_display = ("created_at", "payout", "user", "score", "amount", "asset_id", "entry_key")
     search_fields = ("payout__tx_hash", "user__username", "entry_key")
     list_filter = ("asset_id",)
@@ -229,7 +229,7 @@ class AllocationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OracleSession)
-class OracleSessionAdmin(ReadOnlyAdmin):
+class OracleSessionAdmin(ReadOnlyAdmin[OracleSession]):
     list_display = (
         "wallet_address",
         "access_expires_at",

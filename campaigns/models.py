@@ -8,9 +8,11 @@ human amount (`base units / 10**decimals`) is a `Decimal` beside it, for display
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.expressions import Combinable
 
 from campaigns.enums import (
     CampaignStatus,
@@ -24,11 +26,11 @@ AMOUNT_DIGITS = 60
 AMOUNT_PLACES = 18
 
 
-def amount_field(**kwargs: object) -> models.DecimalField:
+def amount_field(**kwargs: Any) -> models.DecimalField[Decimal | float | str | Combinable, Decimal]:
     return models.DecimalField(
         max_digits=AMOUNT_DIGITS,
         decimal_places=AMOUNT_PLACES,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

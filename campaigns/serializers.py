@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class DecimalStringField(serializers.Field):
+class DecimalStringField(serializers.Field[Decimal, Any, str, Any]):
     """A Decimal as its plain decimal string without trailing zeros ("1000", "0.5")."""
 
     def to_representation(self, value: Decimal) -> str:
@@ -22,7 +22,7 @@ class DecimalStringField(serializers.Field):
         raise NotImplementedError
 
 
-class CampaignListQuerySerializer(serializers.Serializer):
+class CampaignListQuerySerializer(serializers.Serializer[Any]):
     status = serializers.CharField(required=False)
     exchange_name = serializers.CharField(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
@@ -30,7 +30,7 @@ class CampaignListQuerySerializer(serializers.Serializer):
     skip = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, default=0)
 
 
-class CampaignOutputSerializer(serializers.Serializer):
+class CampaignOutputSerializer(serializers.Serializer[Any]):
     chain_id = serializers.IntegerField()
     address = serializers.CharField()
     exchange_name = serializers.CharField()
@@ -48,7 +48,7 @@ class CampaignOutputSerializer(serializers.Serializer):
     synced_at = serializers.DateTimeField()
 
 
-class CampaignListOutputSerializer(serializers.Serializer):
+class CampaignListOutputSerializer(serializers.Serializer[Any]):
     has_more = serializers.BooleanField()
     results = CampaignOutputSerializer(many=True)
 
@@ -62,7 +62,7 @@ class CampaignDetailOutputSerializer(CampaignOutputSerializer):
     amount_received = DecimalStringField()
 
 
-class JoinedCampaignOrderOutputSerializer(serializers.Serializer):
+class JoinedCampaignOrderOutputSerializer(serializers.Serializer[Any]):
     order_id = serializers.UUIDField()
     # joined | failed | left
     status = serializers.CharField()
@@ -75,7 +75,7 @@ class JoinedCampaignOrderOutputSerializer(serializers.Serializer):
     score = DecimalStringField()
 
 
-class JoinedCampaignOutputSerializer(serializers.Serializer):
+class JoinedCampaignOutputSerializer(serializers.Serializer[Any]):
     chain_id = serializers.IntegerField(source="campaign.chain_id")
     address = serializers.CharField(source="campaign.address")
     exchange_name = serializers.CharField(source="campaign.exchange_name")
@@ -106,17 +106,17 @@ class JoinedCampaignOutputSerializer(serializers.Serializer):
     orders = JoinedCampaignOrderOutputSerializer(many=True, source="participations")
 
 
-class JoinedCampaignListOutputSerializer(serializers.Serializer):
+class JoinedCampaignListOutputSerializer(serializers.Serializer[Any]):
     results = JoinedCampaignOutputSerializer(many=True)
 
 
-class RewardListQuerySerializer(serializers.Serializer):
+class RewardListQuerySerializer(serializers.Serializer[Any]):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
     # Bounded: an OFFSET past 2^63 overflows the database's bigint (a 500 before issue 19).
     skip = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, default=0)
 
 
-class RewardOutputSerializer(serializers.Serializer):
+class RewardOutputSerializer(serializers.Serializer[Any]):
     chain_id = serializers.IntegerField(source="payout.chain_id")
     address = serializers.CharField(source="payout.campaign.address")
     exchange_name = serializers.CharField(source="payout.campaign.exchange_name")
@@ -134,6 +134,6 @@ class RewardOutputSerializer(serializers.Serializer):
     credited_at = serializers.DateTimeField(source="created_at")
 
 
-class RewardListOutputSerializer(serializers.Serializer):
+class RewardListOutputSerializer(serializers.Serializer[Any]):
     has_more = serializers.BooleanField()
     results = RewardOutputSerializer(many=True)

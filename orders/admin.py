@@ -31,7 +31,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=3, strip=True)
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(admin.TabularInline[OrderEvent, MarketMakingOrder]):
     model = OrderEvent
     extra = 0
     can_delete = False
@@ -83,7 +83,7 @@ def _control_action(name: str, label: str, service: Callable[..., MarketMakingOr
 
 
 @admin.register(MarketMakingOrder)
-class MarketMakingOrderAdmin(admin.ModelAdmin):
+class MarketMakingOrderAdmin(admin.ModelAdmin[MarketMakingOrder]):
     list_display = (
         "cockpit_link",
         "user",
@@ -147,7 +147,7 @@ class MarketMakingOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(ReadOnlyAdmin):
+class OrderEventAdmin(ReadOnlyAdmin[OrderEvent]):
     list_display = ("created_at", "order", "from_state", "to_state", "trigger", "actor", "reason")
     list_filter = ("trigger", "to_state")
     search_fields = ("order__id", "reason", "trace_id", "task_id")
@@ -155,7 +155,7 @@ class OrderEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaymentSnapshot)
-class PaymentSnapshotAdmin(ReadOnlyAdmin):
+class PaymentSnapshotAdmin(ReadOnlyAdmin[PaymentSnapshot]):
     list_display = (
         "snapshot_id",
         "snapshot_created_at",
@@ -172,7 +172,7 @@ class PaymentSnapshotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CustodyTransfer)
-class CustodyTransferAdmin(ReadOnlyAdmin):
+class CustodyTransferAdmin(ReadOnlyAdmin[CustodyTransfer]):
     list_display = (
         "request_id",
         "purpose",

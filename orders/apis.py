@@ -38,7 +38,7 @@ class OrderIntentCreateApi(UserApi):
         data = s.OrderIntentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = intents.order_intent_create(
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             pair_id=data.validated_data["marketMakingPairId"],
             strategy=data.validated_data.get("strategy"),
             reward_address=data.validated_data.get("rewardAddress", ""),
@@ -53,7 +53,7 @@ class OrderIntentCreateApi(UserApi):
 class PaymentStateApi(UserApi):
     @extend_schema(responses={200: s.PaymentStateOutputSerializer, **ERRORS}, tags=["user-orders"])
     def get(self, request: Request, order_id: str) -> Response:
-        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         payment = selectors.payment_state_get(order)
         return Response(
             s.PaymentStateOutputSerializer({"code": 200, "message": "Found", "data": payment}).data
@@ -67,7 +67,7 @@ class OrderListApi(UserApi):
         tags=["user-orders"],
     )
     def get(self, request: Request) -> Response:
-        orders = list(selectors.order_list_for_user(user=request.user))  # type: ignore[arg-type]
+        orders = list(selectors.order_list_for_user(user=request.user))  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         rows = selectors.order_json_list(orders)
         return Response(s.MarketMakingOrderOutputSerializer(rows, many=True).data)
 
@@ -79,7 +79,7 @@ class UserOrdersAllApi(UserApi):
         tags=["user-orders"],
     )
     def get(self, request: Request) -> Response:
-        orders = list(selectors.order_list_for_user(user=request.user))  # type: ignore[arg-type]
+        orders = list(selectors.order_list_for_user(user=request.user))  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         rows = selectors.order_json_list(orders)
         body = {"market_making": rows, "simply_grow": [], "total": len(rows)}
         return Response(s.UserOrdersAllOutputSerializer(body).data)
@@ -90,7 +90,7 @@ class OrderDetailApi(UserApi):
         responses={200: s.MarketMakingOrderOutputSerializer, **ERRORS}, tags=["user-orders"]
     )
     def get(self, request: Request, order_id: str) -> Response:
-        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         return Response(s.MarketMakingOrderOutputSerializer(selectors.order_json(order)).data)
 
 
@@ -98,7 +98,7 @@ class _OrderControlApi(UserApi):
     control: Any = None
 
     def post(self, request: Request, order_id: str) -> Response:
-        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         order = type(self).control(order_id=order.pk, actor=request.user)
         return Response(s.OrderControlOutputSerializer({"ok": True, "state": order.state}).data)
 
@@ -138,7 +138,7 @@ def _strategy_parts(order_id: Any) -> dict[str, Any]:
 class OrderLifecycleApi(UserApi):
     @extend_schema(responses={200: s.LifecycleOutputSerializer, **ERRORS}, tags=["user-orders"])
     def get(self, request: Request, order_id: str) -> Response:
-        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         events = selectors.order_events(order_id=order.pk, limit=1000)
         strategy = _strategy_parts(order.pk)
         entries = ledger_selectors.entry_list(order_id=order.pk, limit=500)
@@ -212,6 +212,6 @@ class OrderHistoryInstanceApi(UserApi):
         tags=["user-orders"],
     )
     def get(self, request: Request, order_id: str) -> Response:
-        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         rows = strategy_selectors.order_history_rows(order_id=order.pk)
         return Response(strategy_s.StrategyHistoryRowOutputSerializer(rows, many=True).data)

@@ -9,9 +9,12 @@ schedules the next step on commit. Transition methods are pure (no I/O).
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -29,9 +32,9 @@ S = OrderState
 P = PaymentStatus
 
 
-def amount_field(**kwargs: object) -> models.DecimalField:
+def amount_field(**kwargs: Any) -> models.DecimalField[Decimal | float | str | Combinable, Decimal]:
     """Money: 38 digits, 18 decimals (room for 18-decimal tokens, as in the ledger)."""
-    return models.DecimalField(max_digits=38, decimal_places=18, **kwargs)  # type: ignore[arg-type]
+    return models.DecimalField(max_digits=38, decimal_places=18, **kwargs)
 
 
 class MarketMakingOrder(ConcurrentTransitionMixin, models.Model):

@@ -27,18 +27,20 @@ money = money_str
 def order_get_for_user(*, order_id: UUID | str, user: User) -> MarketMakingOrder:
     """The caller's order; another user's order is indistinguishable from none (404)."""
     try:
-        return MarketMakingOrder.objects.select_related(
+        order: MarketMakingOrder = MarketMakingOrder.objects.select_related(
             "pair", "pair__exchange", "venue_account__exchange"
         ).get(pk=order_id, user=user)
+        return order
     except (MarketMakingOrder.DoesNotExist, ValueError, DjangoValidationError) as exc:
         # Not a UUID (Django raises ValidationError for a malformed pk): no such order.
         raise OrderNotFound(f"Order {order_id} not found.") from exc
 
 
 def order_list_for_user(*, user: User) -> QuerySet[MarketMakingOrder]:
-    return MarketMakingOrder.objects.filter(user=user).select_related(
-        "pair", "pair__exchange", "venue_account__exchange"
-    )
+    orders: QuerySet[MarketMakingOrder] = MarketMakingOrder.objects.filter(
+        user=user
+    ).select_related("pair", "pair__exchange", "venue_account__exchange")
+    return orders
 
 
 def order_balances(order: MarketMakingOrder) -> dict[str, Decimal]:
@@ -100,7 +102,7 @@ def order_json_list(orders: list[MarketMakingOrder]) -> list[dict[str, Any]]:
 
 def payment_state_get(order: MarketMakingOrder) -> PaymentState:
     """The order's payment (its own row); an order made without a memo has none (404)."""
-    payment = PaymentState.objects.filter(pk=order.pk).first()
+    payment: PaymentState | None = PaymentState.objects.filter(pk=order.pk).first()
     if payment is None:
         raise OrderNotFound(f"Order {order.pk} has no payment.")
     return payment

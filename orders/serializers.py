@@ -23,7 +23,7 @@ from strategy.serializers import (
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
-class OrderIntentInputSerializer(serializers.Serializer):
+class OrderIntentInputSerializer(serializers.Serializer[Any]):
     marketMakingPairId = serializers.UUIDField()
     userId = serializers.CharField(required=False, allow_blank=True)
     strategy = serializers.DictField(required=False, allow_null=True)
@@ -35,17 +35,17 @@ class OrderIntentInputSerializer(serializers.Serializer):
         return value
 
 
-class OrderIntentOutputSerializer(serializers.Serializer):
+class OrderIntentOutputSerializer(serializers.Serializer[Any]):
     orderId = serializers.UUIDField()
     memo = serializers.CharField()
     expiresAt = serializers.DateTimeField()
 
 
-class UserIdQuerySerializer(serializers.Serializer):
+class UserIdQuerySerializer(serializers.Serializer[Any]):
     userId = serializers.CharField(required=False, allow_blank=True)
 
 
-class MarketMakingOrderOutputSerializer(serializers.Serializer):
+class MarketMakingOrderOutputSerializer(serializers.Serializer[Any]):
     orderId = serializers.UUIDField()
     userId = serializers.UUIDField()
     pair = serializers.CharField()
@@ -80,14 +80,14 @@ class MarketMakingOrderOutputSerializer(serializers.Serializer):
     )
 
 
-class UserOrdersAllOutputSerializer(serializers.Serializer):
+class UserOrdersAllOutputSerializer(serializers.Serializer[Any]):
     market_making = MarketMakingOrderOutputSerializer(many=True)
     simply_grow = serializers.ListField(child=serializers.DictField())
     total = serializers.IntegerField()
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class _MoneyField(serializers.Field):
+class _MoneyField(serializers.Field[Decimal, Any, str, Any]):
     """A Decimal rendered as CONTRACT's decimal string."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -99,7 +99,7 @@ class _MoneyField(serializers.Field):
 
 
 @extend_schema_field({"type": "string", "nullable": True})
-class _BlankAsNullField(serializers.Field):
+class _BlankAsNullField(serializers.Field[str, Any, str | None, Any]):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
@@ -108,7 +108,7 @@ class _BlankAsNullField(serializers.Field):
         return value or None
 
 
-class PaymentStateSerializer(serializers.Serializer):
+class PaymentStateSerializer(serializers.Serializer[Any]):
     """The `PaymentState` row (orders.models.PaymentState) as CONTRACT names its fields."""
 
     orderId = serializers.UUIDField(source="order_id")
@@ -133,26 +133,26 @@ class PaymentStateSerializer(serializers.Serializer):
     updatedAt = serializers.DateTimeField(source="updated_at")
 
 
-class PaymentStateOutputSerializer(serializers.Serializer):
+class PaymentStateOutputSerializer(serializers.Serializer[Any]):
     code = serializers.IntegerField()
     message = serializers.CharField()
     # `data` is the contract's field name (it shadows Serializer.data, for the schema only).
-    data = PaymentStateSerializer()  # type: ignore[assignment]
+    data = PaymentStateSerializer()  # type: ignore[assignment]  # the contract's field shadows Serializer.data
 
 
-class OrderControlOutputSerializer(serializers.Serializer):
+class OrderControlOutputSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     state = serializers.CharField()
 
 
-class OutboxSummarySerializer(serializers.Serializer):
+class OutboxSummarySerializer(serializers.Serializer[Any]):
     total = serializers.IntegerField()
     topicCounts = serializers.DictField(child=serializers.IntegerField())
     firstCreatedAt = serializers.DateTimeField(allow_null=True)
     lastCreatedAt = serializers.DateTimeField(allow_null=True)
 
 
-class OrderEventSerializer(serializers.Serializer):
+class OrderEventSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     orderId = serializers.UUIDField()
     topic = serializers.CharField()
@@ -166,7 +166,7 @@ class OrderEventSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField()
 
 
-class CustodyTransferOutputSerializer(serializers.Serializer):
+class CustodyTransferOutputSerializer(serializers.Serializer[Any]):
     """A custody transfer of the order (`orders.selectors.transfer_json`)."""
 
     requestId = serializers.CharField()
@@ -183,7 +183,7 @@ class CustodyTransferOutputSerializer(serializers.Serializer):
     arrivedAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
 
 
-class LifecycleOutputSerializer(serializers.Serializer):
+class LifecycleOutputSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     orderId = serializers.UUIDField()
     state = serializers.CharField()
@@ -198,19 +198,19 @@ class LifecycleOutputSerializer(serializers.Serializer):
     outbox = OrderEventSerializer(many=True)
 
 
-class OutboxQuerySerializer(serializers.Serializer):
+class OutboxQuerySerializer(serializers.Serializer[Any]):
     topic = serializers.CharField(required=False, allow_blank=True)
     orderId = serializers.UUIDField(required=False)
     since = serializers.DateTimeField(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
 
 
-class OutboxOutputSerializer(serializers.Serializer):
+class OutboxOutputSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     events = OrderEventSerializer(many=True)
 
 
-class FeeQuerySerializer(serializers.Serializer):
+class FeeQuerySerializer(serializers.Serializer[Any]):
     exchange = serializers.CharField()
     pair = serializers.CharField()
     direction = serializers.ChoiceField(
@@ -219,7 +219,7 @@ class FeeQuerySerializer(serializers.Serializer):
     )
 
 
-class FeeOutputSerializer(serializers.Serializer):
+class FeeOutputSerializer(serializers.Serializer[Any]):
     base_asset_id = serializers.CharField()
     quote_asset_id = serializers.CharField()
     base_fee_id = serializers.CharField()

@@ -256,7 +256,7 @@ def _order_for(row: PaymentSnapshot) -> MarketMakingOrder:
         raise Rejected(f"bad memo: {exc.message}") from exc
     if memo.trading_type != TradingType.MARKET_MAKING or memo.action != MemoAction.CREATE:
         raise Rejected("memo is not a market-making payment")
-    order = (
+    order: MarketMakingOrder | None = (
         MarketMakingOrder.objects.select_for_update()
         .select_related("pair")
         .filter(pk=memo.order_id)

@@ -112,7 +112,7 @@ def order_intent_create(
         pair_id=str(pair.pk), order_id=str(order_id), reward_address=reward_address or None
     )
     with transaction.atomic():
-        order = MarketMakingOrder(
+        order: MarketMakingOrder = MarketMakingOrder(
             id=order_id,
             user=user,
             pair=pair,

@@ -400,20 +400,22 @@ def order_step(*, order_id: UUID | str, token: datetime | None = None) -> str | 
     """Run the due step of one order. Returns the state it ran for, None if not due/claimed."""
     if not order_step_claim(order_id=order_id, token=token):
         return None
-    order = MarketMakingOrder.objects.select_related("pair", "venue_account__exchange").get(
-        pk=order_id
-    )
+    order: MarketMakingOrder = MarketMakingOrder.objects.select_related(
+        "pair", "venue_account__exchange"
+    ).get(pk=order_id)
     handler = HANDLERS.get(order.state)
     if handler is None:
         MarketMakingOrder.objects.filter(pk=order.pk).update(next_step_at=None)
-        return order.state
+        state: str = order.state
+        return state
     try:
         handler(order)
     except (CustodyError, VenueError) as exc:
         # A passing outage: the step runs again after the poll interval.
         log.warning("order_step_retry", order_id=str(order.pk), state=order.state, error=str(exc))
         poll_later(order)
-    return order.state
+    state = order.state
+    return state
 
 
 def orders_queue_due(

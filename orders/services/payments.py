@@ -49,6 +49,7 @@ _AMOUNT_FIELDS = {
 def payment_state_open(*, order: MarketMakingOrder) -> PaymentState:
     """The order's payment row, created in `payment_pending` (kept if it exists)."""
     pair = order.pair
+    payment: PaymentState
     payment, _ = PaymentState.objects.get_or_create(
         order=order,
         defaults={

@@ -58,7 +58,8 @@ def _targets(order: MarketMakingOrder, name: str) -> set[str]:
 
 def order_lock(*, order_id: UUID | str) -> MarketMakingOrder:
     try:
-        return MarketMakingOrder.objects.select_for_update().get(pk=order_id)
+        order: MarketMakingOrder = MarketMakingOrder.objects.select_for_update().get(pk=order_id)
+        return order
     except MarketMakingOrder.DoesNotExist as exc:
         raise NotFound(f"Order {order_id} not found.") from exc
 

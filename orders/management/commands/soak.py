@@ -277,7 +277,8 @@ class Command(BaseCommand):
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        loaded: dict[str, Any] = json.loads(path.read_text())
+        return loaded
     except (FileNotFoundError, ValueError):
         return {}
 
