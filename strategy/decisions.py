@@ -2,7 +2,8 @@
 re-run (`manage.py replay --decisions`) and so reports know the mid of each moment.
 
 A record holds the per-session inputs of the pure builder (`build_quotes`: balances, budgets,
-reference price, clock, last fill) and its answer; the book is the shared market snapshot of
+reference price, clock, last fill, and the session's stored state when it is not the
+initial one: moving band, ping-pong counts, last own trade price, cost price) and its answer; the book is the shared market snapshot of
 the slot, stored once per (venue, pair, slot) however many sessions decided from it; the
 parameters are stored once per content hash. Rows older than
 STRATEGY_DECISION_RETENTION_DAYS are pruned by `decision_records_prune`.
@@ -26,6 +27,8 @@ from django.utils import timezone
 from strategy.marketdata import MarketSnapshot, reference_mid, snapshot_decode, snapshot_encode
 from strategy.models import DecisionRecord, MarketSnapshotRecord, ParamsRecord
 from strategy.params import PureMarketMakingParams
+from strategy.quoting.bands import MovingBand
+from strategy.quoting.proposal import ProposalState
 from strategy.quoting.pure_mm import build_quotes
 from strategy.quoting.types import DesiredQuote
 
@@ -69,8 +72,14 @@ def decision_inputs(
     budget_quote: Decimal,
     now: datetime,
     last_fill_at: datetime | None,
+    proposal_state: ProposalState | None = None,
+    last_own_trade_price: Decimal | None = None,
+    cost_price: Decimal | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The builder's per-session inputs. The session's stored state (moving band,
+    ping-pong counts, last own trade price, cost price) is kept only when it is not the
+    initial one, so records of sessions without those features stay as small as before."""
+    inputs: dict[str, Any] = {
         "reference": _s(reference_price),
         "base": _s(base_balance),
         "quote": _s(quote_balance),
@@ -79,6 +88,27 @@ def decision_inputs(
         "now": _t(now),
         "lastFillAt": _t(last_fill_at),
     }
+    if proposal_state is not None and proposal_state != ProposalState():
+        inputs["state"] = {
+            "band": proposal_state.band.to_dict(),
+            "filledBuys": proposal_state.filled_buys_balance,
+            "filledSells": proposal_state.filled_sells_balance,
+        }
+    if last_own_trade_price is not None:
+        inputs["lastOwnTradePrice"] = str(last_own_trade_price)
+    if cost_price is not None:
+        inputs["costPrice"] = str(cost_price)
+    return inputs
+
+
+def _proposal_state(raw: dict[str, Any] | None) -> ProposalState | None:
+    if raw is None:
+        return None
+    return ProposalState(
+        band=MovingBand.from_dict(raw["band"]),
+        filled_buys_balance=int(raw["filledBuys"]),
+        filled_sells_balance=int(raw["filledSells"]),
+    )
 
 
 class DecisionBatch:
@@ -223,6 +253,9 @@ def decision_rerun(record: DecisionRecord) -> list[list[Any]] | None:
         budget_quote=Decimal(i["budgetQuote"]),
         now=datetime.fromisoformat(i["now"]),
         last_fill_at=datetime.fromisoformat(i["lastFillAt"]) if i["lastFillAt"] else None,
+        state=_proposal_state(i.get("state")),
+        last_own_trade_price=_d(i.get("lastOwnTradePrice")),
+        cost_price=_d(i.get("costPrice")),
     )
     return quote_rows(desired)
 

@@ -81,6 +81,11 @@ class StrategySession(models.Model):
     # The last complete fill of a non-hanging order: starts the filled-order delay
     # (Hummingbot semantics; partial fills and hanging orders never delay quoting).
     last_fill_at = models.DateTimeField(null=True, blank=True)
+    # Hummingbot's state kept between runs (pure market making): the moving price band,
+    # the ping-pong fill counts, the last own trade price and the inventory cost basis
+    # (`strategy.pmm.state`; `EngineState.to_dict` shapes, Decimals as strings). Written by
+    # the run (under its row lock) and by the tracker on fills (under the same lock).
+    engine_state = models.JSONField(default=dict, blank=True)
     # Places held back until this session's cancels land (budget); a landed cancel makes
     # the session due at once instead of after a whole refresh period.
     deferred_places = models.BooleanField(default=False)

@@ -37,10 +37,17 @@ from django.db.models import F, Q
 from exchanges.models import AssetNetwork
 from exchanges.venues.base import OrderNotFound, OrderSide, VenueGateway, VenueOrder, VenueTrade
 from ledger.services import fill_settle
-from mrmarket.exceptions import DomainError
+from mrmarket.exceptions import DomainError, ValidationFailed
 from strategy import venues
 from strategy.dispatch import account_sync_taken, intents_enqueue
-from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus, SessionState, TrackedStatus
+from strategy.enums import (
+    INTENT_ACTIVE,
+    IntentKind,
+    IntentStatus,
+    SessionKind,
+    SessionState,
+    TrackedStatus,
+)
 from strategy.executor import (
     tracked_not_found,
     tracked_order_record,
@@ -49,6 +56,8 @@ from strategy.executor import (
 )
 from strategy.live import balances_cache_key, balances_closed_cache_key, closed_order_count
 from strategy.models import Fill, OrderIntent, StrategySession, TrackedOrder, TradeCursor
+from strategy.pmm.parse import pmm_params
+from strategy.pmm.state import fill_applied, fill_changes_state
 from strategy.quoting.diff import orders_to_hang
 from strategy.quoting.ids import is_ours
 from strategy.quoting.types import LiveOrder
@@ -224,16 +233,13 @@ def fill_record(*, tracked: TrackedOrder, trade: VenueTrade) -> bool:
         except IntegrityError:
             return False  # stored before: (venue, trade id) is unique
         _settle(fill, session)
+        was_complete = locked.filled >= locked.amount
         locked.filled = min(locked.amount, locked.filled + trade.amount)
         locked.venue_filled = max(locked.venue_filled, locked.filled)
         locked.save(update_fields=["filled", "venue_filled", "updated_at"])
+        completes = not was_complete and locked.filled >= locked.amount
+        _session_fill(session, locked, trade, completes=completes)
         if locked.filled >= locked.amount:
-            # Hummingbot starts the filled-order delay on a *complete* fill of a non-hanging
-            # order only (`c_did_complete_buy_order`); a partial fill never stops quoting.
-            if not locked.hanging and (
-                session.last_fill_at is None or trade.timestamp > session.last_fill_at
-            ):
-                StrategySession.objects.filter(pk=session.pk).update(last_fill_at=trade.timestamp)
             _hang_partner(locked)
     log.info(
         "strategy_fill_recorded",
@@ -244,6 +250,60 @@ def fill_record(*, tracked: TrackedOrder, trade: VenueTrade) -> bool:
         amount=str(trade.amount),
     )
     return True
+
+
+def _session_fill(
+    session: StrategySession, order: TrackedOrder, trade: VenueTrade, *, completes: bool
+) -> None:
+    """The session's side of a newly stored fill, under the session row lock (the lock a
+    run holds from reading the row's state to writing it back, so neither loses the other's
+    update): a complete fill of a non-hanging order starts the filled-order delay
+    (`last_fill_at`: Hummingbot's `c_did_complete_buy_order`; a partial fill never stops
+    quoting); for pure market making the stored engine state follows the fill
+    (`strategy.pmm.state.fill_applied`: ping-pong counts and last own trade price on a
+    complete fill, the inventory cost basis on every fill). The row is locked only when
+    something changes."""
+    delay = order.filled >= order.amount and not order.hanging
+    params = None
+    if session.kind == SessionKind.PURE_MARKET_MAKING:
+        try:
+            params = pmm_params(session.params)
+        except ValidationFailed:
+            params = None  # the run stops such a session; the fill itself is kept
+    moves_state = params is not None and fill_changes_state(
+        params, completes=completes, hanging=order.hanging
+    )
+    if not delay and not moves_state:
+        return
+    row = (
+        StrategySession.objects.select_for_update()
+        .filter(pk=session.pk)
+        .values_list("last_fill_at", "engine_state")
+        .get()
+    )
+    last_fill_at, engine_state = row
+    fields: dict[str, object] = {}
+    if delay and (last_fill_at is None or trade.timestamp > last_fill_at):
+        fields["last_fill_at"] = trade.timestamp
+    if moves_state and params is not None:
+        after = fill_applied(
+            params,
+            engine_state,
+            side=OrderSide(trade.side),
+            amount=trade.amount,
+            price=trade.price,
+            order_price=order.price,
+            completes=completes,
+            hanging=order.hanging,
+            symbol=order.symbol,
+            fee=trade.fee_cost,
+            fee_currency=trade.fee_currency,
+            now=trade.timestamp,
+        )
+        if after != engine_state:
+            fields["engine_state"] = after
+    if fields:
+        StrategySession.objects.filter(pk=session.pk).update(**fields)
 
 
 def _settle(fill: Fill, session: StrategySession) -> None:

@@ -5,7 +5,7 @@ No writes here (`strategy.pmm.write` turns the decision into rows)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,8 +18,9 @@ from strategy.decisions import decision_inputs
 from strategy.live import LiveView, venue_balances_cached
 from strategy.models import StrategySession
 from strategy.params import PureMarketMakingParams
+from strategy.pmm.state import band_due, cost_price, run_state, stored
 from strategy.quoting.diff import QuotePlan, diff_quotes
-from strategy.quoting.pure_mm import build_quotes, source_price
+from strategy.quoting.pure_mm import build_proposal_for, source_price
 from strategy.quoting.stp import RestingOrder, StpResult, filter_self_trades
 from strategy.quoting.types import DesiredQuote, LiveOrder
 from strategy.selectors import order_budget_available
@@ -49,6 +50,8 @@ class Plan:
     # record keeps both: `strategy.decisions`).
     desired: list[DesiredQuote] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)
+    # The session's `engine_state` after this run (None: unchanged).
+    engine_state: dict[str, Any] | None = None
 
 
 def live_orders(view: LiveView) -> list[LiveOrder]:
@@ -119,6 +122,7 @@ def decision_fingerprint(
             prepared.reference,
             budget,
             session.last_fill_at,
+            session.engine_state,
             sorted(
                 (o.client_order_id, o.price, o.amount, o.filled, o.hanging) for o in view.tracked
             ),
@@ -129,10 +133,18 @@ def decision_fingerprint(
     return hashlib.sha1(material.encode(), usedforsecurity=False).hexdigest()
 
 
-def age_due(view: LiveView, params: PureMarketMakingParams, now: datetime) -> bool:
-    """Some live order of the session is past `maxOrderAge` at `now`."""
+def age_due(
+    view: LiveView,
+    params: PureMarketMakingParams,
+    now: datetime,
+    engine_state: dict[str, Any] | None = None,
+) -> bool:
+    """Some live order of the session is past `maxOrderAge` at `now`, or the moving price
+    band is due to re-centre (the clock, not the inputs, changes the decision then)."""
     max_age = timedelta(milliseconds=params.max_order_age_ms)
-    return any(now - o.created_at > max_age for o in view.tracked)
+    return any(now - o.created_at > max_age for o in view.tracked) or band_due(
+        params, engine_state, now
+    )
 
 
 def pmm_plan(
@@ -143,11 +155,15 @@ def pmm_plan(
     now: datetime,
     budget: tuple[Decimal, Decimal] | None = None,
 ) -> Plan:
-    """Desired quotes (`build_quotes`) against the live orders (`diff_quotes`)."""
+    """Desired quotes (`build_proposal_for`, from the session's stored state: moving band,
+    ping-pong counts, last own trade price, cost basis) against the live orders
+    (`diff_quotes`). The state it returns is the plan's `engine_state`."""
     params, snap = prepared.params, prepared.snap
     market = snap.market
     live = live_orders(view)
     total_base, total_quote = budget or session_budget(session, view, market)
+    state = run_state(params, session.engine_state, base_balance=total_base)
+    cost = cost_price(state)
     hanging = (
         view.commitments(maker_fee=market.maker_fee, hanging_only=True)
         if params.hanging_orders_enabled
@@ -158,10 +174,11 @@ def pmm_plan(
         book=snap.book,
         last_price=snap.last_price,
         reference_price=prepared.reference,
+        last_own_trade_price=state.last_own_trade_price,
     )
     budget_base = total_base - (hanging.base if hanging else ZERO)
     budget_quote = total_quote - (hanging.quote if hanging else ZERO)
-    desired = build_quotes(
+    desired, proposal_state = build_proposal_for(
         params=params,
         market=market,
         book=snap.book,
@@ -173,6 +190,17 @@ def pmm_plan(
         budget_quote=budget_quote,
         now=now,
         last_fill_at=session.last_fill_at,
+        state=state.proposal,
+        last_own_trade_price=state.last_own_trade_price,
+        cost_price=cost,
+    )
+    # Stored again only when the run changed it (a band re-centred, ping-pong counts reset,
+    # a cost basis seeded): most runs write nothing more than before.
+    seeded = state.cost_basis is not None and not (session.engine_state or {}).get("cost_basis")
+    after = (
+        stored(replace(state, proposal=proposal_state))
+        if seeded or proposal_state != state.proposal
+        else None
     )
     quotes = diff_quotes(
         desired=desired,
@@ -200,7 +228,11 @@ def pmm_plan(
             budget_quote=budget_quote,
             now=now,
             last_fill_at=session.last_fill_at,
+            proposal_state=state.proposal,
+            last_own_trade_price=state.last_own_trade_price,
+            cost_price=cost,
         ),
+        engine_state=after,
     )
 
 

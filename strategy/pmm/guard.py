@@ -7,10 +7,12 @@ a session in its filled-order delay, shed under load, or not due yet would other
 an order that crossed into the spread until then. The guard reads, in one query, every open
 order of every running session that has no cancel in flight, with its session's parameters
 (memoised by their text), prices each session off the tick's cached market snapshot (the
-same reference price its run uses: `source_price`), applies `checks.tick_cancels` (hanging
-distance, max age, minimum spread, the static price band) and writes the cancels in one
-insert under the pair locks of the pairs concerned, so a full run of the same pair either
-sees them or ran before. Nothing is placed here: re-creation stays the full run's (at its
+same reference price its run uses: `source_price`, with the stored last own trade price),
+applies `checks.tick_cancels` (hanging distance, max age, minimum spread, the static price
+band and the moving band as the session's next run would see it: its stored band,
+re-centred when due; the stored state is one more query, only for sessions using it) and
+writes the cancels in one insert under the pair locks of the pairs concerned, so a full
+run of the same pair either sees them or ran before. Nothing is placed here: re-creation stays the full run's (at its
 refresh), except for sessions that opt into `requoteAfterMinSpreadCancel`, which are made
 due at once.
 
@@ -38,6 +40,7 @@ from strategy.intents import CancelRow, cancel_intents_bulk, enqueue_on_commit
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
 from strategy.params import PriceSourceType, PureMarketMakingParams
 from strategy.pmm.parse import pmm_params
+from strategy.pmm.state import guard_band, state_of
 from strategy.quoting import checks
 from strategy.quoting.pure_mm import source_price
 from strategy.quoting.types import LiveOrder
@@ -165,7 +168,7 @@ class _Prices:
             self.snaps[key] = snap
         return self.snaps[key]
 
-    def reference(self, s: _Session) -> Decimal | None:
+    def reference(self, s: _Session, last_own: Decimal | None = None) -> Decimal | None:
         """The session's reference price, as its run computes it (None: unknown)."""
         params = s.params
         snap = self.snap(
@@ -180,8 +183,26 @@ class _Prices:
         if snap is None:
             return None
         return source_price(
-            params=params, book=snap.book, last_price=snap.last_price, reference_price=oracle
+            params=params,
+            book=snap.book,
+            last_price=snap.last_price,
+            reference_price=oracle,
+            last_own_trade_price=last_own,
         )
+
+
+def _stored_states(sessions: dict[int, _Session]) -> dict[int, dict[str, object]]:
+    """The stored engine state of the sessions whose checks depend on it (moving price
+    band, price type `last_own_trade_price`): one more query, only when there are any."""
+    ids = [
+        sid
+        for sid, s in sessions.items()
+        if s.params.moving_price_band_enabled
+        or s.params.price_source_type is PriceSourceType.LAST_OWN_TRADE_PRICE
+    ]
+    if not ids:
+        return {}
+    return dict(StrategySession.objects.filter(pk__in=ids).values_list("pk", "engine_state"))
 
 
 def sessions_guard(*, now: datetime | None = None) -> GuardResult:
@@ -195,13 +216,17 @@ def sessions_guard(*, now: datetime | None = None) -> GuardResult:
     prices = _Prices(tick)
     cancels: list[CancelRow] = []
     requote: list[int] = []
-    for sid, s in _open_orders().items():
+    sessions = _open_orders()
+    states = _stored_states(sessions)
+    for sid, s in sessions.items():
         result.sessions += 1
         result.orders += len(s.orders)
-        price = prices.reference(s)
+        raw = states.get(sid)
+        price = prices.reference(s, state_of(raw).last_own_trade_price if raw else None)
         if price is None:
             result.no_price += 1
         p = s.params
+        ceiling, floor = guard_band(p, raw, price=price, now=now)
         found = checks.tick_cancels(
             s.orders,
             price=price,
@@ -210,8 +235,8 @@ def sessions_guard(*, now: datetime | None = None) -> GuardResult:
             max_order_age=timedelta(milliseconds=p.max_order_age_ms),
             hanging_enabled=p.hanging_orders_enabled,
             hanging_cancel_pct=p.hanging_orders_cancel_pct,
-            ceiling=p.ceiling_price,
-            floor=p.floor_price,
+            ceiling=ceiling,
+            floor=floor,
         )
         for order, reason in found:
             row = s.rows[order.client_order_id]

@@ -179,7 +179,9 @@ def pmm_decide_and_write(
     budget = session_budget(session, view, market)
     digest = params_hash(session.params)
     fingerprint = decision_fingerprint(session, prepared, view, budget, params_digest=digest)
-    if batch.previous.get(session.pk) == fingerprint and not age_due(view, params, now):
+    if batch.previous.get(session.pk) == fingerprint and not age_due(
+        view, params, now, session.engine_state
+    ):
         # Nothing moved since a decision that changed nothing: the same decision again.
         return _unchanged(session, params, batch, now=now, lateness=lateness, own=own)
     plan = pmm_plan(session, prepared, view, now=now, budget=budget)
@@ -243,6 +245,7 @@ def pmm_decide_and_write(
             generation=generation,
             deferred_places=deferred,
             last_error="; ".join(notes)[:500],
+            engine_state=plan.engine_state,
         )
     )
     batch.outcomes.append(outcome)

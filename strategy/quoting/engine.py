@@ -323,7 +323,9 @@ def on_order_completed(
     create_at = now + timedelta(milliseconds=params.filled_order_delay_ms)
     cancel_at = create_at if state.cancel_at is None else min(state.cancel_at, create_at)
     ps = state.proposal
-    if side == OrderSide.BUY:
+    if not params.ping_pong_enabled:
+        pass  # Hummingbot counts only `if self._ping_pong_enabled`
+    elif side == OrderSide.BUY:
         ps = replace(ps, filled_buys_balance=ps.filled_buys_balance + 1)
     else:
         ps = replace(ps, filled_sells_balance=ps.filled_sells_balance + 1)

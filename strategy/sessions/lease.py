@@ -86,14 +86,23 @@ def lease_lock_many(
 ) -> dict[int, StrategySession]:
     """`lease_lock` of many sessions in one query: those whose row still carries the lease
     they were read with (and runs). Only the lease holder writes the row's run fields, so
-    the session as read before the lock stays valid; no model is built here."""
+    the session as read before the lock stays valid; no model is built here. The two fields
+    the tracker writes (`last_fill_at`, `engine_state`, on fills, under this row lock) are
+    taken from the locked row: a fill recorded since the claim is seen, and the run's
+    write of `engine_state` cannot lose it."""
     claimed = {s.pk: s for s in sessions}
     rows = (
         StrategySession.objects.select_for_update(skip_locked=True)
         .filter(pk__in=list(claimed), lease_until__gt=now, state=SessionState.RUNNING)
-        .values_list("pk", "lease_token")
+        .values_list("pk", "lease_token", "last_fill_at", "engine_state")
     )
-    return {pk: claimed[pk] for pk, token in rows if token == claimed[pk].lease_token}
+    locked: dict[int, StrategySession] = {}
+    for pk, token, last_fill_at, engine_state in rows:
+        session = claimed[pk]
+        if token == session.lease_token:
+            session.last_fill_at, session.engine_state = last_fill_at, engine_state
+            locked[pk] = session
+    return locked
 
 
 def lease_release(

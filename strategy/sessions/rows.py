@@ -7,6 +7,7 @@ mode, a handful of sessions) one ORM update per row, with the same conditions.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -41,6 +42,9 @@ class Finish:
     generation: int
     deferred_places: bool
     last_error: str
+    # The session's new `engine_state` (None: left as it is). The row is locked by the
+    # run's transaction since its state was read, so no fill recorded meanwhile is lost.
+    engine_state: dict[str, Any] | None = None
 
 
 _PENDING: ContextVar[list[Release] | None] = ContextVar("strategy_releases", default=None)
@@ -114,9 +118,13 @@ def finishes_write(items: Sequence[Finish]) -> None:
                 generation=f.generation,
                 deferred_places=f.deferred_places,
                 last_error=f.last_error[:500],
+                **({} if f.engine_state is None else {"engine_state": f.engine_state}),
             )
         return
-    row = "(%s::bigint, %s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint, %s::boolean, %s::text)"
+    row = (
+        "(%s::bigint, %s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint, %s::boolean, "
+        "%s::text, %s::jsonb)"
+    )
     params: list[Any] = []
     for f in items:
         params += [
@@ -127,13 +135,15 @@ def finishes_write(items: Sequence[Finish]) -> None:
             f.generation,
             f.deferred_places,
             f.last_error[:500],
+            None if f.engine_state is None else json.dumps(f.engine_state),
         ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_table()} AS s SET lease_until = NULL, lease_token = '', "  # noqa: S608
             "next_run_at = v.due, last_run_at = v.ran, run_count = v.runs, "
-            "generation = v.gen, deferred_places = v.deferred, last_error = v.err "
+            "generation = v.gen, deferred_places = v.deferred, last_error = v.err, "
+            "engine_state = COALESCE(v.state, s.engine_state) "
             f"FROM (VALUES {', '.join([row] * len(items))}) "
-            "AS v(id, due, ran, runs, gen, deferred, err) WHERE s.id = v.id",
+            "AS v(id, due, ran, runs, gen, deferred, err, state) WHERE s.id = v.id",
             params,
         )
