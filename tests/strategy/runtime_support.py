@@ -9,12 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from exchanges.enums import ExchangeKind
 from exchanges.paper.gateway import PaperGateway
+from exchanges.paper.models import PaperMarket
 from exchanges.paper.services import paper_balance_fund, paper_market_ensure
 from ledger import codes
 from ledger.services import custody_move_confirm, custody_move_start, deposit_credit, order_allocate
@@ -157,6 +159,22 @@ def pmm_params(market: Market, **overrides: Any) -> dict[str, Any]:
     }
     dto.update(overrides)
     return dto
+
+
+def csv_feed(market: Market, tmp_path: Path, prices: dict[int, tuple[str, str]]) -> None:
+    """Outside prints replayed one a second from the start: price 100 and no volume, except
+    at the seconds given (from that second on, until the next one given)."""
+    rows, price, amount = [], "100", "0"
+    for i in range(1000):
+        if i in prices:
+            price, amount = prices[i]
+        rows.append(f"{i},{price},{amount}")
+        amount = "0"
+    feed = tmp_path / "feed.csv"
+    feed.write_text("\n".join(rows) + "\n")
+    PaperMarket.objects.filter(venue=market.venue, symbol=market.symbol).update(
+        feed_kind=PaperMarket.FeedKind.CSV, feed_csv_path=str(feed)
+    )
 
 
 def funded_order(
