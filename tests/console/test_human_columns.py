@@ -97,8 +97,16 @@ def _snapshot(exchange_id: str, symbol: str, slot: int, tick: str, lot: str) -> 
     )
 
 
+INTENTS = "/console/strategy/orderintent/"
+
+
 def _cells(page: str) -> list[str]:
     return re.findall(r'<td class="field-(?:price|amount)_human">([^<]*)</td>', page)
+
+
+def _intent_cells(client: Client) -> list[str]:
+    """The price and amount cells of the intent changelist."""
+    return _cells(client.get(INTENTS).content.decode())
 
 
 def test_an_intent_changelist_shows_price_and_amount_to_the_markets_tick_and_lot(
@@ -110,7 +118,7 @@ def test_an_intent_changelist_shows_price_and_amount_to_the_markets_tick_and_lot
     _snapshot("binance", "BTC/USDT", 2, "0.01", "0.00001")
     _intent("binance", "BTC/USDT", 1, "12345.670000000000000000", "0.123450000000000000")
     # when
-    page = admin_client.get("/console/strategy/orderintent/").content.decode()
+    page = admin_client.get(INTENTS).content.decode()
     # then: the venue's precision, not 8 places nor 18
     assert _cells(page) == ["12345.67", "0.12345"]
     assert "12345.67000000" not in page and "0.12345000" not in page
@@ -120,8 +128,7 @@ def test_an_intent_changelist_shows_price_and_amount_to_the_markets_tick_and_lot
 def test_an_off_step_value_is_marked_as_rounded_for_display_only(admin_client: Client) -> None:
     _snapshot("binance", "BTC/USDT", 1, "0.01", "0.00001")
     intent = _intent("binance", "BTC/USDT", 1, "12345.6789", "0.1")
-    page = admin_client.get("/console/strategy/orderintent/").content.decode()
-    assert _cells(page) == ["≈12345.68", "0.10000"]
+    assert _intent_cells(admin_client) == ["≈12345.68", "0.10000"]
     intent.refresh_from_db()
     assert intent.price == Decimal("12345.6789")  # the stored value is untouched
 
@@ -129,8 +136,7 @@ def test_an_off_step_value_is_marked_as_rounded_for_display_only(admin_client: C
 def test_a_market_of_unknown_precision_falls_back_to_8_places(admin_client: Client) -> None:
     # given: nothing known of kraken ETH/USDT (no paper market, no snapshot)
     _intent("kraken", "ETH/USDT", 1, "2345.123456789", "1.500000000000000000")
-    page = admin_client.get("/console/strategy/orderintent/").content.decode()
-    assert _cells(page) == ["2345.12345679", "1.5"]
+    assert _intent_cells(admin_client) == ["2345.12345679", "1.5"]
 
 
 def test_a_paper_markets_rows_use_its_configured_increments(admin_client: Client) -> None:
@@ -142,8 +148,7 @@ def test_a_paper_markets_rows_use_its_configured_increments(admin_client: Client
         amount_increment=Decimal("0.0001"),
     )
     _intent("paper", "ETH/USDT", 1, "2000.5", "0.25")
-    page = admin_client.get("/console/strategy/orderintent/").content.decode()
-    assert _cells(page) == ["2000.5", "0.2500"]
+    assert _intent_cells(admin_client) == ["2000.5", "0.2500"]
 
 
 def test_the_steps_are_looked_up_once_a_page_not_once_a_row(admin_client: Client) -> None:
@@ -151,7 +156,7 @@ def test_the_steps_are_looked_up_once_a_page_not_once_a_row(admin_client: Client
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
-            assert admin_client.get("/console/strategy/orderintent/").status_code == 200
+            assert admin_client.get(INTENTS).status_code == 200
         return len(ctx.captured_queries)
 
     _intent("binance", "BTC/USDT", 1, "1", "1")
