@@ -1,7 +1,10 @@
 """Row locks of the ledger, always taken in one global order so writers never deadlock.
 
 Order: a journal entry first (post/void lock it; create inserts it), then its accounts in
-ascending id. Every ledger write goes through these helpers, except a new entry on
+ascending id. A transaction writing several new entries locks all their accounts first, in
+one ascending-id statement (`services.ledger_accounts_lock`): entry by entry, two such
+transactions could take two accounts in opposite orders. (Such a group holds no entry lock
+before it: it creates entries, it does not post or void them.) Every ledger write goes through these helpers, except a new entry on
 PostgreSQL: the stored function `ledger_entry_write` (migrations/0003) takes the same locks
 in the same order in SQL. Nothing else locks ledger rows. On SQLite `select_for_update` is
 a no-op and the IMMEDIATE transaction serialises writers.

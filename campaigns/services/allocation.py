@@ -34,6 +34,7 @@ from campaigns.selectors import (
     payout_score_day,
 )
 from exchanges.models import Asset
+from ledger import codes as ledger_codes
 from ledger import services as ledger
 from mrmarket.audit import audit_record
 from mrmarket.enums import AuditOutcome
@@ -176,6 +177,19 @@ def payout_allocate(*, payout_id: int, actor: User | None = None) -> PayoutAlloc
             locked = Payout.objects.select_for_update().get(pk=payout.pk)
             if locked.allocation_status == PayoutAllocationStatus.ALLOCATED:
                 return PayoutAllocationResult(payout_id=payout.pk, status=locked.allocation_status)
+            # The receipt and one credit per user in this transaction: their accounts are
+            # locked together first, in one order (ledger.ledger_accounts_lock).
+            ledger.ledger_accounts_lock(
+                accounts=[
+                    (settings.HUFI_REWARD_CUSTODY_ACCOUNT, asset_id),
+                    (ledger_codes.REWARDS_HUFI, asset_id),
+                    *(
+                        (ledger_codes.user_available(user_id), asset_id)
+                        for user_id in sorted(shares)
+                        if shares[user_id]
+                    ),
+                ]
+            )
             # The money is in custody whether or not anyone can be credited yet: book it once.
             ledger.reward_receive(
                 idempotency_key=key,

@@ -14,6 +14,10 @@ Design (DESIGN §3-§4, docs/ledger.md):
   locks and flag-checked update in one round trip; `_entry_create_portable` does the same
   steps one statement at a time with the flag check in Python (`_balances_apply`), and is
   the only write on SQLite. The ledger tests run both on PostgreSQL (`POSTGRES_FUNCTION`).
+* Several entries in one transaction. Each entry locks its own accounts in id order, which
+  is one global order only within the entry: a caller writing several entries in one
+  transaction first calls `ledger_accounts_lock` with every account the group touches, so
+  the whole group is locked in id order at once and two such transactions cannot deadlock.
 * Composable transactions. The services open `transaction.atomic()` *without*
   `durable=True`: callers in other apps post ledger entries inside their own transaction
   (an order transition and its ledger entry commit together or not at all). Called outside
@@ -36,14 +40,15 @@ The package, by responsibility:
 * `entries`  — posting specs, amount and key validation, the per-asset balance check, the
   content hash (pure: no database);
 * `accounts` — creating accounts, applying balance deltas under locks with the flag checks,
-  rebuilding cached balances;
+  locking up front every account of a group of entries (`ledger_accounts_lock`), rebuilding
+  cached balances;
 * `write`    — the write path: `ledger_entry_create` (stored function or step by step),
   transfers, post and void of pending entries;
 * `moves`    — the domain moves other apps call (deposit, allocation, fills, fees, refunds,
   custody moves, rewards), each one entry through `write`.
 """
 
-from ledger.services.accounts import account_ensure, ledger_balances_rebuild
+from ledger.services.accounts import account_ensure, ledger_accounts_lock, ledger_balances_rebuild
 from ledger.services.entries import PostingSpec, amount_check, credit, debit
 from ledger.services.moves import (
     custody_move_confirm,
@@ -80,6 +85,7 @@ __all__ = [
     "deposit_credit",
     "fee_pay",
     "fill_settle",
+    "ledger_accounts_lock",
     "ledger_balances_rebuild",
     "ledger_entry_create",
     "ledger_pending_post",

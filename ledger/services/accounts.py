@@ -60,6 +60,30 @@ def _accounts_find(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int
     return {(code, asset): pk for code, asset, pk in rows}
 
 
+def ledger_accounts_lock(*, accounts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Lock, up front, every account `(code, asset)` that the entries about to be written in
+    the caller's transaction will touch: created first if missing (no lock held yet), then
+    locked in ascending id by one `SELECT ... WHERE id IN (...) ORDER BY id FOR UPDATE`.
+
+    Each entry write locks its own accounts in id order; a transaction writing several
+    entries would otherwise lock them entry by entry, so two such transactions could take
+    two accounts in opposite orders and deadlock. Called first, this puts the whole group in
+    the one global order; the entries' own locks are then already held (a row locked twice
+    by one transaction does not wait). Returns the ids by (code, asset).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError(
+            "ledger_accounts_lock holds its locks until commit: call it in a transaction."
+        )
+    legs = [
+        Leg(spec=codes.account_spec(code), asset=codes.asset_key(asset), debit=ZERO, credit=ZERO)
+        for code, asset in accounts
+    ]
+    ids = accounts_ensure(legs)
+    lock_objects.accounts_lock(ids.values())
+    return ids
+
+
 def account_ensure(*, code: str, asset: str) -> Account:
     """The account `(code, asset)`, created (with zero balances) if it does not exist yet."""
     spec = codes.account_spec(code)

@@ -33,6 +33,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from ledger import codes as ledger_codes
 from ledger import services as ledger
 from mrmarket.audit import audit_record
 from mrmarket.enums import AuditOutcome
@@ -298,6 +299,13 @@ def _reject(row: PaymentSnapshot, rejection: Rejected) -> None:
             reason=row.reason,
         )
         return
+    # Two entries (the deposit, its refund): their accounts locked together first.
+    ledger.ledger_accounts_lock(
+        accounts=[
+            (ledger_codes.CUSTODY_MIXIN, row.asset_id),
+            (ledger_codes.user_available(row.opponent_id), row.asset_id),
+        ]
+    )
     ledger.deposit_credit(
         idempotency_key=f"snapshot:{row.snapshot_id}:deposit",
         user_id=row.opponent_id,
@@ -343,6 +351,15 @@ def _reject(row: PaymentSnapshot, rejection: Rejected) -> None:
 
 
 def _credit(row: PaymentSnapshot, order: MarketMakingOrder, role: str) -> None:
+    # Two entries (the deposit, its allocation to the order): their accounts locked together
+    # first, in one order, so a concurrent step on the same accounts cannot cross them.
+    ledger.ledger_accounts_lock(
+        accounts=[
+            (ledger_codes.CUSTODY_MIXIN, row.asset_id),
+            (ledger_codes.user_available(order.user_id), row.asset_id),
+            (ledger_codes.order_account(order.pk), row.asset_id),
+        ]
+    )
     ledger.deposit_credit(
         idempotency_key=f"snapshot:{row.snapshot_id}:deposit",
         user_id=order.user_id,

@@ -179,6 +179,20 @@ def _step_payment_complete(order: MarketMakingOrder) -> None:
         plan.append((asset, address, fee))
 
     def persist(locked: MarketMakingOrder) -> None:
+        # Up to four entries (two service fees, two moves) in this transaction: their
+        # accounts are locked together first, in one order (see ledger_accounts_lock).
+        ledger.ledger_accounts_lock(
+            accounts=[
+                account
+                for asset, _address, _fee in plan
+                for account in moves.ledger_accounts_for(
+                    order=locked,
+                    asset_id=asset,
+                    purposes=[P.WITHDRAW_TO_VENUE],
+                    service_fee=locked.strategy_fee_percentage > 0,
+                )
+            ]
+        )
         _take_service_fee(locked)
         balances = order_balances(locked)
         for asset, address, fee in plan:
@@ -269,6 +283,15 @@ def _to_trading_wallet(order: MarketMakingOrder, deposits: list[CustodyTransfer]
         locked = order_lock(order_id=order.pk)
         if locked.state != S.DEPOSIT_CONFIRMING:
             return False
+        ledger.ledger_accounts_lock(
+            accounts=[
+                account
+                for deposit in deposits
+                for account in moves.ledger_accounts_for(
+                    order=locked, asset_id=deposit.asset_id, purposes=[P.FUNDING_TO_TRADING]
+                )
+            ]
+        )
         for deposit in deposits:
             tries = CustodyTransfer.objects.filter(
                 order=locked, purpose=P.FUNDING_TO_TRADING, asset_id=deposit.asset_id

@@ -26,6 +26,7 @@ venue with one wallet both codes are the same account and no such move exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -149,6 +150,36 @@ def _raise_operator_issue(transfer: CustodyTransfer, issue: str) -> None:
         },
     )
     log.warning("custody_transfer_issue", transfer_id=transfer.pk, issue=issue[:200])
+
+
+def ledger_accounts_for(
+    *, order: MarketMakingOrder, asset_id: str, purposes: Iterable[str], service_fee: bool = False
+) -> list[tuple[str, str]]:
+    """The ledger accounts `(code, asset)` that the order's moves of `purposes` in one asset
+    touch (network-fee legs included; `service_fee`: the order's service fee too), for
+    `ledger.ledger_accounts_lock` before a step writes several entries in one transaction.
+    Mirrors the postings of `refund_create`, `withdraw_to_venue_create`,
+    `venue_to_custody_create` and `venue_wallet_move_create` below."""
+    own = ledger_codes.order_account(order.pk)
+    codes = {own}
+    if service_fee:
+        codes.add(ledger_codes.REVENUE_SERVICE)
+    wanted = {P(p) for p in purposes}
+    if P.REFUND in wanted:
+        codes.add(ledger_codes.CUSTODY_MIXIN)
+    venue = wanted - {P.REFUND}
+    if venue:
+        route = venue_route(order=order, asset_id=asset_id)
+        if wanted & {P.WITHDRAW_TO_VENUE, P.VENUE_TO_CUSTODY}:
+            codes |= {
+                ledger_codes.CUSTODY_MIXIN,
+                ledger_codes.FEES_NETWORK,
+                route.wallet_code(route.deposit_wallet),
+            }
+        if route.split:  # a venue with one wallet moves nothing between wallets
+            for purpose in wanted & set(WALLET_MOVES):
+                codes |= {route.wallet_code(wallet) for wallet in WALLET_MOVES[purpose]}
+    return [(code, asset_id) for code in sorted(codes)]
 
 
 def refund_create(

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from ledger import services as ledger
 from ledger.codes import WALLET_FUNDING, WALLET_TRADING
 from orders.custody import custody_gateway
 from orders.enums import IN_FLIGHT_TRANSFER_STATUSES, OrderState, TransferPurpose, TransferStatus
@@ -92,6 +93,19 @@ def _start_venue_withdrawals(order: MarketMakingOrder, expect: str) -> bool:
     def persist(locked: MarketMakingOrder) -> None:
         nonlocal created
         held = _venue_wallets(locked)
+        # One move per asset, in this transaction: lock all their accounts first, in one
+        # order (see ledger_accounts_lock).
+        ledger.ledger_accounts_lock(
+            accounts=[
+                account
+                for asset in sorted(set(wanted) & set(held))
+                for account in moves.ledger_accounts_for(
+                    order=locked,
+                    asset_id=asset,
+                    purposes=[P.TRADING_TO_FUNDING, P.VENUE_TO_CUSTODY],
+                )
+            ]
+        )
         for asset, amount in order_balances(locked).items():
             if asset not in wanted or asset not in held or amount <= 0:
                 continue
@@ -139,7 +153,18 @@ def _start_refunds(order: MarketMakingOrder) -> bool:
     with transaction.atomic():
         locked = order_lock(order_id=order.pk)
         held = _venue_held(locked)
-        for asset, amount in order_balances(locked).items():
+        balances = order_balances(locked)
+        ledger.ledger_accounts_lock(
+            accounts=[
+                account
+                for asset, amount in sorted(balances.items())
+                if amount > 0 and asset not in held
+                for account in moves.ledger_accounts_for(
+                    order=locked, asset_id=asset, purposes=[P.REFUND]
+                )
+            ]
+        )
+        for asset, amount in balances.items():
             if amount <= 0 or asset in held:
                 continue
             if _failed_rounds(locked, P.REFUND, asset) >= settings.ORDER_REFUND_MAX_ROUNDS:

@@ -139,6 +139,65 @@ def test_crossing_transfers_between_two_accounts_do_not_deadlock() -> None:
     assert_ledger_ok()
 
 
+def _crossing_steps(*, up_front: bool) -> tuple[list[object], tuple[str, str], tuple[str, str]]:
+    """Two order-step-like transactions, each writing two entries over the same two shared
+    accounts (custody:mixin in two assets) in opposite orders: user 0 deposits X then Y,
+    user 1 deposits Y then X. Each writes its first entry, waits (at most 1.5 s) until the
+    other has written its own first one, then writes its second. `up_front`: each first
+    locks every account of its group (`ledger_accounts_lock`), as the order steps do."""
+    x, y = new_asset(), new_asset()
+    users = [uuid.uuid4(), uuid.uuid4()]
+    first_written = [threading.Event(), threading.Event()]
+
+    def deposit(user: uuid.UUID, asset: str) -> JournalEntry:
+        return ledger.deposit_credit(
+            idempotency_key=f"dep:{user}:{asset}",
+            user_id=user,
+            asset=asset,
+            amount=D(1),
+            snapshot_id=f"{user}:{asset}",
+        )
+
+    def step(i: int) -> object:
+        user, order = users[i], ((x, y) if i == 0 else (y, x))
+        with transaction.atomic():
+            if up_front:
+                ledger.ledger_accounts_lock(
+                    accounts=[(M, a) for a in order]
+                    + [(codes.user_available(user), a) for a in order]
+                )
+            deposit(user, order[0])
+            first_written[i].set()
+            first_written[1 - i].wait(timeout=1.5)
+            return deposit(user, order[1])
+
+    return _race(2, step), (x, y), (str(users[0]), str(users[1]))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_steps_writing_several_entries_over_shared_accounts_in_opposite_orders_both_commit() -> (
+    None
+):
+    # when: two steps cross over custody:mixin X and Y, each locking its group up front
+    results, (x, y), _users = _crossing_steps(up_front=True)
+    # then: no deadlock; both committed both entries
+    assert all(isinstance(r, JournalEntry) for r in results), results
+    assert posted(M, x) == posted(M, y) == D(2)
+    assert JournalEntry.objects.filter(kind="deposit").count() == 4
+    assert_ledger_ok()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_the_up_front_lock_the_same_steps_deadlock() -> None:
+    # The race above is real: entry by entry (each entry locking only its own accounts),
+    # PostgreSQL finds the cycle and aborts one of the two steps, with everything it wrote.
+    results, (x, y), _users = _crossing_steps(up_front=False)
+    failed = [r for r in results if not isinstance(r, JournalEntry)]
+    assert len(failed) == 1 and "deadlock detected" in str(failed[0]), results
+    assert posted(M, x) == posted(M, y) == D(1)
+    assert_ledger_ok()
+
+
 @pytest.mark.django_db
 def test_raw_sql_unbalanced_entry_is_rejected_by_the_database() -> None:
     account = ledger.account_ensure(code=M, asset=new_asset())
