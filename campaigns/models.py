@@ -8,7 +8,7 @@ human amount (`base units / 10**decimals`) is a `Decimal` beside it, for display
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.db import models
@@ -26,10 +26,19 @@ AMOUNT_DIGITS = 60
 AMOUNT_PLACES = 18
 
 
-def amount_field(**kwargs: Any) -> models.DecimalField[Decimal | float | str | Combinable, Decimal]:
+@overload
+def amount_field(
+    *, null: Literal[True], **kwargs: Any
+) -> models.DecimalField[Decimal | float | str | Combinable | None, Decimal | None]: ...
+@overload
+def amount_field(
+    *, null: Literal[False] = False, **kwargs: Any
+) -> models.DecimalField[Decimal | float | str | Combinable, Decimal]: ...
+def amount_field(*, null: bool = False, **kwargs: Any) -> models.DecimalField[Any, Any]:
     return models.DecimalField(
         max_digits=AMOUNT_DIGITS,
         decimal_places=AMOUNT_PLACES,
+        null=null,
         **kwargs,
     )
 

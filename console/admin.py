@@ -44,7 +44,7 @@ def _toggle(enabled: bool) -> Any:
                     task.save(update_fields=["enabled"])
                     audit_record(
                         action="beat.task_resumed" if enabled else "beat.task_paused",
-                        actor=request.user,  # type: ignore[arg-type]
+                        actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
                         target_type="periodic_task",
                         target_id=task.name,
                         reason=form.cleaned_data["reason"],
@@ -71,7 +71,7 @@ def _toggle(enabled: bool) -> Any:
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(ReadOnlyAdmin):
+class PeriodicTaskAdmin(ReadOnlyAdmin[PeriodicTask]):
     list_display = (
         "name",
         "task",

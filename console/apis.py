@@ -30,14 +30,14 @@ class Reason(serializers.CharField):
         super().__init__(min_length=3, max_length=500, trim_whitespace=True, **kwargs)
 
 
-class HaltInputSerializer(serializers.Serializer):
+class HaltInputSerializer(serializers.Serializer[Any]):
     scope = serializers.ChoiceField(choices=KillScope.values)
     key = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     active = serializers.BooleanField()
     reason = Reason()
 
 
-class HaltOutputSerializer(serializers.Serializer):
+class HaltOutputSerializer(serializers.Serializer[Any]):
     scope = serializers.CharField()
     key = serializers.CharField()
     active = serializers.BooleanField()
@@ -45,12 +45,12 @@ class HaltOutputSerializer(serializers.Serializer):
     changedAt = serializers.DateTimeField(source="changed_at")
 
 
-class HaltPreviewQuerySerializer(serializers.Serializer):
+class HaltPreviewQuerySerializer(serializers.Serializer[Any]):
     scope = serializers.ChoiceField(choices=KillScope.values)
     key = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
 
 
-class HaltPreviewOutputSerializer(serializers.Serializer):
+class HaltPreviewOutputSerializer(serializers.Serializer[Any]):
     runningSessions = serializers.IntegerField()
     openOrders = serializers.IntegerField()
 
@@ -71,7 +71,7 @@ class HaltApi(APIView):
     def post(self, request: Request) -> Response:
         body = HaltInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        switch = kill_switch_set(actor=request.user, **body.validated_data)  # type: ignore[arg-type]
+        switch = kill_switch_set(actor=request.user, **body.validated_data)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         return Response(HaltOutputSerializer(switch).data)
 
 
@@ -89,11 +89,11 @@ class HaltPreviewApi(APIView):
         return Response(kill_switch_preview(**query.validated_data))
 
 
-class OperatorOrderControlInputSerializer(serializers.Serializer):
+class OperatorOrderControlInputSerializer(serializers.Serializer[Any]):
     reason = Reason()
 
 
-class OperatorOrderControlOutputSerializer(serializers.Serializer):
+class OperatorOrderControlOutputSerializer(serializers.Serializer[Any]):
     orderId = serializers.CharField(source="pk")
     state = serializers.CharField()
 
@@ -129,5 +129,5 @@ class OrderControlApi(APIView):
             raise OrderNotFound(f"Order {order_id} not found.") from exc
         if not MarketMakingOrder.objects.filter(pk=pk).exists():
             raise OrderNotFound(f"Order {order_id} not found.")
-        order = control(order_id=pk, actor=request.user, reason=body.validated_data["reason"])  # type: ignore[arg-type]
+        order = control(order_id=pk, actor=request.user, reason=body.validated_data["reason"])  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         return Response(OperatorOrderControlOutputSerializer(order).data)

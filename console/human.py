@@ -50,8 +50,8 @@ def _column(field: models.Field[Any, Any], show: Callable[[Any], str]) -> Callab
     def column(obj: Any) -> str:
         return show(getattr(obj, name))
 
-    column.short_description = str(field.verbose_name)  # type: ignore[attr-defined]
-    column.admin_order_field = name  # type: ignore[attr-defined]
+    column.short_description = str(field.verbose_name)  # type: ignore[attr-defined]  # Django admin reads display attributes off the function
+    column.admin_order_field = name  # type: ignore[attr-defined]  # Django admin reads display attributes off the function
     column.__name__ = f"{name}_human"
     return column
 
@@ -78,12 +78,12 @@ def _step_column(field: models.Field[Any, Any], which: str) -> Callable[[Any], s
         steps: MarketSteps = steps_of(obj)
         return stepped(getattr(obj, name), steps.price if which == "price" else steps.amount)
 
-    column.short_description = format_html(  # type: ignore[attr-defined]
+    column.short_description = format_html(  # type: ignore[attr-defined]  # Django admin reads display attributes off the function
         '<span title="{}">{}</span>',
         STEP_TOOLTIP.format(step="tick" if which == "price" else "lot (amount step)"),
         str(field.verbose_name),
     )
-    column.admin_order_field = name  # type: ignore[attr-defined]
+    column.admin_order_field = name  # type: ignore[attr-defined]  # Django admin reads display attributes off the function
     column.market_steps = True  # type: ignore[attr-defined]  # its page needs the lookup
     column.__name__ = f"{name}_human"
     return column
@@ -134,7 +134,7 @@ def _prefetch_steps(model_admin: admin.ModelAdmin[Any], market_kind: str) -> Non
         (paper_steps_attach if market_kind == "paper" else steps_attach)(rows)
         return changelist
 
-    model_admin.get_changelist_instance = get_changelist_instance  # type: ignore[method-assign]
+    model_admin.get_changelist_instance = get_changelist_instance  # type: ignore[method-assign]  # wraps this admin instance's changelist
 
 
 def humanize_site(site: admin.AdminSite) -> None:

@@ -23,6 +23,6 @@ def install() -> None:
         context = {**(extra_context or {}), "overview": overview_data()}
         return original(request, context)
 
-    admin.site.index = index  # type: ignore[method-assign]
+    admin.site.index = index  # type: ignore[method-assign]  # the console wraps the admin index view
     humanize_site(admin.site)
     admin.site.index_template = "console/index.html"

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 from uuid import UUID
 
 from django.db.models import Sum
@@ -132,7 +133,8 @@ def order_targets(order_ids: Iterable[UUID | str]) -> dict[str, Decimal]:
     ).values_list("order_id", "campaign__daily_volume_target")
     out: dict[str, Decimal] = {}
     for order_id, target in rows:
-        out[str(order_id)] = out.get(str(order_id), ZERO) + target
+        # Never None: the filter above keeps only campaigns with a target.
+        out[str(order_id)] = out.get(str(order_id), ZERO) + cast(Decimal, target)
     return out
 
 

@@ -49,7 +49,7 @@ def _check(topic: Topic) -> str | None:
     return None
 
 
-class MarketNamespace(socketio.AsyncNamespace):
+class MarketNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no type hints
     def __init__(
         self, *, period_s: float, max_per_client: int, clock: Any = time.monotonic
     ) -> None:

@@ -34,7 +34,7 @@ def _window(request: Request) -> tuple[MarketMakingOrder, dict[str, Any]]:
     query = s.ReportQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     data = query.validated_data
-    order = order_get_for_user(order_id=data["orderId"], user=request.user)  # type: ignore[arg-type]
+    order = order_get_for_user(order_id=data["orderId"], user=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
     return order, {"start": data.get("from"), "end": data.get("to")}
 
 
@@ -94,7 +94,7 @@ class ProofSettingApi(APIView):
 
     @extend_schema(responses={200: s.ProofSettingOutputSerializer, **_ERRORS}, tags=["metrics"])
     def get(self, request: Request, order_id: str) -> Response:
-        order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         return Response(s.ProofSettingOutputSerializer(self._payload(request, order)).data)
 
     @extend_schema(
@@ -105,11 +105,11 @@ class ProofSettingApi(APIView):
     def post(self, request: Request, order_id: str) -> Response:
         body = s.ProofSettingInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]
+        order = order_get_for_user(order_id=order_id, user=request.user)  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
         services.proof_page_set(
             order=order,
             enabled=body.validated_data["enabled"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             request=request,
         )
         return Response(s.ProofSettingOutputSerializer(self._payload(request, order)).data)

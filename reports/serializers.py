@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 
-class ReportQuerySerializer(serializers.Serializer):
+class ReportQuerySerializer(serializers.Serializer[Any]):
     orderId = serializers.UUIDField()
     to = serializers.DateTimeField(required=False)
 
@@ -24,14 +24,14 @@ class ReportQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class TotalsOutputSerializer(serializers.Serializer):
+class TotalsOutputSerializer(serializers.Serializer[Any]):
     trades = serializers.IntegerField()
     volume = serializers.CharField()
     buyVolume = serializers.CharField()
     sellVolume = serializers.CharField()
 
 
-class QuotingOutputSerializer(serializers.Serializer):
+class QuotingOutputSerializer(serializers.Serializer[Any]):
     observedSeconds = serializers.CharField(allow_null=True)
     uptime = serializers.CharField(allow_null=True, help_text="fraction of observed time")
     spreadAvg = serializers.CharField(allow_null=True, help_text="fraction of the mid")
@@ -49,13 +49,13 @@ class DayOutputSerializer(TotalsOutputSerializer):
     quoting = DayQuotingOutputSerializer(allow_null=True)
 
 
-class ReportFeeOutputSerializer(serializers.Serializer):
+class ReportFeeOutputSerializer(serializers.Serializer[Any]):
     assetId = serializers.CharField()
     symbol = serializers.CharField()
     amount = serializers.CharField()
 
 
-class PerformanceOutputSerializer(serializers.Serializer):
+class PerformanceOutputSerializer(serializers.Serializer[Any]):
     """Hummingbot's `history` figures (`hummingbot/client/performance.py`)."""
 
     numBuys = serializers.IntegerField()
@@ -88,7 +88,7 @@ class PerformanceOutputSerializer(serializers.Serializer):
     returnPct = serializers.CharField()
 
 
-class FactsSampleRowOutputSerializer(serializers.Serializer):
+class FactsSampleRowOutputSerializer(serializers.Serializer[Any]):
     """One fill of the report's facts (`reports.report.SAMPLE_FIELDS`), money as strings."""
 
     tradeId = serializers.CharField()
@@ -101,7 +101,7 @@ class FactsSampleRowOutputSerializer(serializers.Serializer):
     executedAt = serializers.CharField(help_text="ISO-8601 UTC.")
 
 
-class FactsSampleOutputSerializer(serializers.Serializer):
+class FactsSampleOutputSerializer(serializers.Serializer[Any]):
     sample = FactsSampleRowOutputSerializer(many=True, help_text="the last 20 fills")
 
     def get_fields(self) -> dict[str, Any]:
@@ -112,7 +112,7 @@ class FactsSampleOutputSerializer(serializers.Serializer):
         return fields
 
 
-class ReportOutputSerializer(serializers.Serializer):
+class ReportOutputSerializer(serializers.Serializer[Any]):
     orderId = serializers.CharField()
     to = serializers.CharField()
     pair = serializers.CharField()
@@ -132,18 +132,18 @@ class ExecutionReportOutputSerializer(ReportOutputSerializer):
     bundleHash = serializers.CharField(help_text="SHA-256 of the report bundle (facts + report)")
 
 
-class BundleOutputSerializer(serializers.Serializer):
+class BundleOutputSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField()
     hash = serializers.CharField()
     report = ReportOutputSerializer()
     facts = serializers.DictField()
 
 
-class ProofSettingInputSerializer(serializers.Serializer):
+class ProofSettingInputSerializer(serializers.Serializer[Any]):
     enabled = serializers.BooleanField()
 
 
-class ProofSettingOutputSerializer(serializers.Serializer):
+class ProofSettingOutputSerializer(serializers.Serializer[Any]):
     orderId = serializers.CharField()
     enabled = serializers.BooleanField()
     url = serializers.CharField(allow_null=True)

@@ -22,7 +22,8 @@ def _public_order(order_id: str) -> MarketMakingOrder:
         raise Http404("No such proof page.") from exc
     if not selectors.proof_page_enabled(order_id=pk):
         raise Http404("No such proof page.")
-    return MarketMakingOrder.objects.select_related("pair").get(pk=pk)
+    order: MarketMakingOrder = MarketMakingOrder.objects.select_related("pair").get(pk=pk)
+    return order
 
 
 def _end(request: HttpRequest) -> datetime:

@@ -4,11 +4,11 @@ reason, and are audited there."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.html import format_html
@@ -18,8 +18,10 @@ from strategy import services
 from strategy.enums import KillScope
 from strategy.models import Fill, KillSwitch, OrderIntent, StrategySession, TrackedOrder
 
+_M = TypeVar("_M", bound=Model)
 
-class _ReadOnly(admin.ModelAdmin):
+
+class _ReadOnly(admin.ModelAdmin[_M]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -36,7 +38,7 @@ class ReasonForm(forms.Form):
 
 
 def _with_reason(
-    admin_obj: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any], action: str
+    admin_obj: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any], action: str
 ) -> HttpResponse | None:
     """Two-step action: ask for a reason, then apply the service to each row. An invalid
     reason shows the form again with its error."""
@@ -49,7 +51,7 @@ def _with_reason(
                     services.session_control(
                         session_id=session.pk,
                         action=action,
-                        actor=request.user,  # type: ignore[arg-type]
+                        actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
                         reason=form.cleaned_data["reason"],
                     )
                     done += 1
@@ -71,7 +73,7 @@ def _with_reason(
 
 
 @admin.register(StrategySession)
-class StrategySessionAdmin(_ReadOnly):
+class StrategySessionAdmin(_ReadOnly[StrategySession]):
     list_display = (
         "id",
         "kind",
@@ -109,7 +111,7 @@ class StrategySessionAdmin(_ReadOnly):
 
 
 @admin.register(OrderIntent)
-class OrderIntentAdmin(_ReadOnly):
+class OrderIntentAdmin(_ReadOnly[OrderIntent]):
     list_display = (
         "id",
         "session",
@@ -129,7 +131,7 @@ class OrderIntentAdmin(_ReadOnly):
 
 
 @admin.register(TrackedOrder)
-class TrackedOrderAdmin(_ReadOnly):
+class TrackedOrderAdmin(_ReadOnly[TrackedOrder]):
     list_display = (
         "id",
         "session",
@@ -151,7 +153,7 @@ class TrackedOrderAdmin(_ReadOnly):
 
 
 @admin.register(Fill)
-class FillAdmin(_ReadOnly):
+class FillAdmin(_ReadOnly[Fill]):
     list_display = (
         "id",
         "exchange_id",
@@ -171,7 +173,7 @@ class FillAdmin(_ReadOnly):
     search_fields = ("trade_id", "order__id", "ledger_key")
 
 
-class KillSwitchForm(forms.ModelForm):
+class KillSwitchForm(forms.ModelForm[KillSwitch]):
     """Halt or release. The reason is always this change's own (never pre-filled with the
     halt's), and a halt must name an existing venue, pair or session."""
 
@@ -214,7 +216,7 @@ class KillSwitchForm(forms.ModelForm):
 
 
 @admin.register(KillSwitch)
-class KillSwitchAdmin(admin.ModelAdmin):
+class KillSwitchAdmin(admin.ModelAdmin[KillSwitch]):
     """Halts: flipped only through `kill_switch_set` (audited), never deleted (history)."""
 
     form = KillSwitchForm
@@ -243,7 +245,7 @@ class KillSwitchAdmin(admin.ModelAdmin):
             scope=obj.scope,
             key=obj.key,
             active=obj.active,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             reason=form.cleaned_data["reason"],
         )
         obj.pk = saved.pk

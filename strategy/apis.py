@@ -84,8 +84,8 @@ class StrategyExecutePureMarketMakingApi(APIView):
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
         session = services.pure_mm_session_execute(
-            user=request.user,  # type: ignore[arg-type]
-            dto=dto,  # type: ignore[arg-type]
+            user=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
+            dto=dto,  # type: ignore[arg-type]  # the raw request body: the service validates it
             operator=is_operator(request),
         )
         body = {"ok": True, "session": selectors.session_payload(session)}
@@ -107,7 +107,7 @@ class _DtoSessionStopApi(APIView):
         query = s.StrategyStopQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         services.dto_session_stop(
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             client_id=query.validated_data["clientId"],
             kind=self.kind,
         )
@@ -129,8 +129,8 @@ class StrategyExecuteArbitrageApi(APIView):
     def post(self, request: Request) -> Response:
         dto = dict(request.data) if isinstance(request.data, dict) else request.data
         session = services.arbitrage_session_execute(
-            user=request.user,  # type: ignore[arg-type]
-            dto=dto,  # type: ignore[arg-type]
+            user=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
+            dto=dto,  # type: ignore[arg-type]  # the raw request body: the service validates it
             operator=is_operator(request),
         )
         body = {"ok": True, "session": selectors.session_payload(session)}
@@ -155,7 +155,7 @@ class AdminStrategyStartApi(APIView):
         services.session_control(
             session_id=body.validated_data["sessionId"],
             action="start",
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             reason=body.validated_data["reason"],
         )
         return Response(OkOutputSerializer({"ok": True}).data)
@@ -175,7 +175,7 @@ class AdminStrategyStopApi(APIView):
         services.session_control(
             session_id=body.validated_data["sessionId"],
             action="stop",
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]  # authenticated view: request.user is a User, not AnonymousUser
             reason=body.validated_data["reason"],
         )
         return Response(OkOutputSerializer({"ok": True}).data)

@@ -9,11 +9,12 @@ exists (with its deterministic client order id) before the executor talks to the
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.db import models
 from django.db.models import CheckConstraint, Q, UniqueConstraint
+from django.db.models.expressions import Combinable
 
 from strategy.enums import (
     INTENT_ACTIVE,
@@ -26,9 +27,17 @@ from strategy.enums import (
 )
 
 
-def _amount(**kw: Any) -> models.DecimalField:
+@overload
+def _amount(
+    *, null: Literal[True], **kw: Any
+) -> models.DecimalField[Decimal | float | str | Combinable | None, Decimal | None]: ...
+@overload
+def _amount(
+    *, null: Literal[False] = False, **kw: Any
+) -> models.DecimalField[Decimal | float | str | Combinable, Decimal]: ...
+def _amount(*, null: bool = False, **kw: Any) -> models.DecimalField[Any, Any]:
     """Prices and amounts: 38 digits, 18 decimals, like the ledger and the paper venue."""
-    return models.DecimalField(max_digits=38, decimal_places=18, **kw)
+    return models.DecimalField(max_digits=38, decimal_places=18, null=null, **kw)
 
 
 class StrategySession(models.Model):

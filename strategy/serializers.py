@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 
-class StrategySessionOutputSerializer(serializers.Serializer):
+class StrategySessionOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     strategyKey = serializers.CharField()
     strategyType = serializers.CharField()
@@ -25,7 +27,7 @@ class StrategySessionOutputSerializer(serializers.Serializer):
     createdAt = serializers.CharField(allow_null=True)
 
 
-class StrategyIntentOutputSerializer(serializers.Serializer):
+class StrategyIntentOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     type = serializers.CharField()
     clientOrderId = serializers.CharField()
@@ -45,7 +47,7 @@ class StrategyIntentOutputSerializer(serializers.Serializer):
     updatedAt = serializers.CharField(allow_null=True)
 
 
-class StrategyOpenOrderOutputSerializer(serializers.Serializer):
+class StrategyOpenOrderOutputSerializer(serializers.Serializer[Any]):
     """A venue order the session tracks (`strategy.selectors.tracked_payload`)."""
 
     clientOrderId = serializers.CharField()
@@ -62,7 +64,7 @@ class StrategyOpenOrderOutputSerializer(serializers.Serializer):
     updatedAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
 
 
-class StrategyTradeOutputSerializer(serializers.Serializer):
+class StrategyTradeOutputSerializer(serializers.Serializer[Any]):
     """A fill of one of the session's venue orders (`strategy.selectors.fill_payload`)."""
 
     tradeId = serializers.CharField()
@@ -80,22 +82,22 @@ class StrategyTradeOutputSerializer(serializers.Serializer):
     executedAt = serializers.CharField(allow_null=True, help_text="ISO-8601 UTC.")
 
 
-class StrategyIntentsQuerySerializer(serializers.Serializer):
+class StrategyIntentsQuerySerializer(serializers.Serializer[Any]):
     clientId = serializers.CharField()
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
 
 
-class StrategyExecuteOutputSerializer(serializers.Serializer):
+class StrategyExecuteOutputSerializer(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     session = StrategySessionOutputSerializer()
 
 
-class StrategyStopQuerySerializer(serializers.Serializer):
+class StrategyStopQuerySerializer(serializers.Serializer[Any]):
     userId = serializers.CharField(required=False)
     clientId = serializers.CharField()
 
 
-class StrategyPureMarketMakingInputSerializer(serializers.Serializer):
+class StrategyPureMarketMakingInputSerializer(serializers.Serializer[Any]):
     """Documents `PureMarketMakingStrategyDto`; validation is `PureMarketMakingParams.from_dto`."""
 
     userId = serializers.CharField(required=False)
@@ -118,7 +120,7 @@ class StrategyPureMarketMakingInputSerializer(serializers.Serializer):
     inventorySkewFactor = serializers.CharField(required=False)
 
 
-class StrategyArbitrageInputSerializer(serializers.Serializer):
+class StrategyArbitrageInputSerializer(serializers.Serializer[Any]):
     userId = serializers.CharField(required=False)
     clientId = serializers.CharField()
     pair = serializers.CharField()
@@ -130,12 +132,12 @@ class StrategyArbitrageInputSerializer(serializers.Serializer):
     feeB = serializers.CharField(required=False)
 
 
-class StrategyAdminControlInputSerializer(serializers.Serializer):
+class StrategyAdminControlInputSerializer(serializers.Serializer[Any]):
     sessionId = serializers.IntegerField()
     reason = serializers.CharField()
 
 
-class StrategyHistoryRowOutputSerializer(serializers.Serializer):
+class StrategyHistoryRowOutputSerializer(serializers.Serializer[Any]):
     amount = serializers.CharField()
     price = serializers.CharField()
     side = serializers.CharField()

@@ -53,7 +53,7 @@ def _after_commit_reconcile(session: StrategySession) -> None:
         accounts.append((session.exchange_b_id, session.account_b_index))
     for exchange_id, index in accounts:
         transaction.on_commit(
-            lambda e=exchange_id, i=index: account_sync_request(  # type: ignore[misc]
+            lambda e=exchange_id, i=index: account_sync_request(  # type: ignore[misc]  # mypy cannot type a lambda with default arguments (they bind the loop values)
                 exchange_id=e, account_index=i
             )
         )

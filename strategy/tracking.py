@@ -110,7 +110,7 @@ def _symbols(exchange_id: str, account_index: int) -> list[str]:
         (OrderIntent, Q(status__in=INTENT_ACTIVE)),
     ):
         symbols |= set(
-            model.objects.filter(cond, exchange_id=exchange_id, account_index=account_index)  # type: ignore[attr-defined]
+            model.objects.filter(cond, exchange_id=exchange_id, account_index=account_index)
             .values_list("symbol", flat=True)
             .distinct()
         )

@@ -78,7 +78,7 @@ class Plan:
             pass
 
     def counts(self) -> dict[str, int]:
-        raw: dict[Any, Any] = self.redis.hgetall(PREFIX + "counts")  # type: ignore[assignment]
+        raw: dict[Any, Any] = self.redis.hgetall(PREFIX + "counts")
         return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
 
     def reset(self) -> None:
@@ -100,7 +100,7 @@ def _error(side: str, kind: str, where: str) -> Exception:
         "5xx": VenueUnavailable,
         "429": RateLimited,
     }[kind.split("_")[0]]
-    return cls(message, venue="paper")  # type: ignore[call-arg]
+    return cls(message, venue="paper")
 
 
 def _wrap(plan: Plan, side: str, name: str, method: Callable[..., Any], write: bool) -> Any:
@@ -137,7 +137,7 @@ def install(url: str) -> Plan:
             if original is None or getattr(original, "_chaos", False):
                 continue
             wrapped = _wrap(plan, side, name, original, name in writes)
-            wrapped._chaos = True  # type: ignore[attr-defined]
+            wrapped._chaos = True
             setattr(cls, name, wrapped)
 
     send_task = Celery.send_task
@@ -151,6 +151,6 @@ def install(url: str) -> Plan:
                 send_task(self, *args, **kwargs)
             return result
 
-        duplicating._chaos = True  # type: ignore[attr-defined]
-        Celery.send_task = duplicating  # type: ignore[method-assign,assignment]
+        duplicating._chaos = True  # type: ignore[attr-defined]  # a marker on the wrapper: patched once
+        Celery.send_task = duplicating  # type: ignore[method-assign,assignment]  # chaos patches Celery in place
     return plan

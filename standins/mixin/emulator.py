@@ -254,7 +254,8 @@ class MixinSafeEmulator(SafeSendsMixin, LoopbackServer):
                 return LoopbackResponse(fault.status, {"error": "injected"})
             if not self._authorized(request):
                 return mixin_error(401)
-            return handler(request)
+            response: LoopbackResponse = handler(request)
+            return response
 
         return run
 

@@ -59,9 +59,9 @@ def _worker(
     prefix: str,
     limit: int,
     seconds: float,
-    ready: multiprocessing.Queue,
-    go: multiprocessing.Queue,
-    results: multiprocessing.Queue,  # type: ignore[type-arg]
+    ready: multiprocessing.Queue[int],
+    go: multiprocessing.Queue[float],
+    results: multiprocessing.Queue[tuple[int, int, int, float]],
 ) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     kind, where = backend_spec
@@ -122,9 +122,9 @@ def main() -> None:
     emulator = _emulator(args.dialect, args.limit)
     base_url = emulator.start()
     ctx = multiprocessing.get_context("fork")
-    results: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
-    ready: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
-    go: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
+    results: multiprocessing.Queue[tuple[int, int, int, float]] = ctx.Queue()
+    ready: multiprocessing.Queue[int] = ctx.Queue()
+    go: multiprocessing.Queue[float] = ctx.Queue()
     procs = [
         ctx.Process(
             target=_worker,

@@ -196,7 +196,9 @@ class OkxEmulator(EmulatorBase):
         market = self._market(params)
         size = int(params.get("sz", "1"))
         book = self.engine.books[market.symbol]
-        rows = lambda side: [[_s(p), _s(a), "0", "1"] for p, a in book.levels(side, size)]  # noqa: E731
+        rows: Callable[[str], list[list[str]]] = lambda side: [  # noqa: E731
+            [_s(p), _s(a), "0", "1"] for p, a in book.levels(side, size)
+        ]
         return [{"asks": rows("sell"), "bids": rows("buy"), "ts": str(self.now_ms())}]
 
     def _ticker_of(self, m: EmulatedMarket) -> dict[str, Any]:

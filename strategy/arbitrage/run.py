@@ -147,7 +147,7 @@ def _arbitrage_balances(
         if free is None or stamp != current:
             for exchange, index in accounts:
                 transaction.on_commit(
-                    lambda e=exchange, i=index: account_sync_request(  # type: ignore[misc]
+                    lambda e=exchange, i=index: account_sync_request(  # type: ignore[misc]  # mypy cannot type a lambda with default arguments (they bind the loop values)
                         exchange_id=e, account_index=i
                     )
                 )

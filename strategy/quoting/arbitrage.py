@@ -50,7 +50,7 @@ class ArbitragePlan:
 
 def common_lot(first: Decimal, second: Decimal) -> Decimal:
     """Smallest positive amount that is a multiple of both lot sizes."""
-    exponent = max(-first.as_tuple().exponent, -second.as_tuple().exponent, 0)  # type: ignore[operator]
+    exponent = max(-first.as_tuple().exponent, -second.as_tuple().exponent, 0)  # type: ignore[operator]  # lot sizes are finite: the exponents are ints
     scale = Decimal(10) ** exponent
     a, b = int(first * scale), int(second * scale)
     return Decimal(math.lcm(a, b)) / scale

@@ -31,9 +31,10 @@ from exchanges import demo as exchanges_demo
 from exchanges.enums import ExchangeKind
 from standins.coingecko import CoinGeckoStandIn
 from standins.oauth.emulator import MixinOAuthEmulator
+from strategy.enums import IntentStatus
 from strategy.executor import order_intent_execute
 from strategy.marketdata import market_data_refresh
-from strategy.models import IntentStatus, OrderIntent
+from strategy.models import OrderIntent
 from strategy.runner import sessions_run
 from strategy.tick import strategy_tick
 from strategy.tracking import venue_account_sync

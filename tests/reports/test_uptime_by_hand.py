@@ -38,6 +38,7 @@ def test_uptime_of_a_paper_run_matches_a_count_by_hand(paper_run: Any) -> None:
     fills = list(Fill.objects.filter(order=run.order))
     observed = quoted = Decimal(0)
     for i, (at, mid) in enumerate(marks):
+        assert mid is not None  # mid__isnull=False above
         until = min(marks[i + 1][0] if i + 1 < len(marks) else end, at + MAX_GAP, end)
         seconds = Decimal((until - at).total_seconds())
         observed += seconds

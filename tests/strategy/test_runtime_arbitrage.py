@@ -50,7 +50,7 @@ def _start(venues: TwoVenues, operator: Any, **overrides: Any) -> StrategySessio
     return session  # type: ignore[no-any-return]
 
 
-def _legs(session: StrategySession) -> list[tuple[str, str, Decimal, Decimal]]:
+def _legs(session: StrategySession) -> list[tuple[str, str, Decimal | None, Decimal | None]]:
     return sorted(
         (i.exchange_id, i.side, i.price, i.amount)
         for i in OrderIntent.objects.filter(session=session, kind=IntentKind.PLACE)

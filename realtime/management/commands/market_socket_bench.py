@@ -51,7 +51,7 @@ class Command(BaseCommand):
             venue_fetches[0] += 1
             return original(exchange_id, symbol, with_last=with_last)
 
-        marketdata._fetch = counted  # type: ignore[assignment]
+        marketdata._fetch = counted
         sio, namespace = socket_server()
         self.hub = namespace.hub
         app = socketio.ASGIApp(sio, other_asgi_app=django_application)
@@ -72,7 +72,7 @@ class Command(BaseCommand):
         finally:
             server.should_exit = True
             thread.join(timeout=10)
-            marketdata._fetch = original  # type: ignore[assignment]
+            marketdata._fetch = original
         received, elapsed, first_slot, last_slot, fetched, rounds, pushes = result
         slots = last_slot - first_slot + 1
         load = os.getloadavg()
