@@ -52,7 +52,7 @@ def test_a_fill_waits_for_the_runs_row_lock_and_both_states_are_kept(
 
     locked = threading.Event()
     times: dict[str, float] = {}
-    take = run.pair_locks_take
+    take = run.pair_locks_take  # type: ignore[attr-defined]  # run's own import of it, patched below
 
     def pair_locks_take_slowly(pairs: Iterable[Any]) -> Any:
         # the session row is locked (lease re-check): let the tracker run into it
