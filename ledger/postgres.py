@@ -31,6 +31,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ledger.exceptions import InsufficientFunds
+from mrmarket.pg import server_cursor
 
 # SQLSTATEs raised by ledger_entry_write: an account would break its balance flag; an
 # account does not exist yet (nothing was written: create it and call again).
@@ -100,15 +101,10 @@ def entry_write(*, entry: dict[str, Any], created_at: datetime, legs: list[Leg])
 
 
 def _call(conn: BaseDatabaseWrapper, params: list[Any]) -> Outcome:
-    conn.ensure_connection()
-    # What Django's cursor checks before every query: no statement in a transaction that is
-    # already marked for rollback.
-    conn.validate_no_broken_transaction()
-    with conn.wrap_database_errors:
+    with server_cursor(conn.alias) as cursor:
         try:
-            with psycopg.Cursor(conn.connection) as cursor:
-                cursor.execute(_CALL, params)
-                row = cursor.fetchone()
+            cursor.execute(_CALL, params)
+            row = cursor.fetchone()
         except psycopg.Error as exc:
             if exc.sqlstate == INSUFFICIENT_FUNDS:
                 detail = exc.diag.message_detail

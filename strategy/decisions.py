@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from mrmarket.pg import server_cursor
 from strategy.marketdata import MarketSnapshot, reference_mid, snapshot_decode, snapshot_encode
 from strategy.models import DecisionRecord, MarketSnapshotRecord, ParamsRecord
 from strategy.params import PureMarketMakingParams
@@ -165,33 +166,35 @@ class DecisionBatch:
         )
 
     def flush(self) -> None:
-        """One INSERT for the batch's records (PostgreSQL: a plain multi-row VALUES, no
-        per-field ORM preparation)."""
+        """One INSERT for the batch's records (PostgreSQL: one array per column through a
+        server-binding cursor, no per-field ORM preparation)."""
         rows, self.rows = self.rows, []
         if not rows:
             return
         if connection.vendor != "postgresql":
             DecisionRecord.objects.bulk_create(rows)
             return
-        table = connection.ops.quote_name(DecisionRecord._meta.db_table)
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)"] * len(rows))
-        params: list[Any] = []
-        for r in rows:
-            params += [
-                r.session_id,
-                r.run_at,
-                r.snapshot_id,
-                r.params_hash,
-                r.mid,
-                json.dumps(r.inputs),
-                json.dumps(r.quotes),
-            ]
-        with connection.cursor() as cursor:
+        with server_cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (session_id, run_at, snapshot_id, params_hash, mid, "  # noqa: S608
-                f"inputs, quotes) VALUES {values}",
-                params,
+                _RECORDS_INSERT,
+                [
+                    [r.session_id for r in rows],
+                    [r.run_at for r in rows],
+                    [r.snapshot_id for r in rows],
+                    [r.params_hash for r in rows],
+                    [r.mid for r in rows],
+                    [json.dumps(r.inputs) for r in rows],
+                    [json.dumps(r.quotes) for r in rows],
+                ],
             )
+
+
+_RECORDS_INSERT = (
+    f"INSERT INTO {DecisionRecord._meta.db_table} (session_id, run_at, snapshot_id, "  # noqa: S608
+    "params_hash, mid, inputs, quotes) SELECT * FROM unnest(%s::bigint[], "
+    "%s::timestamptz[], %s::bigint[], %s::varchar[], %s::numeric[], %s::text[]::jsonb[], "
+    "%s::text[]::jsonb[])"
+)
 
 
 def _snap_known(key: tuple[str, str, int], pk: int) -> None:

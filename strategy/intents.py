@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from exchanges.venues.base import OrderSide
+from mrmarket.pg import server_cursor
 from strategy import venues
 from strategy.dispatch import intents_enqueue
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus
@@ -237,19 +238,26 @@ def places_insert(rows: Sequence[PlaceRow]) -> list[int]:
         return [by_cid[r.client_order_id] for r in rows]
     columns = [name for name, _ in _PLACE_COLUMNS]
     arrays = [[getattr(r, name) for r in rows] for name in columns]
+    at = timezone.now()  # as auto_now_add / auto_now would stamp them
+    with server_cursor() as cursor:
+        cursor.execute(_PLACES_INSERT, [IntentKind.PLACE.value, at, at, *arrays])
+        return [r[0] for r in cursor.fetchall()]
+
+
+def _places_insert_sql() -> str:
+    columns = [name for name, _ in _PLACE_COLUMNS]
     unnest = ", ".join(f"%s::{kind}[]" for _, kind in _PLACE_COLUMNS)
     named = ", ".join(columns)
-    at = timezone.now()  # as auto_now_add / auto_now would stamp them
-    table = connection.ops.quote_name(OrderIntent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}, kind, reason, attempts, "  # noqa: S608
-            "last_error, venue_order_id, created_at, updated_at) "
-            f"SELECT {named}, %s, '', 0, '', '', %s, %s FROM unnest({unnest}) "
-            f"WITH ORDINALITY AS v({named}, ord) ORDER BY ord RETURNING id",
-            [IntentKind.PLACE.value, at, at, *arrays],
-        )
-        return [r[0] for r in cursor.fetchall()]
+    return (
+        f"INSERT INTO {OrderIntent._meta.db_table} ({named}, kind, reason, attempts, "  # noqa: S608
+        "last_error, venue_order_id, created_at, updated_at) "
+        f"SELECT {named}, %s, '', 0, '', '', %s, %s FROM unnest({unnest}) "
+        f"WITH ORDINALITY AS v({named}, ord) ORDER BY ord RETURNING id"
+    )
+
+
+# Constant text: psycopg converts it once and prepares it after a few calls.
+_PLACES_INSERT = _places_insert_sql()
 
 
 def _fields(row: PlaceRow) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection
 
+from mrmarket.pg import server_cursor
 from strategy.models import StrategySession
 
 
@@ -71,8 +72,23 @@ def releases_batched() -> Iterator[None]:
         releases_write(pending)
 
 
-def _table() -> str:
-    return connection.ops.quote_name(StrategySession._meta.db_table)
+_TABLE = StrategySession._meta.db_table
+# One array per column (constant statements: psycopg converts them once and prepares them).
+_RELEASES = (
+    f"UPDATE {_TABLE} AS s SET lease_until = NULL, lease_token = '', "  # noqa: S608
+    "last_error = v.err, next_run_at = COALESCE(v.due, s.next_run_at) "
+    "FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::text[]) "
+    "AS v(id, token, due, err) WHERE s.id = v.id AND s.lease_token = v.token"
+)
+_FINISHES = (
+    f"UPDATE {_TABLE} AS s SET lease_until = NULL, lease_token = '', "  # noqa: S608
+    "next_run_at = v.due, last_run_at = v.ran, run_count = v.runs, "
+    "generation = v.gen, deferred_places = v.deferred, last_error = v.err, "
+    "engine_state = COALESCE(v.state, s.engine_state) "
+    "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::bigint[], "
+    "%s::bigint[], %s::boolean[], %s::text[], %s::text[]::jsonb[]) "
+    "AS v(id, due, ran, runs, gen, deferred, err, state) WHERE s.id = v.id"
+)
 
 
 def releases_write(items: Sequence[Release]) -> None:
@@ -89,17 +105,15 @@ def releases_write(items: Sequence[Release]) -> None:
                 fields["next_run_at"] = r.next_run_at
             StrategySession.objects.filter(pk=r.pk, lease_token=r.token).update(**fields)
         return
-    values = ", ".join(["(%s::bigint, %s::varchar, %s::timestamptz, %s::text)"] * len(items))
-    params: list[Any] = []
-    for r in items:
-        params += [r.pk, r.token, r.next_run_at, r.error[:500]]
-    with connection.cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_table()} AS s SET lease_until = NULL, lease_token = '', "  # noqa: S608
-            "last_error = v.err, next_run_at = COALESCE(v.due, s.next_run_at) "
-            f"FROM (VALUES {values}) AS v(id, token, due, err) "
-            "WHERE s.id = v.id AND s.lease_token = v.token",
-            params,
+            _RELEASES,
+            [
+                [r.pk for r in items],
+                [r.token for r in items],
+                [r.next_run_at for r in items],
+                [r.error[:500] for r in items],
+            ],
         )
 
 
@@ -121,29 +135,17 @@ def finishes_write(items: Sequence[Finish]) -> None:
                 **({} if f.engine_state is None else {"engine_state": f.engine_state}),
             )
         return
-    row = (
-        "(%s::bigint, %s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint, %s::boolean, "
-        "%s::text, %s::jsonb)"
-    )
-    params: list[Any] = []
-    for f in items:
-        params += [
-            f.pk,
-            f.next_run_at,
-            f.last_run_at,
-            f.run_count,
-            f.generation,
-            f.deferred_places,
-            f.last_error[:500],
-            None if f.engine_state is None else json.dumps(f.engine_state),
-        ]
-    with connection.cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_table()} AS s SET lease_until = NULL, lease_token = '', "  # noqa: S608
-            "next_run_at = v.due, last_run_at = v.ran, run_count = v.runs, "
-            "generation = v.gen, deferred_places = v.deferred, last_error = v.err, "
-            "engine_state = COALESCE(v.state, s.engine_state) "
-            f"FROM (VALUES {', '.join([row] * len(items))}) "
-            "AS v(id, due, ran, runs, gen, deferred, err, state) WHERE s.id = v.id",
-            params,
+            _FINISHES,
+            [
+                [f.pk for f in items],
+                [f.next_run_at for f in items],
+                [f.last_run_at for f in items],
+                [f.run_count for f in items],
+                [f.generation for f in items],
+                [f.deferred_places for f in items],
+                [f.last_error[:500] for f in items],
+                [None if f.engine_state is None else json.dumps(f.engine_state) for f in items],
+            ],
         )

@@ -221,6 +221,46 @@ def _worker(tasks: Any, results: Any, profile: str) -> None:
         )
 
 
+def _rounds(rounds: int, profile: str) -> tuple[int, float, float, dict[str, int]]:
+    """--rounds: every session made due, the real tick's claim and batches run here, in
+    this process, one after the other (no queue, no lateness): CPU per session run without
+    the noise of scheduling. Returns (runs, worker CPU s, database CPU s, skipped)."""
+    # Runs one after the other take longer than a slot: nothing is late, every snapshot fresh.
+    settings.STRATEGY_MAX_LATENESS_MS = 10**9
+    settings.STRATEGY_MARKET_DATA_MAX_AGE_MS = 10**9
+    settings.STRATEGY_LEASE_SECONDS = 3600
+    backend = _backend_pid()
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    runs, cpu, db_cpu, skipped = 0, 0.0, 0.0, {}
+    for _ in range(rounds):
+        time.sleep(settings.STRATEGY_TICK_MS / 1000)  # a new market-data slot: books moved
+        StrategySession.objects.filter(exchange_id=VENUE, state=SessionState.RUNNING).update(
+            next_run_at=timezone.now(), lease_until=None
+        )
+        result = strategy_tick()
+        for batch in result.batches:
+            for need in result.markets:  # snapshots live 10 s: keep them cached (not timed)
+                market_data_refresh(
+                    exchange_id=need.exchange_id, symbol=need.symbol, with_last=need.with_last
+                )
+            c0, d0 = time.process_time(), _backend_cpu_seconds(backend)
+            if profiler is not None:
+                profiler.enable()
+            outcomes = sessions_run(session_ids=batch)
+            if profiler is not None:
+                profiler.disable()
+            cpu += time.process_time() - c0
+            db_cpu += _backend_cpu_seconds(backend) - d0
+            for outcome in outcomes:
+                if outcome.ran:
+                    runs += 1
+                else:
+                    skipped[outcome.reason] = skipped.get(outcome.reason, 0) + 1
+    if profiler is not None:
+        profiler.dump_stats(f"{profile}.{os.getpid()}")
+    return runs, cpu, db_cpu, skipped
+
+
 def _burn(until: float) -> None:
     """--background-load: keep one core busy (bounded in time)."""
     x = 0
@@ -267,10 +307,45 @@ class Command(BaseCommand):
             help="cProfile the workers' session runs; write PATH.<pid> and print the top",
         )
         parser.add_argument(
+            "--rounds",
+            type=int,
+            default=0,
+            help="in-process: make every session due N times and run the batches here; "
+            "prints CPU per run only (no queue, no lateness)",
+        )
+        parser.add_argument(
             "--background-load",
             action="store_true",
             help="keep one core busy with another process for the whole run",
         )
+
+    def _rounds_report(self, o: dict[str, Any]) -> None:
+        load_start = os.getloadavg()
+        runs, cpu, db_cpu, skipped = _rounds(o["rounds"], o["profile"])
+        load_end = os.getloadavg()
+        self.stdout.write(
+            f"bench-tick --rounds {o['rounds']}: {o['sessions']} sessions in-process, "
+            f"{runs} runs, skipped {skipped}"
+        )
+        self.stdout.write(
+            f"  CPU per session run: worker {1000 * cpu / max(runs, 1):.2f} ms, "
+            f"database {1000 * db_cpu / max(runs, 1):.2f} ms"
+        )
+        self._profile_print(o["profile"])
+        self.stdout.write(
+            f"  machine load average (1/5/15 min, {os.cpu_count()} CPUs): "
+            f"{'/'.join(f'{x:.2f}' for x in load_start)} at start, "
+            f"{'/'.join(f'{x:.2f}' for x in load_end)} at end"
+        )
+
+    def _profile_print(self, profile: str) -> None:
+        if not profile:
+            return
+        files = glob.glob(f"{profile}.*")
+        if files:
+            out = io.StringIO()
+            pstats.Stats(*files, stream=out).sort_stats("tottime").print_stats(45)
+            self.stdout.write(out.getvalue())
 
     def handle(self, *args: Any, **o: Any) -> None:
         if not settings.IS_POSTGRES:
@@ -285,6 +360,9 @@ class Command(BaseCommand):
         if o["tick_ms"]:
             settings.STRATEGY_TICK_MS = o["tick_ms"]  # before the fork: workers share it
         _setup(o["sessions"], o["pairs"], o["refresh_ms"], o["resting"])
+        if o["rounds"]:
+            self._rounds_report(o)
+            return
         connections.close_all()
 
         ctx = mp.get_context("fork")
@@ -406,12 +484,7 @@ class Command(BaseCommand):
             f"{1000 * statistics.mean([x[4] for x in g_ran] or [0]):.1f} ms + database "
             f"{1000 * statistics.mean([x[5] for x in g_ran] or [0]):.1f} ms a pass"
         )
-        if o["profile"]:
-            files = glob.glob(f"{o['profile']}.*")
-            if files:
-                out = io.StringIO()
-                pstats.Stats(*files, stream=out).sort_stats("cumulative").print_stats(45)
-                self.stdout.write(out.getvalue())
+        self._profile_print(o["profile"])
         self.stdout.write(
             f"  machine load average (1/5/15 min, {os.cpu_count()} CPUs): "
             f"{'/'.join(f'{x:.2f}' for x in load_start)} at start, "
