@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -112,12 +113,36 @@ def _proposal_state(raw: dict[str, Any] | None) -> ProposalState | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """One decision record to insert: a plain row (no model instance in the hot path)."""
+
+    session_id: int
+    run_at: datetime
+    snapshot_id: int
+    params_hash: str
+    mid: Decimal | None
+    inputs: dict[str, Any]
+    quotes: list[list[Any]]
+
+    def model(self) -> DecisionRecord:
+        return DecisionRecord(
+            session_id=self.session_id,
+            run_at=self.run_at,
+            snapshot_id=self.snapshot_id,
+            params_hash=self.params_hash,
+            mid=self.mid,
+            inputs=self.inputs,
+            quotes=self.quotes,
+        )
+
+
 class DecisionBatch:
     """The decision records of a batch's runs, inserted in one statement (`flush`); the
     shared snapshot of each (venue, pair, slot) is looked up or stored once per batch."""
 
     def __init__(self) -> None:
-        self.rows: list[DecisionRecord] = []
+        self.rows: list[RecordRow] = []
         self._snaps: dict[tuple[str, str, int], int] = {}
         self._params: set[str] = set()
 
@@ -135,7 +160,7 @@ class DecisionBatch:
         inputs: dict[str, Any],
         quotes: list[DesiredQuote],
         digest: str | None = None,
-    ) -> DecisionRecord:
+    ) -> RecordRow:
         """The record, not queued yet (`rows.append` it once the run has decided)."""
         key = (snapshot.exchange_id, snapshot.symbol, slot)
         snap_id = self._snaps.get(key) or _KNOWN_SNAPS.get(key)
@@ -155,7 +180,7 @@ class DecisionBatch:
             # Remembered only once the row is committed: a rolled-back run must not leave a
             # hash this process believes stored.
             transaction.on_commit(lambda: _KNOWN_PARAMS.add(digest))
-        return DecisionRecord(
+        return RecordRow(
             session_id=session_id,
             run_at=run_at,
             snapshot_id=snap_id,
@@ -172,7 +197,7 @@ class DecisionBatch:
         if not rows:
             return
         if connection.vendor != "postgresql":
-            DecisionRecord.objects.bulk_create(rows)
+            DecisionRecord.objects.bulk_create([r.model() for r in rows])
             return
         with server_cursor() as cursor:
             cursor.execute(
@@ -214,7 +239,7 @@ def decision_record(
     quotes: list[DesiredQuote],
 ) -> DecisionRecord:
     """One decision written at once (a batch uses `DecisionBatch`)."""
-    record = DecisionBatch().record(
+    row = DecisionBatch().record(
         session_id=session_id,
         run_at=run_at,
         slot=slot,
@@ -223,6 +248,7 @@ def decision_record(
         inputs=inputs,
         quotes=quotes,
     )
+    record = row.model()
     record.save()
     return record
 

@@ -23,7 +23,7 @@ from strategy.dispatch import intents_enqueue
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus
 from strategy.live import live_of
 from strategy.models import OrderIntent, StrategySession
-from strategy.quoting.ids import client_order_id
+from strategy.quoting.ids import client_order_id, configured_prefix
 from strategy.quoting.types import DesiredQuote
 
 ARBITRAGE_REASON = "arbitrage"  # intent.reason of arbitrage legs (takers, not post-only)
@@ -174,6 +174,7 @@ def place_rows(
 ) -> list[PlaceRow]:
     """The place intents of one generation of the session's quotes, not written yet."""
     status = _new_status()
+    prefix = configured_prefix()
     return [
         PlaceRow(
             session_id=session.pk,
@@ -186,6 +187,7 @@ def place_rows(
                 side=q.side,
                 level=q.level,
                 kind="h" if q.hanging else "q",
+                prefix=prefix,
             ),
             side=OrderSide(q.side).value,
             level=q.level,

@@ -19,7 +19,7 @@ from strategy import risk
 from strategy.enums import INTENT_ACTIVE, IntentKind, TrackedStatus
 from strategy.memo import memoized
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
-from strategy.quoting.stp import RestingOrder
+from strategy.quoting.stp import Bounds, RestingOrder, resting_bounds
 from strategy.selectors import Commitments, commitments_of, tracked_for_budget
 from strategy.sessions.locks import Pair
 
@@ -143,6 +143,7 @@ class PairContext:
     resting: list[RestingOrder]
     views: dict[int, LiveView]
     pending: dict[int, tuple[set[str], list[RestingOrder]]] = field(default_factory=dict)
+    _bounds: Bounds | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, exchange_id: str, symbol: str, sessions: list[StrategySession]) -> PairContext:
@@ -169,11 +170,23 @@ class PairContext:
             for pair in pairs
         }
 
+    def bounds(self, *, without: set[str] | frozenset[str] = frozenset()) -> Bounds:
+        """Self-trade prevention's bounds of the pair's resting orders (kept up to date
+        as runs add places), leaving out the places in `without`."""
+        if without:
+            return resting_bounds([r for r in self.resting if r.client_order_id not in without])
+        if self._bounds is None:
+            self._bounds = resting_bounds(self.resting)
+        return self._bounds
+
     def apply(self, session_id: int, *, withdrawn: set[str], added: list[RestingOrder]) -> None:
         """A run's effect on the pair: withdrawn places leave, new places join."""
         if withdrawn:
             self.resting = [r for r in self.resting if r.client_order_id not in withdrawn]
+            self._bounds = None
         self.resting.extend(added)
+        if self._bounds is not None:
+            self._bounds = self._bounds.with_orders(added)
         self.pending[session_id] = (withdrawn, added)
 
     def rollback(self, session_id: int) -> None:
@@ -183,6 +196,7 @@ class PairContext:
         gone = {r.client_order_id for r in added}
         if gone:
             self.resting = [r for r in self.resting if r.client_order_id not in gone]
+            self._bounds = None
 
 
 def closed_order_count(*, exchange_id: str, account_index: int) -> int:

@@ -16,12 +16,13 @@ from exchanges.venues.base import MarketInfo, OrderSide
 from strategy import marketdata, risk
 from strategy.decisions import decision_inputs
 from strategy.live import LiveView, venue_balances_cached
+from strategy.memo import memoized
 from strategy.models import StrategySession
 from strategy.params import PureMarketMakingParams
 from strategy.pmm.state import band_due, cost_price, run_state, stored
 from strategy.quoting.diff import QuotePlan, diff_quotes
 from strategy.quoting.pure_mm import build_proposal_for, source_price
-from strategy.quoting.stp import RestingOrder, StpResult, filter_self_trades
+from strategy.quoting.stp import Bounds, StpResult, filter_self_trades
 from strategy.quoting.types import DesiredQuote, LiveOrder
 from strategy.selectors import order_budget_available
 
@@ -35,6 +36,7 @@ class Prepared:
     params: PureMarketMakingParams
     snap: marketdata.MarketSnapshot
     reference: Decimal | None
+    digest: str = ""  # `strategy.decisions.params_hash` of the session's parameters
 
 
 @dataclass
@@ -111,13 +113,14 @@ def decision_fingerprint(
     price, the oracle's price, the budget, the last complete fill, the live orders and the
     intents in flight. Equal fingerprints and nothing due by age: the same decision."""
     snap = prepared.snap
+    book = memoized(  # the book's part once per batch, not once per session
+        ("fingerprint_book", snap.exchange_id, snap.symbol, snap.fetched_at),
+        lambda: repr((snap.exchange_id, snap.symbol, snap.book.bids, snap.book.asks)),
+    )
     material = repr(
         (
             params_digest,
-            snap.exchange_id,
-            snap.symbol,
-            snap.book.bids,
-            snap.book.asks,
+            book,
             snap.last_price,
             prepared.reference,
             budget,
@@ -250,12 +253,13 @@ def places_check(
     *,
     params: PureMarketMakingParams,
     halted: bool,
-    resting: list[RestingOrder],
+    bounds: Bounds,
 ) -> Checked:
-    """Self-trade prevention against all our resting orders on the venue and pair, then the
+    """Self-trade prevention against all our resting orders on the venue and pair (their
+    `bounds`), then the
     risk filter (price band, deviation, max open orders, max notional)."""
     places: list[DesiredQuote] = [] if halted else list(plan.quotes.places)
-    stp = filter_self_trades(quotes=places, resting=resting)
+    stp = filter_self_trades(quotes=places, bounds=bounds)
     kept = {o.client_order_id for o in plan.quotes.keeps}
     keep_orders = [o for o in plan.live if o.client_order_id in kept]
     checked = risk.risk_filter(

@@ -26,7 +26,7 @@ from strategy.models import StrategySession
 from strategy.params import PriceSourceType
 from strategy.params.market import validate_for_market
 from strategy.pmm.decide import Prepared
-from strategy.pmm.parse import pmm_params
+from strategy.pmm.parse import pmm_params, pmm_params_and_digest
 from strategy.pmm.write import BatchWrites, pmm_decide_and_write
 from strategy.quoting.pure_mm import in_filled_order_delay
 from strategy.saturation import shed_count
@@ -49,7 +49,7 @@ log = structlog.get_logger(__name__)
 
 def pmm_prepare(session: StrategySession, started: datetime) -> Prepared | RunOutcome:
     """Outside any transaction: the filled-order delay and the tick's market data."""
-    params = pmm_params(session.params)
+    params, digest = pmm_params_and_digest(session.params)
     refresh = timedelta(milliseconds=params.order_refresh_time_ms)
     if in_filled_order_delay(params=params, now=started, last_fill_at=session.last_fill_at):
         # No re-creation during the delay; the orders stay (Hummingbot keeps them, 0350),
@@ -79,7 +79,7 @@ def pmm_prepare(session: StrategySession, started: datetime) -> Prepared | RunOu
     except ValidationFailed as exc:
         return pmm_stop_unfit(session, exc)
     reference = marketdata.reference_mid(oracle) if oracle is not None else None
-    return Prepared(params=params, snap=snap, reference=reference)
+    return Prepared(params=params, snap=snap, reference=reference, digest=digest)
 
 
 def pmm_stop_unfit(session: StrategySession, exc: ValidationFailed) -> RunOutcome:

@@ -177,7 +177,7 @@ def pmm_decide_and_write(
     params, market = prepared.params, prepared.snap.market
     view = ctx.views[session.pk]
     budget = session_budget(session, view, market)
-    digest = params_hash(session.params)
+    digest = prepared.digest or params_hash(session.params)
     fingerprint = decision_fingerprint(session, prepared, view, budget, params_digest=digest)
     if batch.previous.get(session.pk) == fingerprint and not age_due(
         view, params, now, session.engine_state
@@ -208,7 +208,7 @@ def pmm_decide_and_write(
         plan,
         params=params,
         halted=halt is not None,
-        resting=[r for r in ctx.resting if r.client_order_id not in withdrawn],
+        bounds=ctx.bounds(without=withdrawn),
     )
     accepted, deferred = budget_gate(
         list(checked.risk.allowed), view=view, plan=plan, maker_fee=market.maker_fee

@@ -62,14 +62,19 @@ def _check_prefix(prefix: str) -> None:
         )
 
 
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # every 2-digit base-36 string
+
+
 def _base36(number: int, width: int) -> str:
-    """The `width` lowest base-36 digits of `number`."""
+    """The `width` lowest base-36 digits of `number` (two digits per division)."""
     number %= 36**width  # the same digits, from a small int instead of a 256-bit one
-    chars = []
-    for _ in range(width):
-        number, digit = divmod(number, 36)
-        chars.append(_ALPHABET[digit])
-    return "".join(reversed(chars))
+    chunks = []
+    for _ in range(width // 2):
+        number, pair = divmod(number, 1296)
+        chunks.append(_PAIRS[pair])
+    if width % 2:
+        chunks.append(_ALPHABET[number % 36])
+    return "".join(reversed(chunks))
 
 
 def client_order_id(

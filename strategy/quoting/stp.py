@@ -43,16 +43,45 @@ def would_self_trade(quote: DesiredQuote, resting: list[RestingOrder]) -> bool:
     return any(o.side == OrderSide.BUY and quote.price <= o.price for o in resting)
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The lowest of our resting asks and the highest of our resting bids (None: none)."""
+
+    lowest_ask: Decimal | None
+    highest_bid: Decimal | None
+
+    def with_orders(self, orders: list[RestingOrder]) -> Bounds:
+        """The bounds once `orders` rest too."""
+        return resting_bounds(orders, start=self)
+
+
+def resting_bounds(resting: list[RestingOrder], *, start: Bounds | None = None) -> Bounds:
+    lowest_ask = start.lowest_ask if start else None
+    highest_bid = start.highest_bid if start else None
+    for o in resting:
+        if o.side == OrderSide.SELL:
+            lowest_ask = o.price if lowest_ask is None else min(lowest_ask, o.price)
+        else:
+            highest_bid = o.price if highest_bid is None else max(highest_bid, o.price)
+    return Bounds(lowest_ask=lowest_ask, highest_bid=highest_bid)
+
+
 def filter_self_trades(
-    *, quotes: list[DesiredQuote] | tuple[DesiredQuote, ...], resting: list[RestingOrder]
+    *,
+    quotes: list[DesiredQuote] | tuple[DesiredQuote, ...],
+    resting: list[RestingOrder] | None = None,
+    bounds: Bounds | None = None,
 ) -> StpResult:
     """Split `quotes` into the ones safe to place and the ones that would hit our own orders.
 
+    Only the lowest resting ask and the highest resting bid matter: pass `bounds` when
+    the caller keeps them (a batch of runs on one pair), else `resting`.
     Quotes of the same batch are also checked against each other: a bid and an ask of the
     batch that cross would match once both rest.
     """
-    lowest_ask = min((o.price for o in resting if o.side == OrderSide.SELL), default=None)
-    highest_bid = max((o.price for o in resting if o.side == OrderSide.BUY), default=None)
+    if bounds is None:
+        bounds = resting_bounds(resting or [])
+    lowest_ask, highest_bid = bounds.lowest_ask, bounds.highest_bid
     allowed: list[DesiredQuote] = []
     dropped: list[DesiredQuote] = []
     for quote in quotes:

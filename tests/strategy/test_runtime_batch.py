@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from exchanges.venues.base import OrderSide
 from orders.services.seams import order_terms
 from strategy import marketdata, risk
 from strategy.models import OrderIntent, StrategySession
 from strategy.pmm import decide as pmm_decide
 from strategy.pmm import run as pmm_run
-from strategy.quoting.stp import filter_self_trades
+from strategy.quoting.stp import Bounds, RestingOrder, filter_self_trades, resting_bounds
 from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
 from strategy.sessions.lease import next_due
@@ -37,26 +38,29 @@ def test_one_batch_runs_every_session_once_and_later_runs_see_earlier_places(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     market, ids = _sessions(monkeypatch, 3)
-    seen: list[set[str]] = []
+    seen: list[Bounds] = []
 
-    def spy(*, quotes: Any, resting: Any) -> Any:
-        seen.append({r.client_order_id for r in resting})
-        return filter_self_trades(quotes=quotes, resting=resting)
+    def spy(*, quotes: Any, bounds: Bounds) -> Any:
+        seen.append(bounds)
+        return filter_self_trades(quotes=quotes, bounds=bounds)
 
     monkeypatch.setattr(pmm_decide, "filter_self_trades", spy)
     result = claim()
     assert [sorted(b) for b in result.batches] == [sorted(ids)]
     outcomes = committed(sessions_run, session_ids=result.batches[0])
     assert [o.ran for o in outcomes] == [True, True, True]
-    # Self-trade prevention of each run saw every place the earlier runs just wrote.
-    written: set[str] = set()
-    for session_id, resting in zip(result.batches[0], seen, strict=True):
-        assert written <= resting
-        written |= set(
-            OrderIntent.objects.filter(session_id=session_id).values_list(
-                "client_order_id", flat=True
+    # Self-trade prevention of each run saw every place the earlier runs just wrote: its
+    # bounds are those of the earlier runs' places.
+    written: list[RestingOrder] = []
+    for session_id, bounds in zip(result.batches[0], seen, strict=True):
+        assert bounds == resting_bounds(written)
+        written += [
+            RestingOrder(side=OrderSide(side), price=price, client_order_id=cid)
+            for side, price, cid in OrderIntent.objects.filter(session_id=session_id).values_list(
+                "side", "price", "client_order_id"
             )
-        )
+        ]
+    assert seen[-1].highest_bid is not None and seen[-1].lowest_ask is not None
     assert len(written) == 12
     for session in StrategySession.objects.filter(pk__in=ids):
         assert session.run_count == 1 and session.lease_until is None
