@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from mrmarket.pg import server_cursor
+from mrmarket.pg import array_literal, server_cursor
 from strategy.marketdata import MarketSnapshot, reference_mid, snapshot_decode, snapshot_encode
 from strategy.models import DecisionRecord, MarketSnapshotRecord, ParamsRecord
 from strategy.params import PureMarketMakingParams
@@ -203,13 +203,13 @@ class DecisionBatch:
             cursor.execute(
                 _RECORDS_INSERT,
                 [
-                    [r.session_id for r in rows],
-                    [r.run_at for r in rows],
-                    [r.snapshot_id for r in rows],
-                    [r.params_hash for r in rows],
-                    [r.mid for r in rows],
-                    [json.dumps(r.inputs) for r in rows],
-                    [json.dumps(r.quotes) for r in rows],
+                    array_literal(r.session_id for r in rows),
+                    array_literal(r.run_at for r in rows),
+                    array_literal(r.snapshot_id for r in rows),
+                    array_literal(r.params_hash for r in rows),
+                    array_literal(r.mid for r in rows),
+                    array_literal(json.dumps(r.inputs) for r in rows),
+                    array_literal(json.dumps(r.quotes) for r in rows),
                 ],
             )
 
@@ -217,8 +217,8 @@ class DecisionBatch:
 _RECORDS_INSERT = (
     f"INSERT INTO {DecisionRecord._meta.db_table} (session_id, run_at, snapshot_id, "  # noqa: S608
     "params_hash, mid, inputs, quotes) SELECT * FROM unnest(%s::bigint[], "
-    "%s::timestamptz[], %s::bigint[], %s::varchar[], %s::numeric[], %s::text[]::jsonb[], "
-    "%s::text[]::jsonb[])"
+    "%s::timestamptz[], %s::bigint[], %s::varchar[], %s::numeric[], %s::jsonb[], "
+    "%s::jsonb[])"
 )
 
 

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from exchanges.venues.base import OrderSide
-from mrmarket.pg import server_cursor
+from mrmarket.pg import array_literal, server_cursor
 from strategy import venues
 from strategy.dispatch import intents_enqueue
 from strategy.enums import INTENT_ACTIVE, IntentKind, IntentStatus
@@ -239,7 +239,7 @@ def places_insert(rows: Sequence[PlaceRow]) -> list[int]:
         )
         return [by_cid[r.client_order_id] for r in rows]
     columns = [name for name, _ in _PLACE_COLUMNS]
-    arrays = [[getattr(r, name) for r in rows] for name in columns]
+    arrays = [array_literal([getattr(r, name) for r in rows]) for name in columns]
     at = timezone.now()  # as auto_now_add / auto_now would stamp them
     with server_cursor() as cursor:
         cursor.execute(_PLACES_INSERT, [IntentKind.PLACE.value, at, at, *arrays])

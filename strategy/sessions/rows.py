@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from mrmarket.pg import server_cursor
+from mrmarket.pg import array_literal, server_cursor
 from strategy.models import StrategySession
 
 
@@ -86,7 +86,7 @@ _FINISHES = (
     "generation = v.gen, deferred_places = v.deferred, last_error = v.err, "
     "engine_state = COALESCE(v.state, s.engine_state) "
     "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::bigint[], "
-    "%s::bigint[], %s::boolean[], %s::text[], %s::text[]::jsonb[]) "
+    "%s::bigint[], %s::boolean[], %s::text[], %s::jsonb[]) "
     "AS v(id, due, ran, runs, gen, deferred, err, state) WHERE s.id = v.id"
 )
 
@@ -109,10 +109,10 @@ def releases_write(items: Sequence[Release]) -> None:
         cursor.execute(
             _RELEASES,
             [
-                [r.pk for r in items],
-                [r.token for r in items],
-                [r.next_run_at for r in items],
-                [r.error[:500] for r in items],
+                array_literal(r.pk for r in items),
+                array_literal(r.token for r in items),
+                array_literal(r.next_run_at for r in items),
+                array_literal(r.error[:500] for r in items),
             ],
         )
 
@@ -139,13 +139,15 @@ def finishes_write(items: Sequence[Finish]) -> None:
         cursor.execute(
             _FINISHES,
             [
-                [f.pk for f in items],
-                [f.next_run_at for f in items],
-                [f.last_run_at for f in items],
-                [f.run_count for f in items],
-                [f.generation for f in items],
-                [f.deferred_places for f in items],
-                [f.last_error[:500] for f in items],
-                [None if f.engine_state is None else json.dumps(f.engine_state) for f in items],
+                array_literal(f.pk for f in items),
+                array_literal(f.next_run_at for f in items),
+                array_literal(f.last_run_at for f in items),
+                array_literal(f.run_count for f in items),
+                array_literal(f.generation for f in items),
+                array_literal(f.deferred_places for f in items),
+                array_literal(f.last_error[:500] for f in items),
+                array_literal(
+                    None if f.engine_state is None else json.dumps(f.engine_state) for f in items
+                ),
             ],
         )
