@@ -16,13 +16,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 
 
 @contextmanager
-def server_cursor(alias: str = DEFAULT_DB_ALIAS) -> Iterator[psycopg.Cursor[tuple[object, ...]]]:
+def server_cursor(alias: str = DEFAULT_DB_ALIAS) -> Iterator[psycopg.Cursor[Any]]:
     conn = connections[alias]
     conn.ensure_connection()
     # What Django's cursor checks before every query: no statement in a transaction that

@@ -59,6 +59,7 @@ def test_one_batch_runs_every_session_once_and_later_runs_see_earlier_places(
             for side, price, cid in OrderIntent.objects.filter(session_id=session_id).values_list(
                 "side", "price", "client_order_id"
             )
+            if price is not None
         ]
     assert seen[-1].highest_bid is not None and seen[-1].lowest_ask is not None
     assert len(written) == 12

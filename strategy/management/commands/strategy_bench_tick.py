@@ -231,7 +231,8 @@ def _rounds(rounds: int, profile: str) -> tuple[int, float, float, dict[str, int
     settings.STRATEGY_LEASE_SECONDS = 3600
     backend = _backend_pid()
     profiler = cProfile.Profile(time.process_time) if profile else None
-    runs, cpu, db_cpu, skipped = 0, 0.0, 0.0, {}
+    runs, cpu, db_cpu = 0, 0.0, 0.0
+    skipped: dict[str, int] = {}
     for _ in range(rounds):
         time.sleep(settings.STRATEGY_TICK_MS / 1000)  # a new market-data slot: books moved
         StrategySession.objects.filter(exchange_id=VENUE, state=SessionState.RUNNING).update(
