@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -79,6 +80,26 @@ def not_quoting_reason(
     return f"only one side quoted (no {'bid' if 'buy' in missing else 'ask'})"
 
 
+def _tick_card(tick: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The strategy tick as the overview shows it: running, and whether it keeps up (runs
+    in flight against the backpressure cap, how late the most overdue session waits
+    against the shedding cap, runs shed in the last minute)."""
+    if not tick:
+        return None
+    saturation = tick.get("saturation") or {}
+    return {
+        "running": bool(tick.get("running")),
+        "lastTickAt": tick.get("lastTickAt"),
+        "tickMs": tick.get("tickSizeMs"),
+        "saturated": bool(saturation.get("saturated")),
+        "inFlight": saturation.get("inFlight", 0),
+        "maxInFlight": settings.STRATEGY_TICK_MAX_IN_FLIGHT,
+        "oldestWaitMs": saturation.get("oldestWaitMs", 0),
+        "maxLatenessMs": saturation.get("maxLatenessMs", settings.STRATEGY_MAX_LATENESS_MS),
+        "shedLastMinute": saturation.get("shedLastMinute", 0),
+    }
+
+
 def overview_data(*, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     status = system_status()
@@ -146,6 +167,7 @@ def overview_data(*, now: datetime | None = None) -> dict[str, Any]:
     return {
         "now": utc(now),
         "health": {"ok": status["ok"], "issues": status.get("issues", [])},
+        "tick": _tick_card(status.get("tick")),
         "halts": [
             {
                 "scope": h.scope,

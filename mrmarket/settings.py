@@ -468,6 +468,10 @@ STRATEGY_DRY_RUN = env_bool("STRATEGY_DRY_RUN", False)
 # Sessions per strategy_sessions_run_task message, and at most this many claimed per tick.
 STRATEGY_TICK_BATCH_SIZE = env_int("STRATEGY_TICK_BATCH_SIZE", 50)
 STRATEGY_TICK_MAX_CLAIM = env_int("STRATEGY_TICK_MAX_CLAIM", 5000)
+# Backpressure: a tick claims only while fewer runs than this are in flight (claimed, not
+# finished). Past it the workers are behind: due sessions wait unclaimed (oldest first)
+# instead of piling up in the queue until their leases expire.
+STRATEGY_TICK_MAX_IN_FLIGHT = env_int("STRATEGY_TICK_MAX_IN_FLIGHT", 600)
 # A pure market-making run starting later than this after its due time is shed: skipped to
 # its next slot instead of doing stale work (overload keeps lateness bounded; ms).
 STRATEGY_MAX_LATENESS_MS = env_int("STRATEGY_MAX_LATENESS_MS", 2000)

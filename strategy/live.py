@@ -8,13 +8,16 @@ whatever the number of sessions and pairs.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import F, Q
 
 from exchanges.venues.base import OrderSide
+from mrmarket.pg import array_literal, server_cursor
 from strategy import risk
 from strategy.enums import INTENT_ACTIVE, IntentKind, TrackedStatus
 from strategy.memo import memoized
@@ -67,19 +70,47 @@ def live_of(session: StrategySession) -> LiveView:
 
 
 def live_many(sessions: list[StrategySession]) -> dict[int, LiveView]:
-    """`live_of` of many sessions in two queries (the runs of one pair transaction)."""
+    """`live_of` of many sessions in two queries (the runs of one pair transaction). On
+    PostgreSQL constant statements over an id array: no ORM query building per batch."""
     ids = [s.pk for s in sessions]
     rows: dict[int, list[TrackedOrder]] = defaultdict(list)
-    for order in TrackedOrder.objects.filter(session_id__in=ids).filter(
-        Q(status=TrackedStatus.OPEN) | Q(venue_filled__gt=F("filled"))
-    ):
+    intents: dict[int, list[OrderIntent]] = defaultdict(list)
+    tracked_rows: Iterable[TrackedOrder]
+    intent_rows: Iterable[OrderIntent]
+    if connection.vendor == "postgresql":
+        tracked_rows = TrackedOrder.objects.raw(_LIVE_TRACKED, [array_literal(ids)])
+        intent_rows = OrderIntent.objects.raw(_LIVE_INTENTS, [array_literal(ids)])
+    else:
+        tracked_rows = TrackedOrder.objects.filter(session_id__in=ids).filter(
+            Q(status=TrackedStatus.OPEN) | Q(venue_filled__gt=F("filled"))
+        )
+        intent_rows = OrderIntent.objects.filter(session_id__in=ids, status__in=INTENT_ACTIVE)
+    for order in tracked_rows:
         assert order.session_id is not None
         rows[order.session_id].append(order)
-    intents: dict[int, list[OrderIntent]] = defaultdict(list)
-    for intent in OrderIntent.objects.filter(session_id__in=ids, status__in=INTENT_ACTIVE):
+    for intent in intent_rows:
         assert intent.session_id is not None
         intents[intent.session_id].append(intent)
     return {pk: _view_of(rows[pk], intents[pk]) for pk in ids}
+
+
+_ACTIVE_SQL = "('" + "', '".join(INTENT_ACTIVE) + "')"
+_LIVE_TRACKED = (
+    f"SELECT * FROM {TrackedOrder._meta.db_table} WHERE session_id = ANY(%s::bigint[]) "  # noqa: S608
+    f"AND (status = '{TrackedStatus.OPEN.value}' OR venue_filled > filled)"
+)
+_LIVE_INTENTS = (
+    f"SELECT * FROM {OrderIntent._meta.db_table} WHERE session_id = ANY(%s::bigint[]) "  # noqa: S608
+    f"AND status IN {_ACTIVE_SQL}"
+)
+_RESTING = (
+    f"SELECT exchange_id, symbol, side, price, client_order_id FROM {TrackedOrder._meta.db_table} "  # noqa: S608
+    f"WHERE exchange_id = ANY(%s::varchar[]) AND symbol = ANY(%s::varchar[]) "
+    f"AND status = '{TrackedStatus.OPEN.value}' UNION ALL "
+    f"SELECT exchange_id, symbol, side, price, client_order_id FROM {OrderIntent._meta.db_table} "
+    f"WHERE exchange_id = ANY(%s::varchar[]) AND symbol = ANY(%s::varchar[]) "
+    f"AND kind = '{IntentKind.PLACE.value}' AND status IN {_ACTIVE_SQL}"
+)
 
 
 def resting_on(exchange_id: str, symbol: str) -> list[RestingOrder]:
@@ -100,18 +131,26 @@ def resting_on(exchange_id: str, symbol: str) -> list[RestingOrder]:
 def resting_many(pairs: list[Pair]) -> dict[Pair, list[RestingOrder]]:
     """`resting_on` of several pairs in two queries."""
     wanted = set(pairs)
-    venues_, symbols = {p[0] for p in pairs}, {p[1] for p in pairs}
-    tracked = TrackedOrder.objects.filter(
-        exchange_id__in=venues_, symbol__in=symbols, status=TrackedStatus.OPEN
-    ).values_list("exchange_id", "symbol", "side", "price", "client_order_id")
-    places = OrderIntent.objects.filter(
-        exchange_id__in=venues_,
-        symbol__in=symbols,
-        kind=IntentKind.PLACE,
-        status__in=INTENT_ACTIVE,
-    ).values_list("exchange_id", "symbol", "side", "price", "client_order_id")
+    venues_, symbols = sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})
+    found: list[tuple[str, str, str, Decimal | None, str]]
+    if connection.vendor == "postgresql":
+        v, sy = array_literal(venues_), array_literal(symbols)
+        with server_cursor() as cursor:
+            cursor.execute(_RESTING, [v, sy, v, sy])
+            found = cursor.fetchall()
+    else:
+        tracked = TrackedOrder.objects.filter(
+            exchange_id__in=venues_, symbol__in=symbols, status=TrackedStatus.OPEN
+        ).values_list("exchange_id", "symbol", "side", "price", "client_order_id")
+        places = OrderIntent.objects.filter(
+            exchange_id__in=venues_,
+            symbol__in=symbols,
+            kind=IntentKind.PLACE,
+            status__in=INTENT_ACTIVE,
+        ).values_list("exchange_id", "symbol", "side", "price", "client_order_id")
+        found = [*tracked, *places]
     out: dict[Pair, list[RestingOrder]] = defaultdict(list)
-    for exchange_id, symbol, side, price, cid in [*tracked, *places]:
+    for exchange_id, symbol, side, price, cid in found:
         if price is not None and (exchange_id, symbol) in wanted:
             out[(exchange_id, symbol)].append(
                 RestingOrder(side=OrderSide(side), price=price, client_order_id=cid)

@@ -9,8 +9,10 @@ No venue is called inside a run; the executor sends the intents after commit.
 from __future__ import annotations
 
 import structlog
+from django.db import connection
 
 from mrmarket.exceptions import ValidationFailed
+from mrmarket.pg import array_literal
 from strategy import venues
 from strategy.arbitrage.run import arbitrage_run
 from strategy.enums import SessionKind
@@ -28,7 +30,7 @@ def sessions_run(*, session_ids: list[int]) -> list[RunOutcome]:
     session); arbitrage sessions run one by one."""
     outcomes: dict[int, RunOutcome] = {}
     # One read for the batch; each run re-checks its row under lock before writing.
-    prefetched = StrategySession.objects.in_bulk(session_ids)
+    prefetched = sessions_by_id(session_ids)
     pmm: list[StrategySession] = []
     for session_id in session_ids:
         session = prefetched.get(session_id)
@@ -48,6 +50,18 @@ def sessions_run(*, session_ids: list[int]) -> list[RunOutcome]:
         for i in session_ids
         if i not in outcomes
     ]
+
+
+def sessions_by_id(session_ids: list[int]) -> dict[int, StrategySession]:
+    """`in_bulk` of a batch; on PostgreSQL one constant statement over an id array (no ORM
+    query building per batch)."""
+    if connection.vendor != "postgresql":
+        return StrategySession.objects.in_bulk(session_ids)
+    found = StrategySession.objects.raw(_SESSIONS_BY_ID, [array_literal(session_ids)])
+    return {s.pk: s for s in found}
+
+
+_SESSIONS_BY_ID = f"SELECT * FROM {StrategySession._meta.db_table} WHERE id = ANY(%s::bigint[])"  # noqa: S608
 
 
 def _run_guarded(session_id: int, session: StrategySession | None) -> RunOutcome:

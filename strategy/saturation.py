@@ -56,7 +56,11 @@ class Load:
 
     @property
     def saturated(self) -> bool:
-        return self.shed_last_minute > 0 or self.oldest_wait_ms > settings.STRATEGY_MAX_LATENESS_MS
+        return (
+            self.shed_last_minute > 0
+            or self.oldest_wait_ms > settings.STRATEGY_MAX_LATENESS_MS
+            or self.in_flight >= settings.STRATEGY_TICK_MAX_IN_FLIGHT
+        )
 
     def as_payload(self) -> dict[str, object]:
         return {**asdict(self), "saturated": self.saturated}

@@ -100,7 +100,11 @@ def strategy_tick() -> TickResult:
     now = venues.now()
     tick = marketdata.tick_of(now)
     load = tick_load(now=now)
-    rows = sessions_claim_due(now=now, tick=tick)
+    # Backpressure: never more than STRATEGY_TICK_MAX_IN_FLIGHT runs claimed and waiting.
+    room = min(
+        settings.STRATEGY_TICK_MAX_CLAIM, settings.STRATEGY_TICK_MAX_IN_FLIGHT - load.in_flight
+    )
+    rows = sessions_claim_due(now=now, tick=tick, limit=room)
     heartbeat_beat(
         name="strategy_tick",
         at=now,

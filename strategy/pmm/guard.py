@@ -25,15 +25,17 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, TextField
-from django.db.models.functions import Cast
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
+from django.db.models.functions import MD5, Cast
 
 from exchanges.venues.base import OrderSide
 from mrmarket.exceptions import ValidationFailed
+from mrmarket.pg import server_cursor
 from strategy import marketdata, venues
 from strategy.enums import INTENT_ACTIVE, IntentKind, SessionKind, SessionState, TrackedStatus
 from strategy.intents import CancelRow, cancel_intents_bulk, enqueue_on_commit
@@ -50,14 +52,19 @@ log = structlog.get_logger(__name__)
 
 GUARD_KEY = "strategy:guard:{tick}"
 GUARD_KEY_SECONDS = 60
+# The first moment (epoch seconds) an order checked in the slot reaches its max age.
+SLOT_KEY = "strategy:guard:slot:{slot}"
 
 _PARAMS_BY_TEXT: dict[str, PureMarketMakingParams | None] = {}
+_PARAMS_BY_DIGEST: dict[str, PureMarketMakingParams | None] = {}
 _MAX_CACHED = 10_000
 
 
 @dataclass
 class GuardResult:
     ran: bool = True  # False: another delivery already checked this tick
+    # True: the slot's prices were already checked this slot and nothing is due by age.
+    age_only: bool = False
     sessions: int = 0  # running sessions with open orders
     orders: int = 0  # open orders checked
     no_price: int = 0  # sessions whose market had no snapshot (only max age checked)
@@ -71,7 +78,13 @@ class _Session:
     exchange_id: str
     symbol: str
     orders: list[LiveOrder] = field(default_factory=list)
-    rows: dict[str, CancelRow] = field(default_factory=dict)  # by client id, reason blank
+    accounts: dict[str, tuple[int, str]] = field(default_factory=dict)  # cid: (index, side)
+
+    def cancel_row(self, session_id: int, client_order_id: str, reason: str) -> CancelRow:
+        index, side = self.accounts[client_order_id]
+        return CancelRow(
+            session_id, self.exchange_id, index, self.symbol, client_order_id, side, reason
+        )
 
 
 def _params(text: str) -> PureMarketMakingParams | None:
@@ -88,7 +101,54 @@ def _params(text: str) -> PureMarketMakingParams | None:
 
 def _open_orders() -> dict[int, _Session]:
     """Every open order of the running pure market-making sessions without a cancel in
-    flight, grouped by session: one query."""
+    flight, grouped by session: one query for the orders (plain rows, no model), one for
+    the sessions' parameter digests, and the texts only of parameters not parsed yet."""
+    if connection.vendor == "postgresql":
+        with server_cursor() as cursor:
+            cursor.execute(_ORDERS)
+            rows = cursor.fetchall()
+    else:
+        rows = list(_orders_queryset())
+    params = _params_of({r[0] for r in rows})
+    sessions: dict[int, _Session] = {}
+    for sid, ex, idx, symbol, cid, side, level, price, left, at, hanging in rows:
+        session = sessions.get(sid)
+        if session is None:
+            p = params.get(sid)
+            if p is None:
+                continue
+            session = sessions[sid] = _Session(params=p, exchange_id=ex, symbol=symbol)
+        session.orders.append(
+            LiveOrder(
+                client_order_id=cid,
+                side=OrderSide(side),
+                level=level,
+                price=price,
+                amount=left,
+                created_at=at,
+                hanging=hanging,
+            )
+        )
+        session.accounts[cid] = (idx, side)
+    return sessions
+
+
+_ORDERS = (
+    "SELECT t.session_id, t.exchange_id, t.account_index, t.symbol, t.client_order_id, "  # noqa: S608
+    "t.side, t.level, t.price, t.amount - t.filled, t.created_at, t.hanging "
+    f"FROM {TrackedOrder._meta.db_table} t JOIN {StrategySession._meta.db_table} s "
+    "ON s.id = t.session_id "
+    f"WHERE t.status = '{TrackedStatus.OPEN.value}' AND s.state = '{SessionState.RUNNING.value}' "
+    f"AND s.kind = '{SessionKind.PURE_MARKET_MAKING.value}' AND NOT EXISTS ("
+    f"SELECT 1 FROM {OrderIntent._meta.db_table} c WHERE c.kind = '{IntentKind.CANCEL.value}' "
+    "AND c.status IN (" + ", ".join(f"'{v}'" for v in INTENT_ACTIVE) + ") "
+    "AND c.exchange_id = t.exchange_id AND c.account_index = t.account_index "
+    "AND c.client_order_id = t.client_order_id)"
+)
+
+
+def _orders_queryset() -> QuerySet[TrackedOrder, tuple[Any, ...]]:
+    """`_ORDERS` through the ORM (SQLite)."""
     cancelling = OrderIntent.objects.filter(
         kind=IntentKind.CANCEL,
         status__in=INTENT_ACTIVE,
@@ -96,17 +156,16 @@ def _open_orders() -> dict[int, _Session]:
         account_index=OuterRef("account_index"),
         client_order_id=OuterRef("client_order_id"),
     )
-    rows = (
+    return (
         TrackedOrder.objects.filter(
             status=TrackedStatus.OPEN,
             session__state=SessionState.RUNNING,
             session__kind=SessionKind.PURE_MARKET_MAKING,
         )
         .filter(~Exists(cancelling))
-        .annotate(params_text=Cast("session__params", TextField()))
+        .annotate(left=F("amount") - F("filled"))
         .values_list(
             "session_id",
-            "params_text",
             "exchange_id",
             "account_index",
             "symbol",
@@ -114,33 +173,42 @@ def _open_orders() -> dict[int, _Session]:
             "side",
             "level",
             "price",
-            "amount",
-            "filled",
+            "left",
             "created_at",
             "hanging",
         )
     )
-    sessions: dict[int, _Session] = {}
-    for sid, text, ex, idx, symbol, cid, side, level, price, amount, filled, at, hanging in rows:
-        session = sessions.get(sid)
-        if session is None:
-            params = _params(text)
-            if params is None:
-                continue
-            session = sessions[sid] = _Session(params=params, exchange_id=ex, symbol=symbol)
-        session.orders.append(
-            LiveOrder(
-                client_order_id=cid,
-                side=OrderSide(side),
-                level=level,
-                price=price,
-                amount=amount - filled,
-                created_at=at,
-                hanging=hanging,
-            )
+
+
+def _params_of(session_ids: set[int]) -> dict[int, PureMarketMakingParams]:
+    """Parsed parameters of the sessions (invalid ones left out: the run stops those).
+    Sessions share few distinct parameter sets: their digests are read, and the text only
+    of a digest this process has not parsed yet."""
+    if not session_ids:
+        return {}
+    digests = dict(
+        StrategySession.objects.filter(pk__in=session_ids)
+        .annotate(digest=MD5(Cast("params", TextField())))
+        .values_list("pk", "digest")
+    )
+    unknown = {d for d in digests.values() if d not in _PARAMS_BY_DIGEST}
+    if unknown:
+        if len(_PARAMS_BY_DIGEST) + len(unknown) > _MAX_CACHED:
+            _PARAMS_BY_DIGEST.clear()
+        wanted = [pk for pk, d in digests.items() if d in unknown]
+        texts = (
+            StrategySession.objects.filter(pk__in=wanted)
+            .annotate(digest=MD5(Cast("params", TextField())), text=Cast("params", TextField()))
+            .values_list("digest", "text")
         )
-        session.rows[cid] = CancelRow(sid, ex, idx, symbol, cid, side, "")
-    return sessions
+        for digest, text in texts:
+            _PARAMS_BY_DIGEST[digest] = _params(text)
+    out: dict[int, PureMarketMakingParams] = {}
+    for pk, digest in digests.items():
+        p = _PARAMS_BY_DIGEST.get(digest)
+        if p is not None:
+            out[pk] = p
+    return out
 
 
 class _Prices:
@@ -167,6 +235,15 @@ class _Prices:
                 )
             self.snaps[key] = snap
         return self.snaps[key]
+
+    def all_of_slot(self, tick: int) -> bool:
+        """Every price came from this slot's own snapshot (not a stand-in from an earlier
+        slot, not missing): the rest of the slot's ticks need only the age check."""
+        slot = marketdata.slot_of(tick)
+        return all(
+            snap is not None and marketdata.slot_of(marketdata.tick_of(snap.fetched_at)) == slot
+            for snap in self.snaps.values()
+        )
 
     def reference(self, s: _Session, last_own: Decimal | None = None) -> Decimal | None:
         """The session's reference price, as its run computes it (None: unknown)."""
@@ -212,15 +289,25 @@ def sessions_guard(*, now: datetime | None = None) -> GuardResult:
     tick = marketdata.tick_of(now)
     if not cache.add(GUARD_KEY.format(tick=tick), 1, timeout=GUARD_KEY_SECONDS):
         return GuardResult(ran=False)
+    slot_key = SLOT_KEY.format(slot=marketdata.slot_of(tick))
+    due_by_age = cache.get(slot_key)
+    if due_by_age is not None and now.timestamp() < due_by_age:
+        # This slot's prices were checked by an earlier tick; only age moved since, and no
+        # order reaches its max age before `due_by_age`.
+        return GuardResult(age_only=True)
     result = GuardResult()
     prices = _Prices(tick)
     cancels: list[CancelRow] = []
     requote: list[int] = []
     sessions = _open_orders()
     states = _stored_states(sessions)
+    earliest = float("inf")  # the first moment an order reaches its max age
     for sid, s in sessions.items():
         result.sessions += 1
         result.orders += len(s.orders)
+        max_age = timedelta(milliseconds=s.params.max_order_age_ms)
+        if s.orders:
+            earliest = min(earliest, (min(o.created_at for o in s.orders) + max_age).timestamp())
         raw = states.get(sid)
         price = prices.reference(s, state_of(raw).last_own_trade_price if raw else None)
         if price is None:
@@ -239,8 +326,7 @@ def sessions_guard(*, now: datetime | None = None) -> GuardResult:
             floor=floor,
         )
         for order, reason in found:
-            row = s.rows[order.client_order_id]
-            cancels.append(CancelRow(**{**row.__dict__, "reason": reason}))
+            cancels.append(s.cancel_row(sid, order.client_order_id, reason))
             result.cancels[reason] = result.cancels.get(reason, 0) + 1
         if p.requote_after_min_spread_cancel and any(
             r == checks.BELOW_MIN_SPREAD for _, r in found
@@ -249,6 +335,8 @@ def sessions_guard(*, now: datetime | None = None) -> GuardResult:
     if cancels:
         result.intent_ids = _write(cancels, requote, now=now)
         log.info("strategy_guard_cancelled", tick=tick, **result.cancels)
+    if prices.all_of_slot(tick):
+        cache.set(slot_key, earliest, timeout=GUARD_KEY_SECONDS)
     return result
 
 

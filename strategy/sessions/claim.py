@@ -36,8 +36,12 @@ def _intents_waiting(now: datetime) -> QuerySet[OrderIntent, Any]:
     ).values("session_id")
 
 
-def sessions_claim_due(*, now: datetime, tick: int) -> list[ClaimedRow]:
-    """Claim up to STRATEGY_TICK_MAX_CLAIM due sessions, most overdue first."""
+def sessions_claim_due(*, now: datetime, tick: int, limit: int | None = None) -> list[ClaimedRow]:
+    """Claim up to `limit` (default STRATEGY_TICK_MAX_CLAIM) due sessions, most overdue
+    first."""
+    limit = settings.STRATEGY_TICK_MAX_CLAIM if limit is None else limit
+    if limit <= 0:
+        return []
     lease_until = now + timedelta(seconds=settings.STRATEGY_LEASE_SECONDS)
     with transaction.atomic():
         due = (
@@ -50,7 +54,7 @@ def sessions_claim_due(*, now: datetime, tick: int) -> list[ClaimedRow]:
             due = due.select_for_update(skip_locked=True)
         rows: list[ClaimedRow] = list(
             due.values_list("pk", "exchange_id", "symbol", "kind", "exchange_b_id", "params")[
-                : settings.STRATEGY_TICK_MAX_CLAIM
+                :limit
             ]
         )
         if rows:

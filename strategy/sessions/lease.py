@@ -7,10 +7,15 @@ reasons (`not_running`, `no_lease`, `lease_lost`, `invalid_params`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
 
 from mrmarket.exceptions import ValidationFailed
+from mrmarket.pg import array_literal, server_cursor
 from strategy.enums import SessionState
 from strategy.models import StrategySession
 from strategy.sessions.outcome import RunOutcome
@@ -91,11 +96,20 @@ def lease_lock_many(
     taken from the locked row: a fill recorded since the claim is seen, and the run's
     write of `engine_state` cannot lose it."""
     claimed = {s.pk: s for s in sessions}
-    rows = (
-        StrategySession.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=list(claimed), lease_until__gt=now, state=SessionState.RUNNING)
-        .values_list("pk", "lease_token", "last_fill_at", "engine_state")
-    )
+    rows: Iterable[tuple[int, str, datetime | None, Any]]
+    if connection.vendor == "postgresql":  # a constant statement: no ORM query building
+        with server_cursor() as cursor:
+            cursor.execute(_LOCK_MANY, [array_literal(claimed), now])
+            rows = [
+                (pk, token, fill, json.loads(state) if isinstance(state, str) else state)
+                for pk, token, fill, state in cursor.fetchall()
+            ]
+    else:
+        rows = (
+            StrategySession.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(claimed), lease_until__gt=now, state=SessionState.RUNNING)
+            .values_list("pk", "lease_token", "last_fill_at", "engine_state")
+        )
     locked: dict[int, StrategySession] = {}
     for pk, token, last_fill_at, engine_state in rows:
         session = claimed[pk]
@@ -103,6 +117,13 @@ def lease_lock_many(
             session.last_fill_at, session.engine_state = last_fill_at, engine_state
             locked[pk] = session
     return locked
+
+
+_LOCK_MANY = (
+    f"SELECT id, lease_token, last_fill_at, engine_state FROM {StrategySession._meta.db_table} "  # noqa: S608
+    f"WHERE id = ANY(%s::bigint[]) AND lease_until > %s AND state = '{SessionState.RUNNING.value}' "
+    "FOR UPDATE SKIP LOCKED"
+)
 
 
 def lease_release(

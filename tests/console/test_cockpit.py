@@ -12,8 +12,11 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from console.selectors import not_quoting_reason
 from mrmarket.models import AuditEvent
+from mrmarket.services import heartbeat_beat
 from orders.models import MarketMakingOrder
 from strategy.models import Fill, KillSwitch, StrategySession, TrackedOrder
+from strategy.saturation import Load
+from strategy.tick import strategy_tick
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +232,22 @@ def test_the_order_page_shows_prices_and_amounts_to_the_paper_markets_tick_and_l
         assert re.fullmatch(r"\d+\.\d{2}", price), price
         assert re.fullmatch(r"\d+\.\d{3}", amount), amount
         assert re.fullmatch(r"\d+\.\d{3}", filled), filled
+
+
+def test_the_landing_page_says_when_the_tick_is_saturated_and_by_how_much(
+    console: Client,
+) -> None:
+    strategy_tick()  # a fresh heartbeat, nothing due: keeping up
+    page = console.get("/console/").content.decode()
+    assert 'id="ov-tick"' in page and "Keeping up" in page
+    # The runs fall behind: the tick's heartbeat records the load it saw when it claimed.
+    load = Load(in_flight=640, oldest_wait_ms=4250, shed_last_minute=37)
+    heartbeat_beat(name="strategy_tick", payload=load.as_payload())
+    data = console.get("/console/cockpit/overview.json").json()
+    assert data["tick"]["saturated"] is True
+    assert (data["tick"]["inFlight"], data["tick"]["oldestWaitMs"]) == (640, 4250)
+    assert data["tick"]["shedLastMinute"] == 37
+    page = console.get("/console/").content.decode()
+    tick_card = page[page.index('id="ov-tick"') : page.index('id="ov-halts"')]
+    assert "Saturated" in tick_card and "4250 ms / 2000 ms" in tick_card
+    assert "640 / 600" in tick_card and "37" in tick_card

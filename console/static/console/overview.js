@@ -9,7 +9,8 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) return;
-        var shape = JSON.stringify([data.health, data.halts, data.ordersByState, data.sessions,
+        var tick = data.tick ? [data.tick.running, data.tick.saturated] : null;
+        var shape = JSON.stringify([data.health, tick, data.halts, data.ordersByState, data.sessions,
                                     data.attention, data.transfers, data.reconciliation, data.today]);
         if (last !== null && shape !== last) { window.location.reload(); return; }
         last = shape;
