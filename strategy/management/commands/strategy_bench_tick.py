@@ -30,187 +30,33 @@ import os
 import pstats
 import statistics
 import time
-import uuid
-from datetime import timedelta
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import psycopg
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
-from psycopg import conninfo as pg_conninfo
-from psycopg import sql as pg_sql
 
-from exchanges.enums import ExchangeKind
-from exchanges.models import Exchange
-from exchanges.paper.services import paper_market_ensure
-from mrmarket.services import operator_ensure
-from strategy.enums import SessionKind, SessionState
-from strategy.live import balances_cache_key
+from strategy.enums import SessionState
+from strategy.management.bench_tick_setup import (
+    VENUE,
+    backend_cpu_seconds,
+    backend_pid,
+    bench_setup,
+    database_create_if_missing,
+)
 from strategy.marketdata import market_data_refresh
-from strategy.models import StrategySession, TrackedOrder
-from strategy.params import PureMarketMakingParams
+from strategy.models import StrategySession
 from strategy.pmm.guard import sessions_guard
 from strategy.runner import sessions_run
+from strategy.saturation import Load
 from strategy.tick import strategy_tick
-
-VENUE = "benchpaper"
-
-
-def _database_create_if_missing() -> None:
-
-    db = settings.DATABASES["default"]
-    dsn = pg_conninfo.make_conninfo(
-        host=db.get("HOST") or "127.0.0.1",
-        port=str(db.get("PORT") or 5432),
-        user=db.get("USER") or "postgres",
-        password=db.get("PASSWORD") or None,
-        dbname="postgres",
-    )
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        if not conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
-        ).fetchone():
-            conn.execute(pg_sql.SQL("CREATE DATABASE {}").format(pg_sql.Identifier(db["NAME"])))
-
-
-def _setup(sessions: int, pairs: int, refresh_ms: int, resting: bool = False) -> None:
-
-    Exchange.objects.get_or_create(
-        exchange_id=VENUE, defaults={"name": "Bench paper", "kind": ExchangeKind.PAPER}
-    )
-    symbols = [f"BT{i:02d}/USDT" for i in range(pairs)]
-    for i, symbol in enumerate(symbols):
-        paper_market_ensure(
-            venue=VENUE,
-            symbol=symbol,
-            price=Decimal(100 + i),
-            price_increment=Decimal("0.01"),
-            amount_increment=Decimal("0.001"),
-            volatility=Decimal("0.0005"),
-            seed=i + 1,
-        )
-    _previous_runs_delete()
-    operator = operator_ensure()
-    run = uuid.uuid4().hex[:8]
-    now = timezone.now()
-    rows = []
-    for n in range(sessions):
-        symbol = symbols[n % pairs]
-        params = PureMarketMakingParams.from_dto(
-            {
-                "pair": symbol,
-                "exchangeName": VENUE,
-                "bidSpread": "0.002",
-                "askSpread": "0.002",
-                "orderAmount": "0.1",
-                "orderRefreshTime": refresh_ms,
-                "numberOfLayers": 2,
-            }
-        )
-        rows.append(
-            StrategySession(
-                owner=operator,
-                client_id=f"bench-{run}-{n}",
-                kind=SessionKind.PURE_MARKET_MAKING,
-                params=params.to_dict(),
-                exchange_id=VENUE,
-                symbol=symbol,
-                state=SessionState.RUNNING,
-                # Spread evenly over one refresh period, as a steady state would be.
-                next_run_at=now + timedelta(milliseconds=refresh_ms * n / sessions),
-                max_open_orders=settings.STRATEGY_MAX_OPEN_ORDERS,
-            )
-        )
-    StrategySession.objects.bulk_create(rows, batch_size=500)
-    if resting:
-        _resting_orders(rows, symbols)
-    # Sessions without an order budget from the account's free balance (the tracker's cache).
-    big = {"USDT": "100000000", **{s.split("/")[0]: "1000000" for s in symbols}}
-    cache.set(balances_cache_key(VENUE, 0), big, timeout=3600)
-
-
-# The bench's own rows of earlier runs, children first (its database is its own).
-_CLEANUP = (
-    "DELETE FROM strategy_decisionrecord WHERE session_id IN {s}",
-    "DELETE FROM strategy_trackedorder WHERE session_id IN {s}",
-    "DELETE FROM strategy_orderintent WHERE session_id IN {s}",
-    "DELETE FROM strategy_strategysession WHERE id IN {s}",
-)
-_HOT_TABLES = (
-    "strategy_strategysession",
-    "strategy_orderintent",
-    "strategy_trackedorder",
-    "strategy_decisionrecord",
-)
-
-
-def _previous_runs_delete() -> None:
-    """Every run starts from the same tables: earlier runs' sessions, intents, orders and
-    decision records deleted, then VACUUM ANALYZE. Each run rewrites every session's row
-    several times a refresh; on a server without autovacuum (this machine's test server
-    runs with it off) the dead rows of earlier runs made every session read slower run
-    after run — a production server must keep autovacuum on (docs/strategy-runtime.md)."""
-    sessions = f"strategy_strategysession WHERE exchange_id = '{VENUE}'"
-    with connections["default"].cursor() as cursor:
-        for statement in _CLEANUP:
-            cursor.execute(statement.format(s=f"(SELECT id FROM {sessions})"))  # noqa: S608 - constants
-        for table in _HOT_TABLES:
-            cursor.execute(f"VACUUM ANALYZE {table}")
-
-
-def _resting_orders(sessions: list[StrategySession], symbols: list[str]) -> None:
-    """--resting: two open orders a side per session, 1 % and 2 % from the pair's price, so
-    the per-tick checks have 4 orders a session to check (dry run: they never change)."""
-    now = timezone.now()
-    orders = []
-    for session in sessions:
-        price = Decimal(100 + symbols.index(session.symbol))
-        for side, sign in (("buy", -1), ("sell", 1)):
-            for level in (0, 1):
-                cid = f"bench{session.pk}{side[0]}{level}"
-                orders.append(
-                    TrackedOrder(
-                        session=session,
-                        exchange_id=VENUE,
-                        symbol=session.symbol,
-                        client_order_id=cid,
-                        side=side,
-                        level=level,
-                        price=(price * (1 + sign * Decimal("0.01") * (level + 1))).quantize(
-                            Decimal("0.01")
-                        ),
-                        amount=Decimal("0.1"),
-                        created_at=now,
-                    )
-                )
-    TrackedOrder.objects.bulk_create(orders, batch_size=2000)
-
-
-def _backend_cpu_seconds(pid: int) -> float:
-    """CPU the PostgreSQL backend `pid` used so far (user + system; the server is local)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _backend_pid() -> int:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
 
 
 def _worker(tasks: Any, results: Any, profile: str) -> None:
     logging.disable(logging.CRITICAL)
-    backend = _backend_pid()
+    backend = backend_pid()
     profiler = cProfile.Profile(time.process_time) if profile else None
     while True:
         batch = tasks.get()
@@ -220,10 +66,10 @@ def _worker(tasks: Any, results: Any, profile: str) -> None:
             return
         if isinstance(batch, tuple) and batch[0] == "guard":  # strategy_guard_task
             sent_at = batch[1]
-            cpu, db_cpu = time.process_time(), _backend_cpu_seconds(backend)
+            cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
             started = time.time()
             guard = sessions_guard()
-            cpu, db_cpu = time.process_time() - cpu, _backend_cpu_seconds(backend) - db_cpu
+            cpu, db_cpu = time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
             results.put(
                 [
                     (
@@ -242,13 +88,13 @@ def _worker(tasks: Any, results: Any, profile: str) -> None:
             exchange_id, symbol, with_last = batch
             market_data_refresh(exchange_id=exchange_id, symbol=symbol, with_last=with_last)
             continue
-        cpu, db_cpu = time.process_time(), _backend_cpu_seconds(backend)
+        cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
         if profiler is not None:
             profiler.enable()
         outcomes = sessions_run(session_ids=batch)
         if profiler is not None:
             profiler.disable()
-        cpu, db_cpu = time.process_time() - cpu, _backend_cpu_seconds(backend) - db_cpu
+        cpu, db_cpu = time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
         results.put(
             [(o.ran, o.lateness_ms, len(o.intent_ids), o.reason) for o in outcomes]
             + [("cpu", cpu, db_cpu)]
@@ -263,7 +109,7 @@ def _rounds(rounds: int, profile: str) -> tuple[int, float, float, dict[str, int
     settings.STRATEGY_MAX_LATENESS_MS = 10**9
     settings.STRATEGY_MARKET_DATA_MAX_AGE_MS = 10**9
     settings.STRATEGY_LEASE_SECONDS = 3600
-    backend = _backend_pid()
+    backend = backend_pid()
     profiler = cProfile.Profile(time.process_time) if profile else None
     runs, cpu, db_cpu = 0, 0.0, 0.0
     skipped: dict[str, int] = {}
@@ -278,14 +124,14 @@ def _rounds(rounds: int, profile: str) -> tuple[int, float, float, dict[str, int
                 market_data_refresh(
                     exchange_id=need.exchange_id, symbol=need.symbol, with_last=need.with_last
                 )
-            c0, d0 = time.process_time(), _backend_cpu_seconds(backend)
+            c0, d0 = time.process_time(), backend_cpu_seconds(backend)
             if profiler is not None:
                 profiler.enable()
             outcomes = sessions_run(session_ids=batch)
             if profiler is not None:
                 profiler.disable()
             cpu += time.process_time() - c0
-            db_cpu += _backend_cpu_seconds(backend) - d0
+            db_cpu += backend_cpu_seconds(backend) - d0
             for outcome in outcomes:
                 if outcome.ran:
                     runs += 1
@@ -389,12 +235,12 @@ class Command(BaseCommand):
             raise CommandError("bench-tick shares market data through Redis: set REDIS_URL")
         logging.disable(logging.CRITICAL)
         if o["prepare"]:
-            _database_create_if_missing()
+            database_create_if_missing()
             call_command("migrate", verbosity=0)
         settings.STRATEGY_DRY_RUN = True
         if o["tick_ms"]:
             settings.STRATEGY_TICK_MS = o["tick_ms"]  # before the fork: workers share it
-        _setup(o["sessions"], o["pairs"], o["refresh_ms"], o["resting"])
+        bench_setup(o["sessions"], o["pairs"], o["refresh_ms"], o["resting"])
         if o["rounds"]:
             self._rounds_report(o)
             return
@@ -417,17 +263,20 @@ class Command(BaseCommand):
         if o["background_load"]:
             burner = ctx.Process(target=_burn, args=(end + 5,), daemon=True)
             burner.start()
-        tick_backend = _backend_pid()
-        tick_db_cpu, tick_cpu = _backend_cpu_seconds(tick_backend), time.process_time()
+        tick_backend = backend_pid()
+        tick_db_cpu, tick_cpu = backend_cpu_seconds(tick_backend), time.process_time()
         ticks = 0
         measured_from = start + warmup
         tick_times: list[float] = []
         batches_sent: list[tuple[float, int]] = []
+        loads: list[Load] = []  # what each measured tick saw (its heartbeat, system status)
         next_tick = start
         while time.monotonic() < end:
             t0 = time.monotonic()
             result = strategy_tick()
             tick_times.append((time.monotonic() - t0) * 1000)
+            if result.load is not None and t0 >= measured_from:
+                loads.append(result.load)
             ticks += 1
             for need in result.markets:  # ahead of the batches, as strategy_tick_task
                 tasks.put((need.exchange_id, need.symbol, need.with_last))
@@ -439,7 +288,7 @@ class Command(BaseCommand):
             time.sleep(max(0.0, next_tick - time.monotonic()))
         load_end = os.getloadavg()  # other processes share the machine: say so
         tick_cpu = time.process_time() - tick_cpu
-        tick_db_cpu = _backend_cpu_seconds(tick_backend) - tick_db_cpu
+        tick_db_cpu = backend_cpu_seconds(tick_backend) - tick_db_cpu
         for _ in workers:
             tasks.put(None)
         # Collect everything; classify by when the batch was handed out.
@@ -519,6 +368,15 @@ class Command(BaseCommand):
             f"{max((x[3] for x in g), default=float('nan')):.0f} ms, CPU "
             f"{1000 * statistics.mean([x[4] for x in g_ran] or [0]):.1f} ms + database "
             f"{1000 * statistics.mean([x[5] for x in g_ran] or [0]):.1f} ms a pass"
+        )
+        saturated = [x for x in loads if x.saturated]
+        self.stdout.write(
+            f"  saturation (the tick's heartbeat, /health/system-status): saturated in "
+            f"{len(saturated)} of {len(loads)} ticks; max runs in flight "
+            f"{max((x.in_flight for x in loads), default=0)} "
+            f"(cap {settings.STRATEGY_TICK_MAX_IN_FLIGHT}), max oldest wait "
+            f"{max((x.oldest_wait_ms for x in loads), default=0)} ms, max shed in a minute "
+            f"{max((x.shed_last_minute for x in loads), default=0)}"
         )
         self._profile_print(o["profile"])
         self.stdout.write(
