@@ -466,7 +466,7 @@ STRATEGY_CLIENT_ORDER_PREFIX = env_str("STRATEGY_CLIENT_ORDER_PREFIX", "mm")
 # Record intents without sending them to venues (rehearsals, benchmarks).
 STRATEGY_DRY_RUN = env_bool("STRATEGY_DRY_RUN", False)
 # Sessions per strategy_sessions_run_task message, and at most this many claimed per tick.
-STRATEGY_TICK_BATCH_SIZE = env_int("STRATEGY_TICK_BATCH_SIZE", 50)
+STRATEGY_TICK_BATCH_SIZE = env_int("STRATEGY_TICK_BATCH_SIZE", 25)
 STRATEGY_TICK_MAX_CLAIM = env_int("STRATEGY_TICK_MAX_CLAIM", 5000)
 # Backpressure: a tick claims only while fewer runs than this are in flight (claimed, not
 # finished). Past it the workers are behind: due sessions wait unclaimed (oldest first)

@@ -13,14 +13,16 @@ from strategy.pmm.guard import sessions_guard
 )
 def strategy_tick_task() -> None:
     """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out.
-    Market-data refreshes are sent first, then the per-tick checks of every running
-    session, so both are ahead of the batches in the queue."""
+    The batches first (a run reads the slot's snapshot, or the latest one while the slot's
+    refresh is still queued: no run waits behind a slot's fetches), then the market-data
+    refreshes, then the per-tick checks of every running session (which price off the
+    refreshed snapshots)."""
     result = tick.strategy_tick()
+    for batch in result.batches:
+        strategy_sessions_run_task.delay(batch)
     for need in result.markets:
         market_data_refresh_task.delay(need.exchange_id, need.symbol, need.with_last)
     strategy_guard_task.delay()
-    for batch in result.batches:
-        strategy_sessions_run_task.delay(batch)
 
 
 @shared_task(

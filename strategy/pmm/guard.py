@@ -30,7 +30,7 @@ from typing import Any
 import structlog
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import MD5, Cast
 
 from exchanges.venues.base import OrderSide
@@ -52,8 +52,9 @@ log = structlog.get_logger(__name__)
 
 GUARD_KEY = "strategy:guard:{tick}"
 GUARD_KEY_SECONDS = 60
-# The first moment (epoch seconds) an order checked in the slot reaches its max age.
-SLOT_KEY = "strategy:guard:slot:{slot}"
+# The last full pass: the snapshots it priced off and the first moment (epoch seconds) an
+# order it checked reaches its max age. Until either changes, a tick checks nothing more.
+LAST_PASS_KEY = "strategy:guard:last"
 
 _PARAMS_BY_TEXT: dict[str, PureMarketMakingParams | None] = {}
 _PARAMS_BY_DIGEST: dict[str, PureMarketMakingParams | None] = {}
@@ -63,7 +64,7 @@ _MAX_CACHED = 10_000
 @dataclass
 class GuardResult:
     ran: bool = True  # False: another delivery already checked this tick
-    # True: the slot's prices were already checked this slot and nothing is due by age.
+    # True: prices unchanged since the last full pass and nothing due by age yet.
     age_only: bool = False
     sessions: int = 0  # running sessions with open orders
     orders: int = 0  # open orders checked
@@ -236,14 +237,28 @@ class _Prices:
             self.snaps[key] = snap
         return self.snaps[key]
 
-    def all_of_slot(self, tick: int) -> bool:
-        """Every price came from this slot's own snapshot (not a stand-in from an earlier
-        slot, not missing): the rest of the slot's ticks need only the age check."""
-        slot = marketdata.slot_of(tick)
-        return all(
-            snap is not None and marketdata.slot_of(marketdata.tick_of(snap.fetched_at)) == slot
-            for snap in self.snaps.values()
-        )
+    def seen(self) -> dict[str, str] | None:
+        """What this pass priced off: each snapshot's fetch time by (venue, pair, last);
+        None when a price was missing (the next tick checks again)."""
+        if any(snap is None for snap in self.snaps.values()):
+            return None
+        return {
+            "|".join((ex, sym, str(int(last)))): snap.fetched_at.isoformat()
+            for (ex, sym, last), snap in self.snaps.items()
+            if snap is not None
+        }
+
+    def unchanged(self, seen: dict[str, str]) -> bool:
+        """The snapshots now cached are the ones a pass priced off (`seen`): read without
+        fetching (a refresh still queued leaves the latest snapshot in place)."""
+        for key, fetched_at in seen.items():
+            ex, sym, last = key.split("|")
+            snap = marketdata.snapshot_get(
+                exchange_id=ex, symbol=sym, tick=self.tick, with_last=last == "1"
+            )
+            if snap is None or snap.fetched_at.isoformat() != fetched_at:
+                return False
+        return True
 
     def reference(self, s: _Session, last_own: Decimal | None = None) -> Decimal | None:
         """The session's reference price, as its run computes it (None: unknown)."""
@@ -289,14 +304,19 @@ def sessions_guard(*, now: datetime | None = None) -> GuardResult:
     tick = marketdata.tick_of(now)
     if not cache.add(GUARD_KEY.format(tick=tick), 1, timeout=GUARD_KEY_SECONDS):
         return GuardResult(ran=False)
-    slot_key = SLOT_KEY.format(slot=marketdata.slot_of(tick))
-    due_by_age = cache.get(slot_key)
-    if due_by_age is not None and now.timestamp() < due_by_age:
-        # This slot's prices were checked by an earlier tick; only age moved since, and no
-        # order reaches its max age before `due_by_age`.
+    prices = _Prices(tick)
+    last = cache.get(LAST_PASS_KEY)
+    orders_now = _orders_marker()
+    if (
+        last is not None
+        and now.timestamp() < last["due"]
+        and last["orders"] == orders_now
+        and prices.unchanged(last["seen"])
+    ):
+        # The same open orders and every price the one the last full pass checked: only
+        # age moved since, and no order reaches its max age before `due`.
         return GuardResult(age_only=True)
     result = GuardResult()
-    prices = _Prices(tick)
     cancels: list[CancelRow] = []
     requote: list[int] = []
     sessions = _open_orders()
@@ -335,9 +355,25 @@ def sessions_guard(*, now: datetime | None = None) -> GuardResult:
     if cancels:
         result.intent_ids = _write(cancels, requote, now=now)
         log.info("strategy_guard_cancelled", tick=tick, **result.cancels)
-    if prices.all_of_slot(tick):
-        cache.set(slot_key, earliest, timeout=GUARD_KEY_SECONDS)
+    seen = prices.seen()
+    if seen is not None:
+        cache.set(
+            LAST_PASS_KEY,
+            {"due": earliest, "seen": seen, "orders": orders_now},
+            timeout=GUARD_KEY_SECONDS,
+        )
+    else:
+        cache.delete(LAST_PASS_KEY)
     return result
+
+
+def _orders_marker() -> list[int]:
+    """[newest tracked order id, open orders, active cancels]: changes whenever an order
+    is tracked, closes, or gets a cancel in flight (three small aggregates)."""
+    newest = TrackedOrder.objects.aggregate(m=Max("id"))["m"] or 0
+    open_count = TrackedOrder.objects.filter(status=TrackedStatus.OPEN).count()
+    cancels = OrderIntent.objects.filter(kind=IntentKind.CANCEL, status__in=INTENT_ACTIVE).count()
+    return [int(newest), open_count, cancels]
 
 
 def _write(cancels: list[CancelRow], requote: list[int], *, now: datetime) -> list[int]:

@@ -278,11 +278,11 @@ class Command(BaseCommand):
             if result.load is not None and t0 >= measured_from:
                 loads.append(result.load)
             ticks += 1
-            for need in result.markets:  # ahead of the batches, as strategy_tick_task
+            for batch in result.batches:  # in strategy_tick_task's order
+                tasks.put(batch)
+            for need in result.markets:
                 tasks.put((need.exchange_id, need.symbol, need.with_last))
             tasks.put(("guard", time.time()))  # then the per-tick checks
-            for batch in result.batches:
-                tasks.put(batch)
             batches_sent.append((t0, len(result.batches)))
             next_tick += period
             time.sleep(max(0.0, next_tick - time.monotonic()))
