@@ -471,10 +471,13 @@ STRATEGY_TICK_MAX_CLAIM = env_int("STRATEGY_TICK_MAX_CLAIM", 5000)
 # Backpressure: a tick claims only while fewer runs than this are in flight (claimed, not
 # finished). Past it the workers are behind: due sessions wait unclaimed (oldest first)
 # instead of piling up in the queue until their leases expire.
-STRATEGY_TICK_MAX_IN_FLIGHT = env_int("STRATEGY_TICK_MAX_IN_FLIGHT", 600)
+STRATEGY_TICK_MAX_IN_FLIGHT = env_int("STRATEGY_TICK_MAX_IN_FLIGHT", 200)
 # A pure market-making run starting later than this after its due time is shed: skipped to
 # its next slot instead of doing stale work (overload keeps lateness bounded; ms).
 STRATEGY_MAX_LATENESS_MS = env_int("STRATEGY_MAX_LATENESS_MS", 2000)
+# ...but a session that has not run for this many refresh periods runs however late (no
+# session starves when every run is late; the cadence drops to one run per this many).
+STRATEGY_SHED_MAX_PERIODS = env_int("STRATEGY_SHED_MAX_PERIODS", 3)
 # Seconds a claimed session stays leased to its run; an expired lease is claimed again.
 STRATEGY_LEASE_SECONDS = env_int("STRATEGY_LEASE_SECONDS", 30)
 # A run whose slot's market-data refresh has not landed may use a snapshot this young (ms).

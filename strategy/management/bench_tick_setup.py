@@ -6,6 +6,7 @@ orders) written; and the CPU of a PostgreSQL backend read from /proc (the server
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -27,6 +28,7 @@ from strategy.enums import SessionKind, SessionState
 from strategy.live import balances_cache_key
 from strategy.models import StrategySession, TrackedOrder
 from strategy.params import PureMarketMakingParams
+from strategy.saturation import SHED_KEY
 
 VENUE = "benchpaper"
 
@@ -65,6 +67,9 @@ def bench_setup(sessions: int, pairs: int, refresh_ms: int, resting: bool = Fals
             seed=i + 1,
         )
     _previous_runs_delete()
+    # The shed counters of an earlier run (per minute, in the cache) are not this run's.
+    minute = int(time.time() // 60)
+    cache.delete_many([SHED_KEY.format(minute=m) for m in range(minute - 5, minute + 2)])
     operator = operator_ensure()
     run = uuid.uuid4().hex[:8]
     now = timezone.now()

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from mrmarket.exceptions import ValidationFailed
@@ -51,10 +52,11 @@ def lease_invalid_params(
 
 def shed_allowed(session: StrategySession, at: datetime, refresh: timedelta) -> bool:
     """Shedding skips a slot, it never starves a session: a session that has not run for
-    two refresh periods (or never ran) runs however late. When every run is late (workers
+    STRATEGY_SHED_MAX_PERIODS refresh periods (or never ran) runs however late. When every run is late (workers
     behind under CPU pressure), each session still runs at least every other slot instead
     of being shed forever and never quoting (the soak, decision 0610)."""
-    return session.last_run_at is not None and at - session.last_run_at < 2 * refresh
+    periods = max(settings.STRATEGY_SHED_MAX_PERIODS, 1)
+    return session.last_run_at is not None and at - session.last_run_at < periods * refresh
 
 
 def lease_shed(session: StrategySession, at: datetime, refresh: timedelta) -> RunOutcome:

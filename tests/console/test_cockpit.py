@@ -250,4 +250,4 @@ def test_the_landing_page_says_when_the_tick_is_saturated_and_by_how_much(
     page = console.get("/console/").content.decode()
     tick_card = page[page.index('id="ov-tick"') : page.index('id="ov-halts"')]
     assert "Saturated" in tick_card and "4250 ms / 2000 ms" in tick_card
-    assert "640 / 600" in tick_card and "37" in tick_card
+    assert "640 / 200" in tick_card and "37" in tick_card

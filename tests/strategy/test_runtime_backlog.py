@@ -113,6 +113,9 @@ def test_a_venue_account_has_at_most_one_sync_waiting(monkeypatch: pytest.Monkey
     assert market.broker.take("venue_account_sync_task") == [(market.venue, 0)]
 
 
+OUTCOMES_EVERY_THIRD = ["ran", "shed", "shed", "ran", "shed", "shed", "unchanged"]
+
+
 def _slot(market: Any, session: StrategySession, late_seconds: float) -> str:
     """Wait until the session is due, claim it, start its run `late_seconds` later."""
     session.refresh_from_db()
@@ -129,6 +132,7 @@ def test_a_session_late_at_every_slot_still_runs_every_other_slot(
     monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     settings.STRATEGY_MAX_LATENESS_MS = 2000
+    settings.STRATEGY_SHED_MAX_PERIODS = 2
     market, [session] = _running(monkeypatch)
     # every run starts 3 s after its session was due (the cap is 2 s): the workers are behind
     outcomes = [_slot(market, session, late_seconds=3) for _ in range(6)]
@@ -211,3 +215,17 @@ def test_a_sync_writes_only_the_tracked_orders_that_changed(
     assert len(tracked_updates()) == 1
     missed.refresh_from_db()
     assert missed.not_found_count == 0
+
+
+def test_with_the_default_a_session_late_at_every_slot_runs_every_third_slot(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """STRATEGY_SHED_MAX_PERIODS (3): an overloaded box sheds two slots in three, so the
+    runs that do happen start close to their due time, and none starves."""
+    settings.STRATEGY_MAX_LATENESS_MS = 2000
+    assert settings.STRATEGY_SHED_MAX_PERIODS == 3
+    market, [session] = _running(monkeypatch)
+    outcomes = [_slot(market, session, late_seconds=3) for _ in range(7)]
+    assert outcomes == OUTCOMES_EVERY_THIRD
+    session.refresh_from_db()
+    assert session.run_count == 3
