@@ -22,7 +22,7 @@ def strategy_tick_task() -> None:
         strategy_sessions_run_task.delay(batch)
     for need in result.markets:
         market_data_refresh_task.delay(need.exchange_id, need.symbol, need.with_last)
-    strategy_guard_task.delay()
+    strategy_guard_task.delay(result.tick)
 
 
 @shared_task(
@@ -47,10 +47,10 @@ def market_data_refresh_task(exchange_id: str, symbol: str, with_last: bool = Fa
     acks_late=True,
     ignore_result=True,
 )
-def strategy_guard_task() -> None:
+def strategy_guard_task(tick: int | None = None) -> None:
     """The cheap checks (minimum spread, max order age, hanging distance, price band) of
     every running session's open orders, once per tick (a second delivery does nothing)."""
-    sessions_guard()
+    sessions_guard(for_tick=None if tick is None else int(tick))
 
 
 @shared_task(

@@ -297,11 +297,13 @@ def _stored_states(sessions: dict[int, _Session]) -> dict[int, dict[str, object]
     return dict(StrategySession.objects.filter(pk__in=ids).values_list("pk", "engine_state"))
 
 
-def sessions_guard(*, now: datetime | None = None) -> GuardResult:
+def sessions_guard(*, now: datetime | None = None, for_tick: int | None = None) -> GuardResult:
     """Check every running session's open orders once for the current tick; cancel those
     that fail a check. Safe to run twice (the second run of a tick does nothing)."""
     now = now or venues.now()
-    tick = marketdata.tick_of(now)
+    # The tick the checks were sent for (a message that waited in the queue still checks
+    # its own tick, at the prices of now), else the current one.
+    tick = marketdata.tick_of(now) if for_tick is None else for_tick
     if not cache.add(GUARD_KEY.format(tick=tick), 1, timeout=GUARD_KEY_SECONDS):
         return GuardResult(ran=False)
     prices = _Prices(tick)

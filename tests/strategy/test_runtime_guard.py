@@ -13,6 +13,7 @@ import pytest
 
 from exchanges.paper.models import PaperMarket
 from orders.services.seams import order_terms
+from strategy import marketdata, venues
 from strategy.enums import IntentKind, SessionState, TrackedStatus
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
 from strategy.pmm.guard import sessions_guard
@@ -165,3 +166,24 @@ def test_parameters_that_cannot_fit_the_market_stop_the_session_with_the_reason(
     assert "orderAmount" in session.stop_reason
     assert "amount step 0.001" in session.stop_reason
     assert not OrderIntent.objects.filter(session=session).exists()
+
+
+def test_a_tick_with_the_prices_and_orders_of_the_last_pass_checks_nothing_more(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    market = paper_market(monkeypatch)
+    _feed(market, tmp_path, {})
+    _session(market, orderRefreshTime=60_000, maxOrderAge=30_000)
+    market.clock.advance(1)
+    tick(market)  # a new slot's snapshot: its checks made a full pass over both orders
+    now = marketdata.tick_of(venues.now())
+    again = committed(sessions_guard, for_tick=now + 1)
+    assert again.ran and again.age_only and again.orders == 0  # same snapshot, same orders
+    # an order closing (or a new one) is a change: the next tick checks everything
+    TrackedOrder.objects.filter(side="sell").update(status=TrackedStatus.CANCELED)
+    changed = committed(sessions_guard, for_tick=now + 3)
+    assert (changed.age_only, changed.orders) == (False, 1)
+    # time reaching an order's max age is a change too, whatever the prices
+    market.clock.advance(31)
+    aged = committed(sessions_guard, for_tick=now + 4)
+    assert not aged.age_only and aged.cancels == {"max_age": 1}

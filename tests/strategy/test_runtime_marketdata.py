@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from exchanges.paper.gateway import PaperGateway
 from orders.services.seams import order_terms
-from strategy import marketdata, tasks
+from strategy import marketdata, tasks, venues
 from strategy.models import OrderIntent, StrategySession
 from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
@@ -152,9 +152,11 @@ def test_a_failed_refresh_makes_the_slot_skip_rather_than_use_an_older_book(
     )
 
 
-def test_the_tick_sends_refreshes_for_oracle_venues_before_the_batches(
+def test_the_tick_sends_the_batches_then_refreshes_for_oracle_venues_then_the_checks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Batches first: a run reads the latest snapshot while its slot's refresh is queued,
+    so no run waits behind a slot's fetches; the checks last, at the refreshed prices."""
     market, session = _session(monkeypatch)
     StrategySession.objects.filter(pk=session.pk).update(
         params=session.params | {"oracleExchangeName": "oracle", "priceSourceType": "last_price"}
@@ -166,9 +168,12 @@ def test_the_tick_sends_refreshes_for_oracle_venues_before_the_batches(
     monkeypatch.setattr(
         tasks.strategy_sessions_run_task, "delay", lambda ids: sent.append(("batch", (ids,)))
     )
+    monkeypatch.setattr(tasks.strategy_guard_task, "delay", lambda t: sent.append(("guard", (t,))))
     committed(tasks.strategy_tick_task.run)
+    tick = marketdata.tick_of(venues.now())
     assert sent == [
+        ("batch", ([session.pk],)),
         ("refresh", ("oracle", market.symbol, False)),
         ("refresh", (market.venue, market.symbol, True)),
-        ("batch", ([session.pk],)),
+        ("guard", (tick,)),
     ]
