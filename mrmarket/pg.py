@@ -20,6 +20,8 @@ from typing import Any
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg import conninfo as pg_conninfo
+from psycopg import sql as pg_sql
 
 
 @contextmanager
@@ -62,3 +64,22 @@ def _element(value: object) -> str:
         return '"' + value.isoformat() + '"'
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def database_create_if_missing(alias: str = DEFAULT_DB_ALIAS) -> None:
+    """Create the configured PostgreSQL database when it does not exist (the benchmarks run
+    on databases of their own)."""
+    db = connections[alias].settings_dict
+    dsn = pg_conninfo.make_conninfo(
+        host=db.get("HOST") or "127.0.0.1",
+        port=str(db.get("PORT") or 5432),
+        user=db.get("USER") or "postgres",
+        password=db.get("PASSWORD") or None,
+        dbname="postgres",
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
+        ).fetchone()
+        if not exists:
+            conn.execute(pg_sql.SQL("CREATE DATABASE {}").format(pg_sql.Identifier(db["NAME"])))

@@ -12,13 +12,10 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
-from psycopg import conninfo as pg_conninfo
-from psycopg import sql as pg_sql
 
 from exchanges.enums import ExchangeKind
 from exchanges.models import Exchange
@@ -31,23 +28,6 @@ from strategy.params import PureMarketMakingParams
 from strategy.saturation import SHED_KEY
 
 VENUE = "benchpaper"
-
-
-def database_create_if_missing() -> None:
-
-    db = settings.DATABASES["default"]
-    dsn = pg_conninfo.make_conninfo(
-        host=db.get("HOST") or "127.0.0.1",
-        port=str(db.get("PORT") or 5432),
-        user=db.get("USER") or "postgres",
-        password=db.get("PASSWORD") or None,
-        dbname="postgres",
-    )
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        if not conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
-        ).fetchone():
-            conn.execute(pg_sql.SQL("CREATE DATABASE {}").format(pg_sql.Identifier(db["NAME"])))
 
 
 def bench_setup(sessions: int, pairs: int, refresh_ms: int, resting: bool = False) -> None:

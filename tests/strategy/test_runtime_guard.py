@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from exchanges.paper.models import PaperMarket
 from orders.services.seams import order_terms
 from strategy import marketdata, venues
 from strategy.enums import IntentKind, SessionState, TrackedStatus
@@ -22,6 +21,7 @@ from strategy.tracking import venue_account_sync
 from tests.strategy.runtime_support import (
     Market,
     committed,
+    csv_feed,
     drain,
     funded_order,
     paper_market,
@@ -31,22 +31,6 @@ from tests.strategy.runtime_support import (
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def _feed(market: Market, tmp_path: Path, prices: dict[int, tuple[str, str]]) -> None:
-    """Outside prints replayed one a second from the start: price 100 and no volume, except
-    at the seconds given (from that second on, until the next one given)."""
-    rows, price, amount = [], "100", "0"
-    for i in range(1000):
-        if i in prices:
-            price, amount = prices[i]
-        rows.append(f"{i},{price},{amount}")
-        amount = "0"
-    feed = tmp_path / "feed.csv"
-    feed.write_text("\n".join(rows) + "\n")
-    PaperMarket.objects.filter(venue=market.venue, symbol=market.symbol).update(
-        feed_kind=PaperMarket.FeedKind.CSV, feed_csv_path=str(feed)
-    )
 
 
 def _session(market: Market, **overrides: Any) -> StrategySession:
@@ -71,7 +55,7 @@ def test_a_complete_fill_delays_re_creation_while_minimum_spread_still_cancels(
     # given a bid at 99 and an ask at 101 around 100, minimum spread 0.5 %
     market = paper_market(monkeypatch)
     # the print at 98.9 (5 s) fills the whole bid; from 10 s the price is 100.8
-    _feed(market, tmp_path, {5: ("98.9", "1"), 6: ("100", "0"), 10: ("100.8", "0")})
+    csv_feed(market, tmp_path, {5: ("98.9", "1"), 6: ("100", "0"), 10: ("100.8", "0")})
     session = _session(
         market, filledOrderDelay=60_000, orderRefreshTime=10_000, minimumSpread="0.005"
     )
@@ -96,7 +80,7 @@ def test_a_partial_fill_leaves_the_checks_and_quoting_alone(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     market = paper_market(monkeypatch)
-    _feed(market, tmp_path, {5: ("98.9", "0.3"), 6: ("100", "0")})
+    csv_feed(market, tmp_path, {5: ("98.9", "0.3"), 6: ("100", "0")})
     session = _session(market, filledOrderDelay=60_000, minimumSpread="0.005")
     market.clock.advance(6)
     committed(venue_account_sync, exchange_id=market.venue, account_index=0)
@@ -117,7 +101,7 @@ def test_max_order_age_cancels_between_refreshes(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     market = paper_market(monkeypatch)
-    _feed(market, tmp_path, {})
+    csv_feed(market, tmp_path, {})
     session = _session(market, orderRefreshTime=60_000, maxOrderAge=5000)
     market.clock.advance(4)
     tick(market)
@@ -135,7 +119,7 @@ def test_the_price_band_cancels_bids_once_the_price_reaches_the_ceiling(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     market = paper_market(monkeypatch)
-    _feed(market, tmp_path, {3: ("100.6", "0")})
+    csv_feed(market, tmp_path, {3: ("100.6", "0")})
     _session(market, orderRefreshTime=60_000, ceilingPrice="100.5")
     market.clock.advance(4)
     tick(market)
@@ -147,7 +131,7 @@ def test_the_checks_run_once_per_tick_however_often_delivered(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     market = paper_market(monkeypatch)
-    _feed(market, tmp_path, {})
+    csv_feed(market, tmp_path, {})
     _session(market, orderRefreshTime=60_000)
     market.clock.advance(1)
     first = committed(sessions_guard)
@@ -172,7 +156,7 @@ def test_a_tick_with_the_prices_and_orders_of_the_last_pass_checks_nothing_more(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     market = paper_market(monkeypatch)
-    _feed(market, tmp_path, {})
+    csv_feed(market, tmp_path, {})
     _session(market, orderRefreshTime=60_000, maxOrderAge=30_000)
     market.clock.advance(1)
     tick(market)  # a new slot's snapshot: its checks made a full pass over both orders

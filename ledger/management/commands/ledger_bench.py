@@ -30,19 +30,17 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
-from psycopg import conninfo as pg_conninfo
-from psycopg import sql as pg_sql
 
 from ledger import codes
 from ledger.exceptions import InsufficientFunds
 from ledger.selectors import ledger_verify_report
 from ledger.services import deposit_credit, ledger_transfer_create
 from ledger.services import write as ledger_write
+from mrmarket.pg import database_create_if_missing
 
 Transfer = tuple[str, str, str, str]  # key, debit code, credit code, amount
 
@@ -80,23 +78,6 @@ def _machine_cpu_seconds() -> tuple[float, float] | None:
 def _own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _database_create_if_missing() -> None:
-    db = settings.DATABASES["default"]
-    dsn = pg_conninfo.make_conninfo(
-        host=db.get("HOST") or "127.0.0.1",
-        port=str(db.get("PORT") or 5432),
-        user=db.get("USER") or "postgres",
-        password=db.get("PASSWORD") or None,
-        dbname="postgres",
-    )
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
-        ).fetchone()
-        if not exists:
-            conn.execute(pg_sql.SQL("CREATE DATABASE {}").format(pg_sql.Identifier(db["NAME"])))
 
 
 def _writer(
@@ -178,7 +159,7 @@ class Command(BaseCommand):
         if not settings.IS_POSTGRES:
             raise CommandError("ledger_bench needs PostgreSQL: set DATABASE_URL=postgres://...")
         if o["prepare"]:
-            _database_create_if_missing()
+            database_create_if_missing()
             call_command("migrate", verbosity=0)
         quiet = not o["log_entries"]
         if quiet:

@@ -38,13 +38,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
 
+from mrmarket.pg import database_create_if_missing
 from strategy.enums import SessionState
 from strategy.management.bench_tick_setup import (
     VENUE,
     backend_cpu_seconds,
     backend_pid,
     bench_setup,
-    database_create_if_missing,
 )
 from strategy.marketdata import market_data_refresh
 from strategy.models import StrategySession
