@@ -22,7 +22,7 @@ def strategy_tick_task() -> None:
         strategy_sessions_run_task.delay(batch)
     for need in result.markets:
         market_data_refresh_task.delay(need.exchange_id, need.symbol, need.with_last)
-    strategy_guard_task.delay(result.tick)
+    strategy_guard_task.delay()
 
 
 @shared_task(
@@ -49,8 +49,11 @@ def market_data_refresh_task(exchange_id: str, symbol: str, with_last: bool = Fa
 )
 def strategy_guard_task(tick: int | None = None) -> None:
     """The cheap checks (minimum spread, max order age, hanging distance, price band) of
-    every running session's open orders, once per tick (a second delivery does nothing)."""
-    sessions_guard(for_tick=None if tick is None else int(tick))
+    every running session's open orders, once per tick (a second delivery does nothing).
+    A message that waited in the queue checks the tick it runs in, at the prices of now:
+    under overload the late messages of several ticks collapse into one check instead of
+    each running a stale pass (`tick`, sent by older code, is ignored for that reason)."""
+    sessions_guard()
 
 
 @shared_task(

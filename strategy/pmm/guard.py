@@ -301,8 +301,8 @@ def sessions_guard(*, now: datetime | None = None, for_tick: int | None = None) 
     """Check every running session's open orders once for the current tick; cancel those
     that fail a check. Safe to run twice (the second run of a tick does nothing)."""
     now = now or venues.now()
-    # The tick the checks were sent for (a message that waited in the queue still checks
-    # its own tick, at the prices of now), else the current one.
+    # The current tick (`for_tick` only for tests): a message that waited in the queue
+    # checks the tick it runs in, so late messages of several ticks collapse into one.
     tick = marketdata.tick_of(now) if for_tick is None else for_tick
     if not cache.add(GUARD_KEY.format(tick=tick), 1, timeout=GUARD_KEY_SECONDS):
         return GuardResult(ran=False)

@@ -68,7 +68,7 @@ def _worker(tasks: Any, results: Any, profile: str) -> None:
             sent_at = batch[1]
             cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
             started = time.time()
-            guard = sessions_guard(for_tick=batch[2])
+            guard = sessions_guard()
             cpu, db_cpu = time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
             results.put(
                 [
@@ -283,7 +283,7 @@ class Command(BaseCommand):
                 tasks.put(batch)
             for need in result.markets:
                 tasks.put((need.exchange_id, need.symbol, need.with_last))
-            tasks.put(("guard", time.time(), result.tick))  # then the per-tick checks
+            tasks.put(("guard", time.time()))  # then the per-tick checks
             batches_sent.append((t0, len(result.batches)))
             next_tick += period
             time.sleep(max(0.0, next_tick - time.monotonic()))
