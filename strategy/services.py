@@ -32,11 +32,11 @@ from strategy.exceptions import (
     UserSessionsDisabled,
 )
 from strategy.executor import intents_sweep
+from strategy.fills import fills_settle_pending
 from strategy.intents import enqueue_on_commit, session_cancel_all
 from strategy.models import KillSwitch, StrategySession, TrackedOrder
 from strategy.params import ArbitrageParams, PureMarketMakingParams
 from strategy.selectors import as_uuid
-from strategy.tracking import fills_settle_pending
 
 log = structlog.get_logger(__name__)
 
