@@ -50,7 +50,12 @@ def params_cache_clear() -> None:
 
 
 def params_hash(raw: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
+    return params_text_hash(json.dumps(raw, sort_keys=True))
+
+
+def params_text_hash(canonical: str) -> str:
+    """`params_hash` of parameters already serialised as `json.dumps(raw, sort_keys=True)`."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def quote_rows(quotes: list[DesiredQuote]) -> list[list[Any]]:

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from exchanges.venues.base import OrderSide
 from mrmarket.pg import array_literal, server_cursor
 from strategy import risk
-from strategy.enums import INTENT_ACTIVE, IntentKind, TrackedStatus
+from strategy.enums import INTENT_ACTIVE, INTENT_ACTIVE_SQL, IntentKind, TrackedStatus
 from strategy.memo import memoized
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
 from strategy.quoting.stp import Bounds, RestingOrder, resting_bounds
@@ -94,14 +94,13 @@ def live_many(sessions: list[StrategySession]) -> dict[int, LiveView]:
     return {pk: _view_of(rows[pk], intents[pk]) for pk in ids}
 
 
-_ACTIVE_SQL = "('" + "', '".join(INTENT_ACTIVE) + "')"
 _LIVE_TRACKED = (
     f"SELECT * FROM {TrackedOrder._meta.db_table} WHERE session_id = ANY(%s::bigint[]) "  # noqa: S608
     f"AND (status = '{TrackedStatus.OPEN.value}' OR venue_filled > filled)"
 )
 _LIVE_INTENTS = (
     f"SELECT * FROM {OrderIntent._meta.db_table} WHERE session_id = ANY(%s::bigint[]) "  # noqa: S608
-    f"AND status IN {_ACTIVE_SQL}"
+    f"AND status IN {INTENT_ACTIVE_SQL}"
 )
 _RESTING = (
     f"SELECT exchange_id, symbol, side, price, client_order_id FROM {TrackedOrder._meta.db_table} "  # noqa: S608
@@ -109,7 +108,7 @@ _RESTING = (
     f"AND status = '{TrackedStatus.OPEN.value}' UNION ALL "
     f"SELECT exchange_id, symbol, side, price, client_order_id FROM {OrderIntent._meta.db_table} "
     f"WHERE exchange_id = ANY(%s::varchar[]) AND symbol = ANY(%s::varchar[]) "
-    f"AND kind = '{IntentKind.PLACE.value}' AND status IN {_ACTIVE_SQL}"
+    f"AND kind = '{IntentKind.PLACE.value}' AND status IN {INTENT_ACTIVE_SQL}"
 )
 
 

@@ -1,22 +1,27 @@
 """The cheap checks on every tick for every running pure market-making session
-(`strategy_guard_task`, sent by the tick before its batches), without building a proposal.
+(`strategy_guard_task`, sent by the tick after its batches and refreshes), without
+building a proposal.
 
 Hummingbot runs minimum spread, max order age and the hanging-order distance on every
 tick of `c_tick`; a session run here is one full decision per refresh (10 s and more), and
 a session in its filled-order delay, shed under load, or not due yet would otherwise keep
-an order that crossed into the spread until then. The guard reads, in one query, every open
-order of every running session that has no cancel in flight, with its session's parameters
-(memoised by their text), prices each session off the tick's cached market snapshot (the
-same reference price its run uses: `source_price`, with the stored last own trade price),
-applies `checks.tick_cancels` (hanging distance, max age, minimum spread, the static price
-band and the moving band as the session's next run would see it: its stored band,
-re-centred when due; the stored state is one more query, only for sessions using it) and
-writes the cancels in one insert under the pair locks of the pairs concerned, so a full
-run of the same pair either sees them or ran before. Nothing is placed here: re-creation stays the full run's (at its
-refresh), except for sessions that opt into `requoteAfterMinSpreadCancel`, which are made
-due at once.
+an order that crossed into the spread until then.
 
-Once per tick however many times the task is delivered (`cache.add` on the tick).
+A full pass reads every open order of every running session that has no cancel in flight
+(plain rows, one statement) and the sessions' parameters by digest, prices each session off
+the cached market snapshot (the same reference price its run uses: `source_price`, with
+the stored last own trade price), applies `checks.tick_cancels` (hanging distance, max age,
+minimum spread, the static price band and the moving band as the session's next run would
+see it: its stored band, re-centred when due; the stored state is one more query, only for
+sessions using it) and writes the cancels in one insert under the pair locks of the pairs
+concerned, so a full run of the same pair either sees them or ran before. Nothing is
+placed here: re-creation stays the full run's (at its refresh), except for sessions that
+opt into `requoteAfterMinSpreadCancel`, which are made due at once.
+
+A tick whose open orders and snapshots are those of the last full pass, with no order at
+its max age yet, checks nothing more (`age_only`): the full pass runs about once per
+market-data slot. Once per tick however many times the task is delivered (`cache.add` on
+the tick it runs in).
 """
 
 from __future__ import annotations
@@ -37,7 +42,14 @@ from exchanges.venues.base import OrderSide
 from mrmarket.exceptions import ValidationFailed
 from mrmarket.pg import server_cursor
 from strategy import marketdata, venues
-from strategy.enums import INTENT_ACTIVE, IntentKind, SessionKind, SessionState, TrackedStatus
+from strategy.enums import (
+    INTENT_ACTIVE,
+    INTENT_ACTIVE_SQL,
+    IntentKind,
+    SessionKind,
+    SessionState,
+    TrackedStatus,
+)
 from strategy.intents import CancelRow, cancel_intents_bulk, enqueue_on_commit
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
 from strategy.params import PriceSourceType, PureMarketMakingParams
@@ -56,7 +68,6 @@ GUARD_KEY_SECONDS = 60
 # order it checked reaches its max age. Until either changes, a tick checks nothing more.
 LAST_PASS_KEY = "strategy:guard:last"
 
-_PARAMS_BY_TEXT: dict[str, PureMarketMakingParams | None] = {}
 _PARAMS_BY_DIGEST: dict[str, PureMarketMakingParams | None] = {}
 _MAX_CACHED = 10_000
 
@@ -89,15 +100,12 @@ class _Session:
 
 
 def _params(text: str) -> PureMarketMakingParams | None:
-    """Parameters by their stored text (None: no longer valid; the run stops those)."""
-    if text not in _PARAMS_BY_TEXT:
-        if len(_PARAMS_BY_TEXT) > _MAX_CACHED:
-            _PARAMS_BY_TEXT.clear()
-        try:
-            _PARAMS_BY_TEXT[text] = pmm_params(json.loads(text))
-        except ValidationFailed:
-            _PARAMS_BY_TEXT[text] = None
-    return _PARAMS_BY_TEXT[text]
+    """Parameters from their stored text (None: no longer valid; the run stops those).
+    Memoised by digest in `_params_of`."""
+    try:
+        return pmm_params(json.loads(text))
+    except ValidationFailed:
+        return None
 
 
 def _open_orders() -> dict[int, _Session]:
@@ -142,7 +150,7 @@ _ORDERS = (
     f"WHERE t.status = '{TrackedStatus.OPEN.value}' AND s.state = '{SessionState.RUNNING.value}' "
     f"AND s.kind = '{SessionKind.PURE_MARKET_MAKING.value}' AND NOT EXISTS ("
     f"SELECT 1 FROM {OrderIntent._meta.db_table} c WHERE c.kind = '{IntentKind.CANCEL.value}' "
-    "AND c.status IN (" + ", ".join(f"'{v}'" for v in INTENT_ACTIVE) + ") "
+    f"AND c.status IN {INTENT_ACTIVE_SQL} "
     "AND c.exchange_id = t.exchange_id AND c.account_index = t.account_index "
     "AND c.client_order_id = t.client_order_id)"
 )

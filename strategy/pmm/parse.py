@@ -3,9 +3,9 @@ hash (the decision records' `params_hash`): one serialisation per run, not one p
 
 from __future__ import annotations
 
-import hashlib
 import json
 
+from strategy.decisions import params_text_hash
 from strategy.params import PureMarketMakingParams
 
 _PARAMS: dict[str, tuple[PureMarketMakingParams, str]] = {}
@@ -22,7 +22,7 @@ def pmm_params_and_digest(raw: dict[str, object]) -> tuple[PureMarketMakingParam
         if len(_PARAMS) > _MAX_CACHED:
             _PARAMS.clear()
         params = PureMarketMakingParams.from_dto(raw)
-        found = _PARAMS[key] = (params, hashlib.sha256(key.encode()).hexdigest())
+        found = _PARAMS[key] = (params, params_text_hash(key))
     return found
 
 
