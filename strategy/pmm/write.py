@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from django.conf import settings
@@ -127,6 +128,34 @@ def cancel_rows(
     return rows, withdrawn
 
 
+def _finish(
+    session: StrategySession,
+    params: PureMarketMakingParams,
+    now: datetime,
+    *,
+    generation: int,
+    last_error: str,
+    deferred_places: bool = False,
+    engine_state: dict[str, Any] | None = None,
+) -> Finish:
+    """The session row of a run that decided (or skipped deciding): lease given back, due
+    one refresh after it was due, counters and notes."""
+    return Finish(
+        pk=session.pk,
+        next_run_at=next_due(
+            due=session.next_run_at,
+            now=now,
+            refresh=timedelta(milliseconds=params.order_refresh_time_ms),
+        ),
+        last_run_at=now,
+        run_count=session.run_count + 1,
+        generation=generation,
+        deferred_places=deferred_places,
+        last_error=last_error,
+        engine_state=engine_state,
+    )
+
+
 def _unchanged(
     session: StrategySession,
     params: PureMarketMakingParams,
@@ -138,19 +167,7 @@ def _unchanged(
 ) -> RunOutcome:
     """A skipped decision: the session row released to its next due time, nothing else."""
     batch.finishes.append(
-        Finish(
-            pk=session.pk,
-            next_run_at=next_due(
-                due=session.next_run_at,
-                now=now,
-                refresh=timedelta(milliseconds=params.order_refresh_time_ms),
-            ),
-            last_run_at=now,
-            run_count=session.run_count + 1,
-            generation=session.generation,
-            deferred_places=False,
-            last_error=session.last_error,
-        )
+        _finish(session, params, now, generation=session.generation, last_error=session.last_error)
     )
     outcome = RunOutcome(session_id=session.pk, ran=False, reason="unchanged", lateness_ms=lateness)
     batch.outcomes.append(outcome)
@@ -233,18 +250,13 @@ def pmm_decide_and_write(
     if record is not None:
         batch.decisions.rows.append(record)
     batch.finishes.append(
-        Finish(
-            pk=session.pk,
-            next_run_at=next_due(
-                due=session.next_run_at,
-                now=now,
-                refresh=timedelta(milliseconds=params.order_refresh_time_ms),
-            ),
-            last_run_at=now,
-            run_count=session.run_count + 1,
+        _finish(
+            session,
+            params,
+            now,
             generation=generation,
-            deferred_places=deferred,
             last_error="; ".join(notes)[:500],
+            deferred_places=deferred,
             engine_state=plan.engine_state,
         )
     )
