@@ -266,6 +266,7 @@ class _Prices:
             )
             if snap is None or snap.fetched_at.isoformat() != fetched_at:
                 return False
+            self.snaps[(ex, sym, last == "1")] = snap  # a full pass reads it from here
         return True
 
     def reference(self, s: _Session, last_own: Decimal | None = None) -> Decimal | None:
