@@ -24,11 +24,11 @@ from strategy.enums import (
     SessionKind,
     TrackedStatus,
 )
+from strategy.live import live_order
 from strategy.models import Fill, StrategySession, TrackedOrder
 from strategy.pmm.parse import pmm_params
 from strategy.pmm.state import fill_applied, fill_changes_state
 from strategy.quoting.diff import orders_to_hang
-from strategy.quoting.types import LiveOrder
 
 log = structlog.get_logger(__name__)
 QUOTE_PRECISION = Decimal("0.00000001")  # VenueTrade has no cost: price x amount, truncated
@@ -208,32 +208,10 @@ def _hang_partner(filled: TrackedOrder) -> None:
     others = TrackedOrder.objects.filter(
         session_id=filled.session_id, status=TrackedStatus.OPEN
     ).exclude(pk=filled.pk)
-    live = [
-        LiveOrder(
-            client_order_id=o.client_order_id,
-            side=OrderSide(o.side),
-            level=o.level,
-            price=o.price,
-            amount=o.amount - o.filled,
-            created_at=o.created_at,
-            hanging=o.hanging,
-        )
-        for o in others
-    ]
-    me = LiveOrder(
-        client_order_id=filled.client_order_id,
-        side=OrderSide(filled.side),
-        level=filled.level,
-        price=filled.price,
-        amount=filled.amount,
-        created_at=filled.created_at,
-        hanging=filled.hanging,
-    )
+    live = [live_order(o) for o in others]
+    me = live_order(filled, amount=filled.amount)
     ids = orders_to_hang(live=live, filled=me)
     if ids:
         TrackedOrder.objects.filter(session_id=filled.session_id, client_order_id__in=ids).update(
             hanging=True
         )
-
-
-# ---------------------------------------------------------------------------- open orders

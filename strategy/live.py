@@ -23,6 +23,7 @@ from strategy.enums import INTENT_ACTIVE, INTENT_ACTIVE_SQL, IntentKind, Tracked
 from strategy.memo import memoized
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
 from strategy.quoting.stp import Bounds, RestingOrder, resting_bounds
+from strategy.quoting.types import LiveOrder
 from strategy.selectors import Commitments, commitments_of, tracked_for_budget
 from strategy.sessions.locks import Pair
 
@@ -35,6 +36,20 @@ def balances_cache_key(exchange_id: str, account_index: int) -> str:
 def balances_closed_cache_key(exchange_id: str, account_index: int) -> str:
     """The account's closed-order count when its balances were read (arbitrage)."""
     return f"strategy:bal_closed:{exchange_id}:{account_index}"
+
+
+def live_order(order: TrackedOrder, *, amount: Decimal | None = None) -> LiveOrder:
+    """A tracked order as the quoting core sees it: its unfilled rest unless `amount` says
+    otherwise."""
+    return LiveOrder(
+        client_order_id=order.client_order_id,
+        side=OrderSide(order.side),
+        level=order.level,
+        price=order.price,
+        amount=order.amount - order.filled if amount is None else amount,
+        created_at=order.created_at,
+        hanging=order.hanging,
+    )
 
 
 @dataclass

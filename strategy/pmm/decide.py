@@ -15,7 +15,7 @@ from django.conf import settings
 from exchanges.venues.base import MarketInfo, OrderSide
 from strategy import marketdata, risk
 from strategy.decisions import decision_inputs
-from strategy.live import LiveView, venue_balances_cached
+from strategy.live import LiveView, live_order, venue_balances_cached
 from strategy.memo import memoized
 from strategy.models import StrategySession
 from strategy.params import PureMarketMakingParams
@@ -59,19 +59,7 @@ class Plan:
 def live_orders(view: LiveView) -> list[LiveOrder]:
     """What the diff compares the desired quotes with: open orders without a cancel in
     flight, and places in flight (at their full amount)."""
-    return [
-        LiveOrder(
-            client_order_id=o.client_order_id,
-            side=OrderSide(o.side),
-            level=o.level,
-            price=o.price,
-            amount=o.amount - o.filled,
-            created_at=o.created_at,
-            hanging=o.hanging,
-        )
-        for o in view.tracked
-        if o.client_order_id not in view.cancelling
-    ] + [
+    return [live_order(o) for o in view.tracked if o.client_order_id not in view.cancelling] + [
         LiveOrder(
             client_order_id=i.client_order_id,
             side=OrderSide(i.side),
