@@ -158,6 +158,13 @@ _LOCAL: dict[str, MarketSnapshot] = {}
 _LOCAL_MAX = 256
 
 
+def local_snapshots_clear() -> None:
+    """Forget this process's decoded snapshots. A slot's snapshot never changes once
+    written, so production never needs this; a test whose clock ran ahead (a paper run
+    ticks 2 s per step) would otherwise leave snapshots of future slots for the next test."""
+    _LOCAL.clear()
+
+
 def _latest_key(exchange_id: str, symbol: str) -> str:
     return f"strategy:md:{exchange_id}:{symbol}:latest"
 

@@ -54,11 +54,14 @@ def sent_tasks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     """Throttle counters live in the cache; every test starts with none. Nor does any test
-    inherit the params hashes an earlier (rolled-back) test stored."""
+    inherit the params hashes an earlier (rolled-back) test stored, nor the decoded market
+    snapshots of slots an earlier test's clock ran into."""
     from strategy.decisions import params_cache_clear
+    from strategy.marketdata import local_snapshots_clear
 
     cache.clear()
     params_cache_clear()
+    local_snapshots_clear()
 
 
 @pytest.fixture
