@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run soak test lint format lock bench bench-ledger bench-ratelimit bench-tick bench-socket chaos clean fuzz
+.PHONY: setup run soak test test-under-load lint format lock bench bench-ledger bench-ratelimit bench-tick bench-socket chaos clean fuzz
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: setup
 	@url="$${DATABASE_URL:-$$($(BIN)/python scripts/pg_probe.py)}"; \
 		echo "make test: database $${url:-SQLite (no PostgreSQL reachable)}"; \
 		DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+## `make test` RUNS times in a row (default 5) while busy loops keep every core busy; stops at
+## the first red run and prints each run's time and load (logs in var/suite_under_load.N.log).
+RUNS ?= 5
+test-under-load: setup
+	@mkdir -p var && RUNS=$(RUNS) scripts/suite_under_load.sh
 
 ## schemathesis over every operation with a user token and an admin JWT, against a fresh
 ## instance served on 127.0.0.1:$(FUZZ_PORT): 0 server errors, 0 schema violations expected.
