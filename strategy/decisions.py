@@ -168,7 +168,7 @@ class DecisionBatch:
     ) -> RecordRow:
         """The record, not queued yet (`rows.append` it once the run has decided)."""
         key = (snapshot.exchange_id, snapshot.symbol, slot)
-        snap_id = self._snaps.get(key) or _KNOWN_SNAPS.get(key)
+        snap_id = snapshot.record_id or self._snaps.get(key) or _KNOWN_SNAPS.get(key)
         if snap_id is None:
             snap, _ = MarketSnapshotRecord.objects.get_or_create(
                 exchange_id=snapshot.exchange_id,

@@ -27,6 +27,7 @@ from django.core.cache import cache
 from exchanges.venues.base import BookLevel, MarketInfo, OrderBook, VenueError
 from strategy import venues
 from strategy.memo import memoized
+from strategy.models import MarketSnapshotRecord
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +45,9 @@ class MarketSnapshot:
     book: OrderBook
     last_price: Decimal | None
     fetched_at: datetime
+    # The slot's MarketSnapshotRecord, written once by the refresh that fetched it, so the
+    # decisions made from this snapshot reference it without a query of their own.
+    record_id: int | None = None
 
 
 def tick_of(at: datetime) -> int:
@@ -120,6 +124,7 @@ def _decode(exchange_id: str, symbol: str, raw: dict[str, Any]) -> MarketSnapsho
         book=book,
         last_price=_d(raw["last"]),
         fetched_at=datetime.fromisoformat(raw["fetched_at"]),
+        record_id=raw.get("record_id"),
     )
 
 
@@ -135,7 +140,11 @@ def slot_of(tick: int) -> int:
 
 
 def _key(exchange_id: str, symbol: str, tick: int) -> str:
-    return f"strategy:md:{exchange_id}:{symbol}:{slot_of(tick)}"
+    return _key_of_slot(exchange_id, symbol, slot_of(tick))
+
+
+def _key_of_slot(exchange_id: str, symbol: str, slot: int | None) -> str:
+    return f"strategy:md:{exchange_id}:{symbol}:{slot}"
 
 
 def _fetch(exchange_id: str, symbol: str, *, with_last: bool) -> MarketSnapshot:
@@ -165,6 +174,20 @@ def local_snapshots_clear() -> None:
     _LOCAL.clear()
 
 
+def _local_put(
+    key: str,
+    exchange_id: str,
+    symbol: str,
+    raw: dict[str, Any],
+    snap: MarketSnapshot | None = None,
+) -> MarketSnapshot:
+    snap = snap or _decode(exchange_id, symbol, raw)
+    if len(_LOCAL) >= _LOCAL_MAX:
+        _LOCAL.clear()
+    _LOCAL[key] = snap
+    return snap
+
+
 def _latest_key(exchange_id: str, symbol: str) -> str:
     return f"strategy:md:{exchange_id}:{symbol}:latest"
 
@@ -180,7 +203,8 @@ def market_data_refresh(*, exchange_id: str, symbol: str, with_last: bool = Fals
     peer holding the slot's lock (`cache.add`) makes this a no-op, so the task is safe to
     run twice. A failed fetch is cached for the slot (unless a good snapshot is already
     there), so a broken venue costs one request per slot and its runs skip."""
-    key = _key(exchange_id, symbol, tick_of(venues.now()))
+    tick = tick_of(venues.now())
+    key = _key(exchange_id, symbol, tick)
     cached = cache.get(key)
     if cached is not None and cached.get("error"):
         return False  # this slot's fetch failed already: one request per slot
@@ -201,13 +225,30 @@ def market_data_refresh(*, exchange_id: str, symbol: str, with_last: bool = Fals
             )
             cache.add(key, {"error": type(exc).__name__}, timeout=SNAPSHOT_TTL_SECONDS)
             return True
-        raw = _encode(snap) | {"with_last": with_last}
+        raw = _encode(snap) | {
+            "with_last": with_last,
+            "slot": slot_of(tick),  # the slot this snapshot is cached for (and `latest` of)
+            "record_id": _record_store(snap),
+        }
         cache.set(key, raw, timeout=SNAPSHOT_TTL_SECONDS)
         cache.set(_latest_key(exchange_id, symbol), raw, timeout=SNAPSHOT_TTL_SECONDS)
     finally:
         # Deleted after the sets: a peer never takes the lock and finds the slot empty.
         cache.delete(key + ":lock")
     return True
+
+
+def _record_store(snap: MarketSnapshot) -> int:
+    """The snapshot's decision-record row (one per venue, pair and slot of its fetch time;
+    a second fetch in the slot, with the last price, keeps the first row, as decisions
+    always did)."""
+    record, _ = MarketSnapshotRecord.objects.get_or_create(
+        exchange_id=snap.exchange_id,
+        symbol=snap.symbol,
+        slot=slot_of(tick_of(snap.fetched_at)),
+        defaults={"payload": _encode(snap), "created_at": snap.fetched_at},
+    )
+    return int(record.pk)
 
 
 def snapshot_get(
@@ -226,22 +267,34 @@ def snapshot_get(
 def _snapshot_get(
     exchange_id: str, symbol: str, tick: int, with_last: bool
 ) -> MarketSnapshot | None:
-    key = _key(exchange_id, symbol, tick) + (":l" if with_last else "")
-    local = _LOCAL.get(key)
+    suffix = ":l" if with_last else ""
+    slot_key, latest_key = _key(exchange_id, symbol, tick), _latest_key(exchange_id, symbol)
+    local = _LOCAL.get(slot_key + suffix)
     if local is not None:
         return local
-    raw = cache.get(_key(exchange_id, symbol, tick))
+    # One round trip for both: the slot's own snapshot, and the latest one standing in for
+    # it while the slot's refresh is still queued (the tick sends runs before refreshes).
+    found = cache.get_many([slot_key, latest_key])
+    raw = found.get(slot_key)
     if raw is not None and raw.get("error"):
         return None
-    if _usable(raw, with_last=with_last):
-        snap = _decode(exchange_id, symbol, raw)
-        if len(_LOCAL) >= _LOCAL_MAX:
-            _LOCAL.clear()
-        _LOCAL[key] = snap  # only a slot's own snapshot: a stand-in must not shadow it
-        return snap
-    latest = cache.get(_latest_key(exchange_id, symbol))
-    if _usable(latest, with_last=with_last):
-        snap = _decode(exchange_id, symbol, latest)
+    if raw is not None and _usable(raw, with_last=with_last):
+        return _local_put(slot_key + suffix, exchange_id, symbol, raw)
+    latest = found.get(latest_key)
+    if latest is not None and _usable(latest, with_last=with_last):
+        # Kept under the slot it was cached for (never under this tick's slot: the slot's
+        # own snapshot must not be shadowed once it lands).
+        snap = _LOCAL.get(_key_of_slot(exchange_id, symbol, latest.get("slot")) + suffix)
+        if snap is None:
+            snap = _decode(exchange_id, symbol, latest)
+            if latest.get("slot") is not None:
+                _local_put(
+                    _key_of_slot(exchange_id, symbol, latest["slot"]) + suffix,
+                    exchange_id,
+                    symbol,
+                    latest,
+                    snap,
+                )
         age_ms = (venues.now() - snap.fetched_at).total_seconds() * 1000
         if age_ms <= settings.STRATEGY_MARKET_DATA_MAX_AGE_MS:
             return snap

@@ -112,6 +112,35 @@ def test_a_refresh_asked_for_the_last_price_upgrades_the_slot_once(
     assert snap is not None and snap.last_price is not None
 
 
+def test_the_refresh_writes_the_slots_snapshot_record_and_runs_only_reference_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from strategy.models import DecisionRecord, MarketSnapshotRecord
+
+    market, session = _session(monkeypatch)
+    result = committed(strategy_tick)
+    for need in result.markets:
+        tasks.market_data_refresh_task.run(need.exchange_id, need.symbol, need.with_last)
+    # given: the refresh wrote the slot's record once, with the snapshot it cached
+    (record,) = MarketSnapshotRecord.objects.all()
+    tick = marketdata.tick_of(market.clock.dt())
+    snap = marketdata.snapshot_get(exchange_id=market.venue, symbol=market.symbol, tick=tick)
+    assert snap is not None and snap.record_id == record.pk
+    assert marketdata.snapshot_decode(market.venue, market.symbol, record.payload).book == snap.book
+    # when: the session runs
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = committed(sessions_run, session_ids=result.batches[0])
+    # then: its decision references that record, and the run never queried the table
+    assert [o.ran for o in outcomes] == [True]
+    decision = DecisionRecord.objects.get(session=session)
+    assert decision.snapshot_id == record.pk
+    assert not [q for q in queries.captured_queries if "marketsnapshotrecord" in q["sql"]]
+    assert MarketSnapshotRecord.objects.count() == 1
+
+
 @override_settings(STRATEGY_MARKET_DATA_MAX_AGE_MS=3000)
 def test_a_late_refresh_is_stood_in_for_by_a_young_snapshot_only(
     monkeypatch: pytest.MonkeyPatch,

@@ -28,6 +28,7 @@ import logging
 import multiprocessing as mp
 import os
 import pstats
+import queue
 import statistics
 import time
 from typing import Any
@@ -59,46 +60,65 @@ def _worker(tasks: Any, results: Any, profile: str) -> None:
     backend = backend_pid()
     profiler = cProfile.Profile(time.process_time) if profile else None
     while True:
-        batch = tasks.get()
-        if batch is None:
+        item = tasks.get()
+        if item is None:
             if profiler is not None:
                 profiler.dump_stats(f"{profile}.{os.getpid()}")
             return
-        if isinstance(batch, tuple) and batch[0] == "guard":  # strategy_guard_task
-            sent_at = batch[1]
-            cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
-            started = time.time()
-            guard = sessions_guard()
-            cpu, db_cpu = time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
-            results.put(
-                [
-                    (
-                        "guard",
-                        guard.ran and not guard.age_only,
-                        guard.orders,
-                        (started - sent_at) * 1000,
-                        cpu,
-                        db_cpu,
-                        guard.age_only,
-                    )
-                ]
-            )
-            continue
-        if isinstance(batch, tuple):  # market_data_refresh_task: no outcome to report
-            exchange_id, symbol, with_last = batch
-            market_data_refresh(exchange_id=exchange_id, symbol=symbol, with_last=with_last)
-            continue
+        _handle(item, results, backend, profiler)
+
+
+class _Inline:
+    """--workers 0: the tick's messages handled in the tick's own process as they are sent
+    (one worker, no queue): CPU per run in the real tick's batch mix without IPC noise."""
+
+    def __init__(self, results: Any, backend: int) -> None:
+        self.results, self.backend, self.cpu = results, backend, 0.0
+
+    def put(self, item: Any) -> None:
+        started = time.process_time()
+        _handle(item, self.results, self.backend, None)
+        self.cpu += time.process_time() - started
+
+
+def _handle(item: Any, results: Any, backend: int, profiler: Any) -> None:
+    """One message, as strategy_tick_task sends it: a batch of session ids, a market-data
+    refresh (exchange_id, symbol, with_last) or the per-tick checks ("guard", sent_at)."""
+    if isinstance(item, tuple) and item[0] == "guard":  # strategy_guard_task
+        sent_at = item[1]
         cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
-        if profiler is not None:
-            profiler.enable()
-        outcomes = sessions_run(session_ids=batch)
-        if profiler is not None:
-            profiler.disable()
+        started = time.time()
+        guard = sessions_guard()
         cpu, db_cpu = time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
         results.put(
-            [(o.ran, o.lateness_ms, len(o.intent_ids), o.reason) for o in outcomes]
-            + [("cpu", cpu, db_cpu)]
+            [
+                (
+                    "guard",
+                    guard.ran and not guard.age_only,
+                    guard.orders,
+                    (started - sent_at) * 1000,
+                    cpu,
+                    db_cpu,
+                    guard.age_only,
+                )
+            ]
         )
+        return
+    if isinstance(item, tuple):  # market_data_refresh_task: no outcome to report
+        exchange_id, symbol, with_last = item
+        market_data_refresh(exchange_id=exchange_id, symbol=symbol, with_last=with_last)
+        return
+    cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
+    if profiler is not None:
+        profiler.enable()
+    outcomes = sessions_run(session_ids=item)
+    if profiler is not None:
+        profiler.disable()
+    cpu, db_cpu = time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
+    results.put(
+        [(o.ran, o.lateness_ms, len(o.intent_ids), o.reason) for o in outcomes]
+        + [("cpu", cpu, db_cpu)]
+    )
 
 
 def _rounds(rounds: int, profile: str) -> tuple[int, float, float, dict[str, int]]:
@@ -168,7 +188,13 @@ class Command(BaseCommand):
         parser.add_argument("--pairs", type=int, default=20)
         parser.add_argument("--refresh-ms", type=int, default=10_000)
         parser.add_argument("--seconds", type=int, default=40)
-        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=2,
+            help="worker processes; 0 handles every message in the tick's process as it is "
+            "sent (CPU per run in the real batch mix, without IPC)",
+        )
         parser.add_argument(
             "--tick-ms",
             type=int,
@@ -248,7 +274,13 @@ class Command(BaseCommand):
         connections.close_all()
 
         ctx = mp.get_context("fork")
-        tasks, results = ctx.Queue(), ctx.Queue()
+        tasks: Any
+        results: Any
+        if o["workers"]:
+            tasks, results = ctx.Queue(), ctx.Queue()
+        else:
+            results = queue.SimpleQueue()
+            tasks = _Inline(results, backend_pid())
         workers = [
             ctx.Process(target=_worker, args=(tasks, results, o["profile"]))
             for _ in range(o["workers"])
@@ -290,6 +322,9 @@ class Command(BaseCommand):
         load_end = os.getloadavg()  # other processes share the machine: say so
         tick_cpu = time.process_time() - tick_cpu
         tick_db_cpu = backend_cpu_seconds(tick_backend) - tick_db_cpu
+        if isinstance(tasks, _Inline):  # the tick's own share, without the inline messages
+            tick_cpu -= tasks.cpu
+            tick_db_cpu = float("nan")
         for _ in workers:
             tasks.put(None)
         # Collect everything; classify by when the batch was handed out.
