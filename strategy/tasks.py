@@ -15,14 +15,22 @@ def strategy_tick_task() -> None:
     """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out.
     The batches first (a run reads the slot's snapshot, or the latest one while the slot's
     refresh is still queued: no run waits behind a slot's fetches), then the market-data
-    refreshes, then the per-tick checks of every running session (which price off the
-    refreshed snapshots)."""
+    refreshes; then, here in the tick and not behind the queued runs, the per-tick checks
+    of every running session (`sessions_guard`, never fetching: a pair it priced off an
+    older slot, or found without a snapshot, gets a refresh message, so the pairs of
+    sessions not due keep fresh prices too). Under overload the checks still run on every
+    tick the tick runs."""
     result = tick.strategy_tick()
     for batch in result.batches:
         strategy_sessions_run_task.delay(batch)
+    sent = set()
     for need in result.markets:
         market_data_refresh_task.delay(need.exchange_id, need.symbol, need.with_last)
-    strategy_guard_task.delay()
+        sent.add((need.exchange_id, need.symbol, need.with_last))
+    guard = sessions_guard(fetch=False)
+    for exchange_id, symbol, with_last in guard.stale:
+        if (exchange_id, symbol, with_last) not in sent:
+            market_data_refresh_task.delay(exchange_id, symbol, with_last)
 
 
 @shared_task(
@@ -48,7 +56,8 @@ def market_data_refresh_task(exchange_id: str, symbol: str, with_last: bool = Fa
     ignore_result=True,
 )
 def strategy_guard_task(tick: int | None = None) -> None:
-    """The cheap checks (minimum spread, max order age, hanging distance, price band) of
+    """(The tick runs the checks itself now; this task stays for messages sent by older
+    code and for operators.) The cheap checks (minimum spread, max order age, hanging distance, price band) of
     every running session's open orders, once per tick (a second delivery does nothing).
     A message that waited in the queue checks the tick it runs in, at the prices of now:
     under overload the late messages of several ticks collapse into one check instead of

@@ -82,6 +82,9 @@ class GuardResult:
     no_price: int = 0  # sessions whose market had no snapshot (only max age checked)
     cancels: dict[str, int] = field(default_factory=dict)  # by reason
     intent_ids: list[int] = field(default_factory=list)
+    # (venue, pair, with last price) this pass priced off an older slot's snapshot or found
+    # none (not fetched with fetch=False): the tick sends their refreshes
+    stale: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -224,8 +227,8 @@ class _Prices:
     """The tick's snapshots, read once per (venue, pair) and fetched when the tick's
     refresh did not cover the pair (sessions not claimed this tick)."""
 
-    def __init__(self, tick: int) -> None:
-        self.tick = tick
+    def __init__(self, tick: int, *, fetch: bool = True) -> None:
+        self.tick, self.fetch = tick, fetch
         self.snaps: dict[tuple[str, str, bool], marketdata.MarketSnapshot | None] = {}
 
     def snap(
@@ -236,14 +239,27 @@ class _Prices:
             snap = marketdata.snapshot_get(
                 exchange_id=exchange_id, symbol=symbol, tick=self.tick, with_last=with_last
             )
-            if snap is None and marketdata.market_data_refresh(
-                exchange_id=exchange_id, symbol=symbol, with_last=with_last
+            if (
+                snap is None
+                and self.fetch
+                and marketdata.market_data_refresh(
+                    exchange_id=exchange_id, symbol=symbol, with_last=with_last
+                )
             ):
                 snap = marketdata.snapshot_get(
                     exchange_id=exchange_id, symbol=symbol, tick=self.tick, with_last=with_last
                 )
             self.snaps[key] = snap
         return self.snaps[key]
+
+    def stale(self) -> list[tuple[str, str, bool]]:
+        """The pairs read without a snapshot of the current slot (none, or an older one)."""
+        slot = marketdata.slot_of(self.tick)
+        return sorted(
+            key
+            for key, snap in self.snaps.items()
+            if snap is None or marketdata.slot_of(marketdata.tick_of(snap.fetched_at)) < slot
+        )
 
     def seen(self) -> dict[str, str] | None:
         """What this pass priced off: each snapshot's fetch time by (venue, pair, last);
@@ -306,16 +322,23 @@ def _stored_states(sessions: dict[int, _Session]) -> dict[int, dict[str, object]
     return dict(StrategySession.objects.filter(pk__in=ids).values_list("pk", "engine_state"))
 
 
-def sessions_guard(*, now: datetime | None = None, for_tick: int | None = None) -> GuardResult:
+def sessions_guard(
+    *, now: datetime | None = None, for_tick: int | None = None, fetch: bool = True
+) -> GuardResult:
     """Check every running session's open orders once for the current tick; cancel those
-    that fail a check. Safe to run twice (the second run of a tick does nothing)."""
+    that fail a check. Safe to run twice (the second run of a tick does nothing).
+
+    `fetch=False` (the tick itself, which must not wait on a venue): a pair without a
+    fresh snapshot is not fetched here; it and every pair priced off an older slot are
+    listed in `stale` for the caller to refresh (sessions without a price get only the
+    max-age check this tick)."""
     now = now or venues.now()
     # The current tick (`for_tick` only for tests): a message that waited in the queue
     # checks the tick it runs in, so late messages of several ticks collapse into one.
     tick = marketdata.tick_of(now) if for_tick is None else for_tick
     if not cache.add(GUARD_KEY.format(tick=tick), 1, timeout=GUARD_KEY_SECONDS):
         return GuardResult(ran=False)
-    prices = _Prices(tick)
+    prices = _Prices(tick, fetch=fetch)
     last = cache.get(LAST_PASS_KEY)
     orders_now = _orders_marker()
     if (
@@ -326,7 +349,7 @@ def sessions_guard(*, now: datetime | None = None, for_tick: int | None = None) 
     ):
         # The same open orders and every price the one the last full pass checked: only
         # age moved since, and no order reaches its max age before `due`.
-        return GuardResult(age_only=True)
+        return GuardResult(age_only=True, stale=prices.stale())
     result = GuardResult()
     cancels: list[CancelRow] = []
     requote: list[int] = []
@@ -366,6 +389,7 @@ def sessions_guard(*, now: datetime | None = None, for_tick: int | None = None) 
     if cancels:
         result.intent_ids = _write(cancels, requote, now=now)
         log.info("strategy_guard_cancelled", tick=tick, **result.cancels)
+    result.stale = prices.stale()
     seen = prices.seen()
     if seen is not None:
         cache.set(

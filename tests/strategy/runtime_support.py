@@ -284,7 +284,10 @@ def claim(**kwargs: Any) -> Any:
 
 def tick(market: Market) -> None:
     """One tick: claim, the per-tick checks, run the batches, send the intents, sync the
-    account (what strategy_tick_task fans out, in its order)."""
+    account (what strategy_tick_task fans out, in its order). The checks fetch a pair
+    they find without a fresh snapshot: tests jump the clock by seconds, where the real
+    tick, every 250 ms, keeps every checked pair refreshed each slot (its `stale` refresh
+    messages; `test_the_tick_refreshes_the_pairs_it_checked_off_an_older_slot`)."""
     from strategy.pmm.guard import sessions_guard
     from strategy.runner import sessions_run
     from strategy.tracking import venue_account_sync

@@ -12,7 +12,7 @@ from django.test import override_settings
 from exchanges.paper.gateway import PaperGateway
 from orders.services.seams import order_terms
 from strategy import marketdata, tasks
-from strategy.models import OrderIntent, StrategySession
+from strategy.models import OrderIntent, StrategySession, TrackedOrder
 from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
 from strategy.tick import MarketNeed, strategy_tick
@@ -181,11 +181,12 @@ def test_a_failed_refresh_makes_the_slot_skip_rather_than_use_an_older_book(
     )
 
 
-def test_the_tick_sends_the_batches_then_refreshes_for_oracle_venues_then_the_checks(
+def test_the_tick_sends_the_batches_then_refreshes_for_oracle_venues_then_checks_itself(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Batches first: a run reads the latest snapshot while its slot's refresh is queued,
-    so no run waits behind a slot's fetches; the checks last, at the refreshed prices."""
+    so no run waits behind a slot's fetches; the checks in the tick itself, never behind
+    queued runs, and without fetching."""
     market, session = _session(monkeypatch)
     StrategySession.objects.filter(pk=session.pk).update(
         params=session.params | {"oracleExchangeName": "oracle", "priceSourceType": "last_price"}
@@ -197,11 +198,42 @@ def test_the_tick_sends_the_batches_then_refreshes_for_oracle_venues_then_the_ch
     monkeypatch.setattr(
         tasks.strategy_sessions_run_task, "delay", lambda ids: sent.append(("batch", (ids,)))
     )
-    monkeypatch.setattr(tasks.strategy_guard_task, "delay", lambda: sent.append(("guard", ())))
+    real_guard = tasks.sessions_guard
+
+    def guard(**kwargs: Any) -> Any:
+        sent.append(("guard", tuple(sorted(kwargs.items()))))
+        return real_guard(**kwargs)
+
+    monkeypatch.setattr(tasks, "sessions_guard", guard)
     committed(tasks.strategy_tick_task.run)
-    assert sent == [
+    assert sent[:4] == [
         ("batch", ([session.pk],)),
         ("refresh", ("oracle", market.symbol, False)),
         ("refresh", (market.venue, market.symbol, True)),
-        ("guard", ()),
+        ("guard", (("fetch", False),)),
     ]
+
+
+def test_the_tick_refreshes_the_pairs_it_checked_off_an_older_slot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A session not due has open orders; its pair's snapshot is from an older slot. The
+    tick's checks do not fetch (no venue call inside the tick): they price off the latest
+    snapshot and send the pair's refresh, so the next tick has this slot's."""
+    market, session = _session(monkeypatch)
+    committed(sessions_run, session_ids=claim().batches[0])
+    drain(market)
+    assert TrackedOrder.objects.filter(session=session, status="open").exists()
+    market.clock.advance(1.5)  # a new slot; the session is not due for 10 s
+    fetches = _book_fetches(monkeypatch)
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.market_data_refresh_task, "delay", lambda *a: sent.append(a))
+    committed(tasks.strategy_tick_task.run)
+    assert fetches == []
+    assert sent == [(market.venue, market.symbol, False)]
+    tasks.market_data_refresh_task.run(*sent[0])
+    assert fetches == [market.symbol]
+    sent.clear()
+    market.clock.advance(0.25)
+    committed(tasks.strategy_tick_task.run)
+    assert sent == []  # priced off this slot's snapshot: nothing to refresh

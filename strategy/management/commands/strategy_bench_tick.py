@@ -3,6 +3,7 @@
 1,000 running sessions (2 layers a side, 10 s refresh) over 20 paper pairs, on PostgreSQL
 and Redis. The parent process is beat: every STRATEGY_TICK_MS it runs the real tick
 (`strategy.tick.strategy_tick`: claim with SKIP LOCKED and a lease, batches by pair) and
+runs the per-tick checks (`sessions_guard`, in the tick as `strategy_tick_task` does) and
 hands the batches to forked worker processes, which run the real `sessions_run` (shared
 market snapshots in Redis, quotes, diff, STP, risk, intents written in PostgreSQL) — what
 `strategy_sessions_run_task` does inside Celery, without the broker hop. Intents are
@@ -40,6 +41,7 @@ from django.db import connections
 from django.utils import timezone
 
 from mrmarket.pg import database_create_if_missing
+from strategy import marketdata, venues
 from strategy.enums import SessionState
 from strategy.management.bench_tick_setup import (
     VENUE,
@@ -82,28 +84,8 @@ class _Inline:
 
 
 def _handle(item: Any, results: Any, backend: int, profiler: Any) -> None:
-    """One message, as strategy_tick_task sends it: a batch of session ids, a market-data
-    refresh (exchange_id, symbol, with_last) or the per-tick checks ("guard", sent_at)."""
-    if isinstance(item, tuple) and item[0] == "guard":  # strategy_guard_task
-        sent_at = item[1]
-        cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
-        started = time.time()
-        guard = sessions_guard()
-        cpu, db_cpu = time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
-        results.put(
-            [
-                (
-                    "guard",
-                    guard.ran and not guard.age_only,
-                    guard.orders,
-                    (started - sent_at) * 1000,
-                    cpu,
-                    db_cpu,
-                    guard.age_only,
-                )
-            ]
-        )
-        return
+    """One message, as strategy_tick_task sends it: a batch of session ids or a market-data
+    refresh (exchange_id, symbol, with_last)."""
     if isinstance(item, tuple):  # market_data_refresh_task: no outcome to report
         exchange_id, symbol, with_last = item
         market_data_refresh(exchange_id=exchange_id, symbol=symbol, with_last=with_last)
@@ -303,9 +285,10 @@ class Command(BaseCommand):
         tick_times: list[float] = []
         batches_sent: list[tuple[float, int]] = []
         loads: list[Load] = []  # what each measured tick saw (its heartbeat, system status)
+        guards: list[Any] = []  # each tick's per-tick checks
         next_tick = start
         while time.monotonic() < end:
-            t0 = time.monotonic()
+            t0, t0_wall = time.monotonic(), time.time()
             result = strategy_tick()
             tick_times.append((time.monotonic() - t0) * 1000)
             if result.load is not None and t0 >= measured_from:
@@ -315,7 +298,25 @@ class Command(BaseCommand):
                 tasks.put(batch)
             for need in result.markets:
                 tasks.put((need.exchange_id, need.symbol, need.with_last))
-            tasks.put(("guard", time.time()))  # then the per-tick checks
+            # then the per-tick checks, in the tick itself (strategy_tick_task)
+            sent = {(n.exchange_id, n.symbol, n.with_last) for n in result.markets}
+            g_cpu, g_db, g0 = time.process_time(), backend_cpu_seconds(tick_backend), time.time()
+            guard = sessions_guard(fetch=False)
+            guards.append(
+                (
+                    "guard",
+                    guard.ran and not guard.age_only,
+                    guard.orders,
+                    (g0 - t0_wall) * 1000,  # after the tick's own claim and sends
+                    time.process_time() - g_cpu,
+                    backend_cpu_seconds(tick_backend) - g_db,
+                    guard.age_only,
+                    marketdata.tick_of(venues.now()) == result.tick,  # done within its tick
+                )
+            )
+            for refresh in guard.stale:
+                if refresh not in sent:
+                    tasks.put(refresh)
             batches_sent.append((t0, len(result.batches)))
             next_tick += period
             time.sleep(max(0.0, next_tick - time.monotonic()))
@@ -328,17 +329,12 @@ class Command(BaseCommand):
         for _ in workers:
             tasks.put(None)
         # Collect everything; classify by when the batch was handed out.
-        expected = sum(n for _, n in batches_sent) + ticks  # one guard per tick
+        expected = sum(n for _, n in batches_sent)
         measured_batches = sum(n for t, n in batches_sent if t >= measured_from)
         measured_guards = sum(1 for t, _ in batches_sent if t >= measured_from)
         outcomes: list[Any] = []
-        guards: list[Any] = []
         for _ in range(expected):
-            item = results.get()
-            if item and item[0][0] == "guard":
-                guards.append(item[0])
-            else:
-                outcomes.append(item)
+            outcomes.append(results.get())
         for w in workers:
             w.join()
         if burner is not None:
@@ -396,14 +392,17 @@ class Command(BaseCommand):
         g = guards[-measured_guards:] if measured_guards else []
         g_ran = [x for x in g if x[1]]
         g_age = [x for x in g if x[6]]
+        g_own = [x for x in g if (x[1] or x[6]) and x[7]]
         self.stdout.write(
-            f"  per-tick checks: {len(g_ran)} full passes and {len(g_age)} age-only ticks for "
-            f"{len(g)} ticks ({len(g) - len(g_ran) - len(g_age)} found their tick checked), "
+            f"  per-tick checks (in the tick): {len(g_own)} of {len(g)} ticks checked within "
+            f"their own tick ({len(g_ran)} full passes, {len(g_age)} age-only, "
+            f"{len(g) - len(g_ran) - len(g_age)} found their tick already checked), "
             f"{statistics.mean([x[2] for x in g_ran] or [0]):.0f} open orders a pass, start "
-            f"delay p50 {_pct([x[3] for x in g], 0.5):.0f} ms / max "
-            f"{max((x[3] for x in g), default=float('nan')):.0f} ms, CPU "
+            f"p50 {_pct([x[3] for x in g], 0.5):.0f} ms / max "
+            f"{max((x[3] for x in g), default=float('nan')):.0f} ms into the tick, CPU "
             f"{1000 * statistics.mean([x[4] for x in g_ran] or [0]):.1f} ms + database "
-            f"{1000 * statistics.mean([x[5] for x in g_ran] or [0]):.1f} ms a pass"
+            f"{1000 * statistics.mean([x[5] for x in g_ran] or [0]):.1f} ms a full pass "
+            f"(in the tick's CPU above)"
         )
         saturated = [x for x in loads if x.saturated]
         self.stdout.write(
