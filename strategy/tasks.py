@@ -15,18 +15,19 @@ def strategy_tick_task() -> None:
     """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out.
     The batches first (a run reads the slot's snapshot, or the latest one while the slot's
     refresh is still queued: no run waits behind a slot's fetches), then the market-data
-    refreshes; then, here in the tick and not behind the queued runs, the per-tick checks
+    refreshes — the other way round when the runtime is saturated (`tick.messages`); then, here in the tick and not behind the queued runs, the per-tick checks
     of every running session (`sessions_guard`, never fetching: a pair it priced off an
     older slot, or found without a snapshot, gets a refresh message, so the pairs of
     sessions not due keep fresh prices too). Under overload the checks still run on every
     tick the tick runs."""
     result = tick.strategy_tick()
-    for batch in result.batches:
-        strategy_sessions_run_task.delay(batch)
     sent = set()
-    for need in result.markets:
-        market_data_refresh_task.delay(need.exchange_id, need.symbol, need.with_last)
-        sent.add((need.exchange_id, need.symbol, need.with_last))
+    for message in tick.messages(result):
+        if isinstance(message, tick.MarketNeed):
+            market_data_refresh_task.delay(message.exchange_id, message.symbol, message.with_last)
+            sent.add((message.exchange_id, message.symbol, message.with_last))
+        else:
+            strategy_sessions_run_task.delay(message)
     guard = sessions_guard(fetch=False)
     for exchange_id, symbol, with_last in guard.stale:
         if (exchange_id, symbol, with_last) not in sent:

@@ -95,6 +95,20 @@ def batches_of(rows: list[ClaimedRow], size: int) -> list[list[int]]:
     return batches
 
 
+def messages(result: TickResult) -> list[list[int] | MarketNeed]:
+    """What the tick sends, in order: the batches, then the market-data refreshes (a run
+    reads the latest snapshot while its slot's refresh is queued, so no run waits behind
+    a slot's fetches). When the runtime is saturated the refreshes go first: behind a
+    backlog of runs they would land after the latest snapshot aged past
+    STRATEGY_MARKET_DATA_MAX_AGE_MS, and every run of the pair would skip for want of
+    market data (staying due, claimed again, skipping again) until they did."""
+    batches: list[list[int] | MarketNeed] = list(result.batches)
+    markets: list[list[int] | MarketNeed] = list(result.markets)
+    if result.load is not None and result.load.saturated:
+        return markets + batches
+    return batches + markets
+
+
 def strategy_tick() -> TickResult:
     """Claim due sessions under a lease and cut them into batches (the task fans them out)."""
     now = venues.now()

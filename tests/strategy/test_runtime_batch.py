@@ -149,3 +149,17 @@ def test_run_schedules_one_refresh_after_it_was_due(monkeypatch: pytest.MonkeyPa
     assert committed(sessions_run, session_ids=result.batches[0])[0].ran
     session.refresh_from_db()
     assert session.next_run_at == due + timedelta(seconds=10)
+
+
+def test_the_tick_sends_refreshes_ahead_of_the_batches_only_when_saturated(
+    settings: Any,
+) -> None:
+    from strategy.saturation import Load
+    from strategy.tick import MarketNeed, TickResult, messages
+
+    settings.STRATEGY_TICK_MAX_IN_FLIGHT = 200
+    need = MarketNeed("paper", "BTC/USDT")
+    keeping_up = TickResult(tick=1, batches=[[1, 2], [3]], markets=[need], load=Load(10, 0, 0))
+    assert messages(keeping_up) == [[1, 2], [3], need]
+    behind = TickResult(tick=1, batches=[[1, 2], [3]], markets=[need], load=Load(200, 0, 0))
+    assert messages(behind) == [need, [1, 2], [3]]

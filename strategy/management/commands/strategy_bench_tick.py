@@ -54,7 +54,7 @@ from strategy.models import StrategySession
 from strategy.pmm.guard import sessions_guard
 from strategy.runner import sessions_run
 from strategy.saturation import Load
-from strategy.tick import strategy_tick
+from strategy.tick import MarketNeed, messages, strategy_tick
 
 
 def _worker(tasks: Any, results: Any, profile: str) -> None:
@@ -294,10 +294,11 @@ class Command(BaseCommand):
             if result.load is not None and t0 >= measured_from:
                 loads.append(result.load)
             ticks += 1
-            for batch in result.batches:  # in strategy_tick_task's order
-                tasks.put(batch)
-            for need in result.markets:
-                tasks.put((need.exchange_id, need.symbol, need.with_last))
+            for message in messages(result):  # in strategy_tick_task's order
+                if isinstance(message, MarketNeed):
+                    tasks.put((message.exchange_id, message.symbol, message.with_last))
+                else:
+                    tasks.put(message)
             # then the per-tick checks, in the tick itself (strategy_tick_task)
             sent = {(n.exchange_id, n.symbol, n.with_last) for n in result.markets}
             g_cpu, g_db, g0 = time.process_time(), backend_cpu_seconds(tick_backend), time.time()
