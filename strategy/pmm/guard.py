@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -113,17 +113,24 @@ def _params(text: str) -> PureMarketMakingParams | None:
 
 def _open_orders() -> dict[int, _Session]:
     """Every open order of the running pure market-making sessions without a cancel in
-    flight, grouped by session: one query for the orders (plain rows, no model), one for
-    the sessions' parameter digests, and the texts only of parameters not parsed yet."""
+    flight, grouped by session: one query for the orders with their session's parameter
+    digest (plain rows, no model; on PostgreSQL the creation time as epoch microseconds,
+    which skips Django's per-value time-zone loader), and the texts only of parameters
+    this process has not parsed yet."""
     if connection.vendor == "postgresql":
         with server_cursor() as cursor:
             cursor.execute(_ORDERS)
-            rows = cursor.fetchall()
+            rows = [
+                (*r[:9], _EPOCH + timedelta(microseconds=r[9]), r[10], r[11])
+                for r in cursor.fetchall()
+            ]
     else:
-        rows = list(_orders_queryset())
-    params = _params_of({r[0] for r in rows})
+        plain = list(_orders_queryset())
+        digests = _digests({r[0] for r in plain})
+        rows = [(*r, digests.get(r[0], "")) for r in plain]
+    params = _params_of({r[0]: r[11] for r in rows})
     sessions: dict[int, _Session] = {}
-    for sid, ex, idx, symbol, cid, side, level, price, left, at, hanging in rows:
+    for sid, ex, idx, symbol, cid, side, level, price, left, at, hanging, _ in rows:
         session = sessions.get(sid)
         if session is None:
             p = params.get(sid)
@@ -133,7 +140,7 @@ def _open_orders() -> dict[int, _Session]:
         session.orders.append(
             LiveOrder(
                 client_order_id=cid,
-                side=OrderSide(side),
+                side=_SIDES[side],
                 level=level,
                 price=price,
                 amount=left,
@@ -145,9 +152,12 @@ def _open_orders() -> dict[int, _Session]:
     return sessions
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SIDES = {side.value: side for side in OrderSide}
 _ORDERS = (
     "SELECT t.session_id, t.exchange_id, t.account_index, t.symbol, t.client_order_id, "  # noqa: S608
-    "t.side, t.level, t.price, t.amount - t.filled, t.created_at, t.hanging "
+    "t.side, t.level, t.price, t.amount - t.filled, "
+    "(extract(epoch FROM t.created_at) * 1000000)::bigint, t.hanging, md5(s.params::text) "
     f"FROM {TrackedOrder._meta.db_table} t JOIN {StrategySession._meta.db_table} s "
     "ON s.id = t.session_id "
     f"WHERE t.status = '{TrackedStatus.OPEN.value}' AND s.state = '{SessionState.RUNNING.value}' "
@@ -192,22 +202,26 @@ def _orders_queryset() -> QuerySet[TrackedOrder, tuple[Any, ...]]:
     )
 
 
-def _params_of(session_ids: set[int]) -> dict[int, PureMarketMakingParams]:
-    """Parsed parameters of the sessions (invalid ones left out: the run stops those).
-    Sessions share few distinct parameter sets: their digests are read, and the text only
-    of a digest this process has not parsed yet."""
-    if not session_ids:
-        return {}
-    digests = dict(
+def _digests(session_ids: set[int]) -> dict[int, str]:
+    """md5 of each session's parameter text (SQLite: PostgreSQL reads them with the orders)."""
+    return dict(
         StrategySession.objects.filter(pk__in=session_ids)
         .annotate(digest=MD5(Cast("params", TextField())))
         .values_list("pk", "digest")
     )
+
+
+def _params_of(digests: dict[int, str]) -> dict[int, PureMarketMakingParams]:
+    """Parsed parameters of the sessions by their digests (invalid ones left out: the run
+    stops those). Sessions share few distinct parameter sets: the text is read only for a
+    digest this process has not parsed yet."""
+    if not digests:
+        return {}
     unknown = {d for d in digests.values() if d not in _PARAMS_BY_DIGEST}
     if unknown:
         if len(_PARAMS_BY_DIGEST) + len(unknown) > _MAX_CACHED:
             _PARAMS_BY_DIGEST.clear()
-        wanted = [pk for pk, d in digests.items() if d in unknown]
+        wanted = list({d: pk for pk, d in digests.items() if d in unknown}.values())
         texts = (
             StrategySession.objects.filter(pk__in=wanted)
             .annotate(digest=MD5(Cast("params", TextField())), text=Cast("params", TextField()))
