@@ -154,14 +154,16 @@ def _open_orders() -> dict[int, _Session]:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SIDES = {side.value: side for side in OrderSide}
+# The digest once per session (MATERIALIZED: not once per joined order row).
 _ORDERS = (
-    "SELECT t.session_id, t.exchange_id, t.account_index, t.symbol, t.client_order_id, "  # noqa: S608
+    "WITH s AS MATERIALIZED (SELECT id, md5(params::text) AS digest "  # noqa: S608
+    f"FROM {StrategySession._meta.db_table} WHERE state = '{SessionState.RUNNING.value}' "
+    f"AND kind = '{SessionKind.PURE_MARKET_MAKING.value}') "
+    "SELECT t.session_id, t.exchange_id, t.account_index, t.symbol, t.client_order_id, "
     "t.side, t.level, t.price, t.amount - t.filled, "
-    "(extract(epoch FROM t.created_at) * 1000000)::bigint, t.hanging, md5(s.params::text) "
-    f"FROM {TrackedOrder._meta.db_table} t JOIN {StrategySession._meta.db_table} s "
-    "ON s.id = t.session_id "
-    f"WHERE t.status = '{TrackedStatus.OPEN.value}' AND s.state = '{SessionState.RUNNING.value}' "
-    f"AND s.kind = '{SessionKind.PURE_MARKET_MAKING.value}' AND NOT EXISTS ("
+    "(extract(epoch FROM t.created_at) * 1000000)::bigint, t.hanging, s.digest "
+    f"FROM {TrackedOrder._meta.db_table} t JOIN s ON s.id = t.session_id "
+    f"WHERE t.status = '{TrackedStatus.OPEN.value}' AND NOT EXISTS ("
     f"SELECT 1 FROM {OrderIntent._meta.db_table} c WHERE c.kind = '{IntentKind.CANCEL.value}' "
     f"AND c.status IN {INTENT_ACTIVE_SQL} "
     "AND c.exchange_id = t.exchange_id AND c.account_index = t.account_index "
