@@ -13,6 +13,7 @@ from exchanges.paper.gateway import PaperGateway
 from orders.services.seams import order_terms
 from strategy import marketdata, tasks
 from strategy.models import OrderIntent, StrategySession, TrackedOrder
+from strategy.pmm.guard import sessions_guard
 from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
 from strategy.tick import MarketNeed, strategy_tick
@@ -198,7 +199,7 @@ def test_the_tick_sends_the_batches_then_refreshes_for_oracle_venues_then_checks
     monkeypatch.setattr(
         tasks.strategy_sessions_run_task, "delay", lambda ids: sent.append(("batch", (ids,)))
     )
-    real_guard = tasks.sessions_guard
+    real_guard = sessions_guard
 
     def guard(**kwargs: Any) -> Any:
         sent.append(("guard", tuple(sorted(kwargs.items()))))
