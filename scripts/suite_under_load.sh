@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
 cores=$(nproc)
 python3 - "$cores" <<'PY' &
-import multiprocessing as mp, sys
-def spin() -> None:
+import multiprocessing as mp, os, sys
+def spin(parent: int) -> None:
+    # Ends with the parent: a killed parent must not leave loops spinning on the machine.
     x = 0
-    while True:
-        x += 1
-procs = [mp.Process(target=spin, daemon=True) for _ in range(int(sys.argv[1]))]
+    while os.getppid() == parent:
+        for _ in range(1_000_000):
+            x += 1
+procs = [mp.Process(target=spin, args=(os.getpid(),), daemon=True) for _ in range(int(sys.argv[1]))]
 for p in procs:
     p.start()
 for p in procs:
