@@ -196,8 +196,14 @@ def _usable(raw: dict[str, Any] | None, *, with_last: bool) -> bool:
     return raw is not None and not raw.get("error") and (raw.get("with_last") or not with_last)
 
 
-def market_data_refresh(*, exchange_id: str, symbol: str, with_last: bool = False) -> bool:
+def market_data_refresh(
+    *, exchange_id: str, symbol: str, with_last: bool = False, record: bool = True
+) -> bool:
     """Fetch (venue, symbol) for the current slot and cache it; True when this call fetched.
+
+    `record`: also write the slot's decision-record row and cache its id (the tick asks
+    for it for the pairs its claimed sessions will decide on; the refreshes of pairs only
+    the per-tick checks read skip it, and a run that still needs the row writes it).
 
     Single flight per slot: a slot already cached (with the last price when asked) or a
     peer holding the slot's lock (`cache.add`) makes this a no-op, so the task is safe to
@@ -228,7 +234,9 @@ def market_data_refresh(*, exchange_id: str, symbol: str, with_last: bool = Fals
         raw = _encode(snap) | {
             "with_last": with_last,
             "slot": slot_of(tick),  # the slot this snapshot is cached for (and `latest` of)
-            "record_id": _record_store(snap),
+            "record_id": (
+                _record_store(snap) if record and settings.STRATEGY_DECISION_RECORDS else None
+            ),
         }
         cache.set(key, raw, timeout=SNAPSHOT_TTL_SECONDS)
         cache.set(_latest_key(exchange_id, symbol), raw, timeout=SNAPSHOT_TTL_SECONDS)

@@ -31,7 +31,7 @@ def strategy_tick_task() -> None:
     guard = sessions_guard(fetch=False)
     for exchange_id, symbol, with_last in guard.stale:
         if (exchange_id, symbol, with_last) not in sent:
-            market_data_refresh_task.delay(exchange_id, symbol, with_last)
+            market_data_refresh_task.delay(exchange_id, symbol, with_last, False)
 
 
 @shared_task(
@@ -41,11 +41,16 @@ def strategy_tick_task() -> None:
     acks_late=True,
     ignore_result=True,
 )
-def market_data_refresh_task(exchange_id: str, symbol: str, with_last: bool = False) -> None:
+def market_data_refresh_task(
+    exchange_id: str, symbol: str, with_last: bool = False, record: bool = True
+) -> None:
     """Fetch and cache (venue, pair) for the current market-data slot; once per slot
     (a second delivery finds the slot cached or its lock taken and does nothing)."""
     marketdata.market_data_refresh(
-        exchange_id=str(exchange_id), symbol=str(symbol), with_last=bool(with_last)
+        exchange_id=str(exchange_id),
+        symbol=str(symbol),
+        with_last=bool(with_last),
+        record=bool(record),
     )
 
 

@@ -12,7 +12,7 @@ from django.test import override_settings
 from exchanges.paper.gateway import PaperGateway
 from orders.services.seams import order_terms
 from strategy import marketdata, tasks
-from strategy.models import OrderIntent, StrategySession, TrackedOrder
+from strategy.models import MarketSnapshotRecord, OrderIntent, StrategySession, TrackedOrder
 from strategy.pmm.guard import sessions_guard
 from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
@@ -229,11 +229,14 @@ def test_the_tick_refreshes_the_pairs_it_checked_off_an_older_slot(
     fetches = _book_fetches(monkeypatch)
     sent: list[tuple[Any, ...]] = []
     monkeypatch.setattr(tasks.market_data_refresh_task, "delay", lambda *a: sent.append(a))
+    records = MarketSnapshotRecord.objects.count()
     committed(tasks.strategy_tick_task.run)
     assert fetches == []
-    assert sent == [(market.venue, market.symbol, False)]
+    # (venue, pair, with last price, decision-record row): only the checks read it
+    assert sent == [(market.venue, market.symbol, False, False)]
     tasks.market_data_refresh_task.run(*sent[0])
     assert fetches == [market.symbol]
+    assert MarketSnapshotRecord.objects.count() == records
     sent.clear()
     market.clock.advance(0.25)
     committed(tasks.strategy_tick_task.run)

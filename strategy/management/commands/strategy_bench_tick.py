@@ -84,10 +84,12 @@ class _Inline:
 
 def _handle(item: Any, results: Any, backend: int, profiler: Any) -> None:
     """One message, as strategy_tick_task sends it: a batch of session ids or a market-data
-    refresh (exchange_id, symbol, with_last)."""
+    refresh (exchange_id, symbol, with_last, record)."""
     if isinstance(item, tuple):  # market_data_refresh_task: no outcome to report
-        exchange_id, symbol, with_last = item
-        market_data_refresh(exchange_id=exchange_id, symbol=symbol, with_last=with_last)
+        exchange_id, symbol, with_last, record = item
+        market_data_refresh(
+            exchange_id=exchange_id, symbol=symbol, with_last=with_last, record=record
+        )
         return
     cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
     if profiler is not None:
@@ -307,7 +309,7 @@ class Command(BaseCommand):
             ticks += 1
             for message in messages(result):  # in strategy_tick_task's order
                 if isinstance(message, MarketNeed):
-                    tasks.put((message.exchange_id, message.symbol, message.with_last))
+                    tasks.put((message.exchange_id, message.symbol, message.with_last, True))
                 else:
                     tasks.put(message)
             # then the per-tick checks, in the tick itself (strategy_tick_task)
@@ -329,7 +331,7 @@ class Command(BaseCommand):
             )
             for refresh in guard.stale:
                 if refresh not in sent:
-                    tasks.put(refresh)
+                    tasks.put((*refresh, False))  # checks only: no decision-record row
             batches_sent.append((t0, len(result.batches)))
             next_tick += period
             time.sleep(max(0.0, next_tick - time.monotonic()))
