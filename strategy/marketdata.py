@@ -143,7 +143,7 @@ def _key(exchange_id: str, symbol: str, tick: int) -> str:
     return _key_of_slot(exchange_id, symbol, slot_of(tick))
 
 
-def _key_of_slot(exchange_id: str, symbol: str, slot: int | None) -> str:
+def _key_of_slot(exchange_id: str, symbol: str, slot: int) -> str:
     return f"strategy:md:{exchange_id}:{symbol}:{slot}"
 
 
@@ -174,14 +174,8 @@ def local_snapshots_clear() -> None:
     _LOCAL.clear()
 
 
-def _local_put(
-    key: str,
-    exchange_id: str,
-    symbol: str,
-    raw: dict[str, Any],
-    snap: MarketSnapshot | None = None,
-) -> MarketSnapshot:
-    snap = snap or _decode(exchange_id, symbol, raw)
+def _local_put(key: str, exchange_id: str, symbol: str, raw: dict[str, Any]) -> MarketSnapshot:
+    snap = _decode(exchange_id, symbol, raw)
     if len(_LOCAL) >= _LOCAL_MAX:
         _LOCAL.clear()
     _LOCAL[key] = snap
@@ -231,11 +225,14 @@ def market_data_refresh(
             )
             cache.add(key, {"error": type(exc).__name__}, timeout=SNAPSHOT_TTL_SECONDS)
             return True
-        raw = _encode(snap) | {
+        encoded = _encode(snap)
+        raw = encoded | {
             "with_last": with_last,
             "slot": slot_of(tick),  # the slot this snapshot is cached for (and `latest` of)
             "record_id": (
-                _record_store(snap) if record and settings.STRATEGY_DECISION_RECORDS else None
+                _record_store(snap, encoded)
+                if record and settings.STRATEGY_DECISION_RECORDS
+                else None
             ),
         }
         cache.set(key, raw, timeout=SNAPSHOT_TTL_SECONDS)
@@ -246,7 +243,7 @@ def market_data_refresh(
     return True
 
 
-def _record_store(snap: MarketSnapshot) -> int:
+def _record_store(snap: MarketSnapshot, payload: dict[str, Any]) -> int:
     """The snapshot's decision-record row (one per venue, pair and slot of its fetch time;
     a second fetch in the slot, with the last price, keeps the first row, as decisions
     always did)."""
@@ -254,7 +251,7 @@ def _record_store(snap: MarketSnapshot) -> int:
         exchange_id=snap.exchange_id,
         symbol=snap.symbol,
         slot=slot_of(tick_of(snap.fetched_at)),
-        defaults={"payload": _encode(snap), "created_at": snap.fetched_at},
+        defaults={"payload": payload, "created_at": snap.fetched_at},
     )
     return int(record.pk)
 
@@ -291,18 +288,14 @@ def _snapshot_get(
     latest = found.get(latest_key)
     if latest is not None and _usable(latest, with_last=with_last):
         # Kept under the slot it was cached for (never under this tick's slot: the slot's
-        # own snapshot must not be shadowed once it lands).
-        snap = _LOCAL.get(_key_of_slot(exchange_id, symbol, latest.get("slot")) + suffix)
-        if snap is None:
+        # own snapshot must not be shadowed once it lands); one without its slot, written
+        # by older code, is only decoded.
+        slot = latest.get("slot")
+        if slot is None:
             snap = _decode(exchange_id, symbol, latest)
-            if latest.get("slot") is not None:
-                _local_put(
-                    _key_of_slot(exchange_id, symbol, latest["slot"]) + suffix,
-                    exchange_id,
-                    symbol,
-                    latest,
-                    snap,
-                )
+        else:
+            own_key = _key_of_slot(exchange_id, symbol, slot) + suffix
+            snap = _LOCAL.get(own_key) or _local_put(own_key, exchange_id, symbol, latest)
         age_ms = (venues.now() - snap.fetched_at).total_seconds() * 1000
         if age_ms <= settings.STRATEGY_MARKET_DATA_MAX_AGE_MS:
             return snap

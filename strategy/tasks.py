@@ -15,23 +15,21 @@ def strategy_tick_task() -> None:
     """Beat, every STRATEGY_TICK_MS: claim due sessions under a lease and fan them out.
     The batches first (a run reads the slot's snapshot, or the latest one while the slot's
     refresh is still queued: no run waits behind a slot's fetches), then the market-data
-    refreshes — the other way round when the runtime is saturated (`tick.messages`); then, here in the tick and not behind the queued runs, the per-tick checks
-    of every running session (`sessions_guard`, never fetching: a pair it priced off an
-    older slot, or found without a snapshot, gets a refresh message, so the pairs of
-    sessions not due keep fresh prices too). Under overload the checks still run on every
-    tick the tick runs."""
+    refreshes — the other way round when the runtime is saturated (`tick.messages`).
+    Then, here in the tick and not behind the queued runs, the per-tick checks of every
+    running session (`sessions_guard`, never fetching: a pair it priced off an older slot,
+    or found without a snapshot, gets a refresh message, so the pairs of sessions not due
+    keep fresh prices too). Under overload the checks still run on every tick the tick
+    runs."""
     result = tick.strategy_tick()
-    sent = set()
     for message in tick.messages(result):
         if isinstance(message, tick.MarketNeed):
             market_data_refresh_task.delay(message.exchange_id, message.symbol, message.with_last)
-            sent.add((message.exchange_id, message.symbol, message.with_last))
         else:
             strategy_sessions_run_task.delay(message)
     guard = sessions_guard(fetch=False)
-    for exchange_id, symbol, with_last in guard.stale:
-        if (exchange_id, symbol, with_last) not in sent:
-            market_data_refresh_task.delay(exchange_id, symbol, with_last, False)
+    for exchange_id, symbol, with_last in tick.refreshes_for_checks(result, guard.stale):
+        market_data_refresh_task.delay(exchange_id, symbol, with_last, False)
 
 
 @shared_task(
@@ -63,8 +61,8 @@ def market_data_refresh_task(
 )
 def strategy_guard_task(tick: int | None = None) -> None:
     """(The tick runs the checks itself now; this task stays for messages sent by older
-    code and for operators.) The cheap checks (minimum spread, max order age, hanging distance, price band) of
-    every running session's open orders, once per tick (a second delivery does nothing).
+    code and for operators.) The cheap checks (minimum spread, max order age, hanging
+    distance, price band) of every running session's open orders, once per tick (a second delivery does nothing).
     A message that waited in the queue checks the tick it runs in, at the prices of now:
     under overload the late messages of several ticks collapse into one check instead of
     each running a stale pass (`tick`, sent by older code, is ignored for that reason)."""

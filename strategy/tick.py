@@ -109,6 +109,15 @@ def messages(result: TickResult) -> list[list[int] | MarketNeed]:
     return batches + markets
 
 
+def refreshes_for_checks(
+    result: TickResult, stale: list[tuple[str, str, bool]]
+) -> list[tuple[str, str, bool]]:
+    """The (venue, pair, with last price) the per-tick checks found stale that the tick has
+    not already sent a refresh for."""
+    sent = {(n.exchange_id, n.symbol, n.with_last) for n in result.markets}
+    return [key for key in stale if key not in sent]
+
+
 def strategy_tick() -> TickResult:
     """Claim due sessions under a lease and cut them into batches (the task fans them out)."""
     now = venues.now()

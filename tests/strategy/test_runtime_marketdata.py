@@ -7,12 +7,20 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from exchanges.paper.gateway import PaperGateway
 from orders.services.seams import order_terms
 from strategy import marketdata, tasks
-from strategy.models import MarketSnapshotRecord, OrderIntent, StrategySession, TrackedOrder
+from strategy.models import (
+    DecisionRecord,
+    MarketSnapshotRecord,
+    OrderIntent,
+    StrategySession,
+    TrackedOrder,
+)
 from strategy.pmm.guard import sessions_guard
 from strategy.runner import sessions_run
 from strategy.services import session_start_for_order
@@ -116,11 +124,6 @@ def test_a_refresh_asked_for_the_last_price_upgrades_the_slot_once(
 def test_the_refresh_writes_the_slots_snapshot_record_and_runs_only_reference_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from strategy.models import DecisionRecord, MarketSnapshotRecord
-
     market, session = _session(monkeypatch)
     result = committed(strategy_tick)
     for need in result.markets:

@@ -53,7 +53,7 @@ from strategy.models import StrategySession
 from strategy.pmm.guard import sessions_guard
 from strategy.runner import sessions_run
 from strategy.saturation import Load
-from strategy.tick import MarketNeed, messages, strategy_tick
+from strategy.tick import MarketNeed, messages, refreshes_for_checks, strategy_tick
 
 
 def _worker(tasks: Any, results: Any, profile: str) -> None:
@@ -91,17 +91,22 @@ def _handle(item: Any, results: Any, backend: int, profiler: Any) -> None:
             exchange_id=exchange_id, symbol=symbol, with_last=with_last, record=record
         )
         return
-    cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
-    if profiler is not None:
-        profiler.enable()
-    outcomes = sessions_run(session_ids=item)
-    if profiler is not None:
-        profiler.disable()
-    cpu, db_cpu = time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
+    outcomes, cpu, db_cpu = _timed_run(item, backend, profiler)
     results.put(
         [(o.ran, o.lateness_ms, len(o.intent_ids), o.reason) for o in outcomes]
         + [("cpu", cpu, db_cpu)]
     )
+
+
+def _timed_run(ids: list[int], backend: int, profiler: Any) -> tuple[list[Any], float, float]:
+    """`sessions_run` on one batch, with the worker's and its backend's CPU seconds."""
+    cpu, db_cpu = time.process_time(), backend_cpu_seconds(backend)
+    if profiler is not None:
+        profiler.enable()
+    outcomes = sessions_run(session_ids=ids)
+    if profiler is not None:
+        profiler.disable()
+    return outcomes, time.process_time() - cpu, backend_cpu_seconds(backend) - db_cpu
 
 
 def _rounds(rounds: int, profile: str) -> tuple[int, float, float, dict[str, int]]:
@@ -128,14 +133,9 @@ def _rounds(rounds: int, profile: str) -> tuple[int, float, float, dict[str, int
                 market_data_refresh(
                     exchange_id=need.exchange_id, symbol=need.symbol, with_last=need.with_last
                 )
-            c0, d0 = time.process_time(), backend_cpu_seconds(backend)
-            if profiler is not None:
-                profiler.enable()
-            outcomes = sessions_run(session_ids=batch)
-            if profiler is not None:
-                profiler.disable()
-            cpu += time.process_time() - c0
-            db_cpu += backend_cpu_seconds(backend) - d0
+            outcomes, batch_cpu, batch_db_cpu = _timed_run(batch, backend, profiler)
+            cpu += batch_cpu
+            db_cpu += batch_db_cpu
             for outcome in outcomes:
                 if outcome.ran:
                     runs += 1
@@ -313,7 +313,6 @@ class Command(BaseCommand):
                 else:
                     tasks.put(message)
             # then the per-tick checks, in the tick itself (strategy_tick_task)
-            sent = {(n.exchange_id, n.symbol, n.with_last) for n in result.markets}
             g_cpu, g_db, g0 = time.process_time(), backend_cpu_seconds(tick_backend), time.time()
             guard = sessions_guard(fetch=False)
             guards.append(
@@ -329,9 +328,8 @@ class Command(BaseCommand):
                     time.monotonic() <= next_tick + period,
                 )
             )
-            for refresh in guard.stale:
-                if refresh not in sent:
-                    tasks.put((*refresh, False))  # checks only: no decision-record row
+            for refresh in refreshes_for_checks(result, guard.stale):
+                tasks.put((*refresh, False))  # checks only: no decision-record row
             batches_sent.append((t0, len(result.batches)))
             next_tick += period
             time.sleep(max(0.0, next_tick - time.monotonic()))
